@@ -1,0 +1,47 @@
+# The two commands that matter: `make run` and `make test`. `make help` lists the rest.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+DEV_PG_DIR ?= .data/postgres
+DEV_PG_PORT ?= 54329
+export DEV_PG_DIR DEV_PG_PORT
+
+.PHONY: help run watch test lint unit e2e size db stop-db tools fmt
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+run: ## Build and serve the app at http://127.0.0.1:3000 (starts Postgres if DATABASE_URL is unset)
+	@scripts/run.sh serve
+
+watch: ## Like run, rebuilding and reloading the browser on every change
+	@scripts/run.sh watch
+
+test: ## Every check and test: fmt, clippy (server and WASM), unit, integration, end-to-end
+	@scripts/test.sh all
+
+lint: ## Only rustfmt and clippy
+	@scripts/test.sh lint
+
+unit: ## Only the unit and integration tests (real Postgres)
+	@scripts/test.sh unit
+
+e2e: ## Only the end-to-end tests (builds the app; real Postgres and Chromium)
+	@scripts/test.sh e2e
+
+size: ## Release-build the browser bundle and print its raw and brotli sizes
+	@scripts/tools.sh build node
+	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release --frontend-only
+	@node scripts/size.mjs target/site/pkg
+
+db: ## Start the project's Postgres (kept in .data/) and print its DATABASE_URL
+	@scripts/postgres.sh start $(DEV_PG_DIR) $(DEV_PG_PORT)
+
+stop-db: ## Stop the project's Postgres
+	@scripts/postgres.sh stop $(DEV_PG_DIR)
+
+tools: ## Install the build and test tools that are missing
+	@scripts/tools.sh build node browser
+
+fmt: ## Format the Rust code
+	cargo fmt --all

@@ -1,0 +1,3 @@
+//! Server functions, grouped by area. Each has an explicit, stable endpoint under `/api`.
+
+pub mod status;

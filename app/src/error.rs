@@ -1,0 +1,187 @@
+//! The one error type every server function returns.
+//!
+//! On the wire an error is `{"error": "<code>", "message": "<sentence>", "field": "<input>"?}` with
+//! an HTTP status chosen by the code. The server's API middleware reads the code and sets the
+//! status, so a server function only picks the right [`ErrorCode`], and errors raised by the
+//! framework itself (a malformed body, say) map to a client error instead of a 500.
+
+use serde::{Deserialize, Serialize};
+use server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+
+/// Stable, snake_case error codes: part of the public HTTP contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request body or a field did not parse.
+    Invalid,
+    /// The path names no endpoint.
+    NotFound,
+    /// The method is not allowed on this endpoint.
+    MethodNotAllowed,
+    /// The body is larger than the server accepts.
+    PayloadTooLarge,
+    /// Too many requests: slow down (see `Retry-After`).
+    TooManyRequests,
+    /// The server is overloaded or a dependency is down: try again (see `Retry-After`).
+    Unavailable,
+    /// Something failed on the server; the details are in its logs, never in the response.
+    Internal,
+    /// A code this build does not know (sent by a newer server): kept so clients never fail
+    /// to decode an error.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The HTTP status that goes with the code.
+    pub fn status(self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            Self::Invalid => S::UNPROCESSABLE_ENTITY,
+            Self::NotFound => S::NOT_FOUND,
+            Self::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => S::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests => S::TOO_MANY_REQUESTS,
+            Self::Unavailable => S::SERVICE_UNAVAILABLE,
+            Self::Internal | Self::Unknown => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An error as clients see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub error: ErrorCode,
+    pub message: String,
+    /// The input field at fault, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Seconds to wait before trying again; also sent as the `Retry-After` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(error: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            error,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Invalid, message).with_field(field)
+    }
+
+    /// A failure that is the server's fault. The cause is logged here, once, and never sent.
+    #[cfg(feature = "ssr")]
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error.cause = %cause, "internal error");
+        Self::new(
+            ErrorCode::Internal,
+            "Something went wrong on our side. Please try again.",
+        )
+    }
+
+    pub fn unavailable(retry_after: u64) -> Self {
+        Self::new(
+            ErrorCode::Unavailable,
+            "The service is busy. Please try again shortly.",
+        )
+        .with_retry_after(retry_after)
+    }
+
+    pub fn status(&self) -> http::StatusCode {
+        self.error.status()
+    }
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // The client sent something we could not read: its mistake, never a 500.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => Self::new(
+                ErrorCode::Invalid,
+                "The request body is not valid JSON for this endpoint.",
+            ),
+            ServerFnErrorErr::MissingArg(arg) => {
+                Self::new(ErrorCode::Invalid, format!("The field `{arg}` is missing."))
+                    .with_field(arg)
+            }
+            ServerFnErrorErr::UnsupportedRequestMethod(_) => Self::new(
+                ErrorCode::MethodNotAllowed,
+                "This method is not allowed here.",
+            ),
+            // Network trouble seen by the browser: the request may not have reached us.
+            ServerFnErrorErr::Request(_) => Self::new(
+                ErrorCode::Unavailable,
+                "Could not reach the server. Check your connection and try again.",
+            ),
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error.cause = %other, "server function failed");
+                #[cfg(not(feature = "ssr"))]
+                let _ = other;
+                Self::new(
+                    ErrorCode::Internal,
+                    "Something went wrong. Please try again.",
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_to_the_public_shape() {
+        let e = ApiError::invalid("email", "Enter a valid email address.");
+        let json = serde_json::to_value(&e).expect("serialises");
+        assert_eq!(
+            json,
+            serde_json::json!({"error": "invalid", "message": "Enter a valid email address.", "field": "email"})
+        );
+    }
+
+    #[test]
+    fn codes_map_to_statuses() {
+        assert_eq!(ErrorCode::Invalid.status(), 422);
+        assert_eq!(ErrorCode::PayloadTooLarge.status(), 413);
+        assert_eq!(ErrorCode::TooManyRequests.status(), 429);
+        assert_eq!(ErrorCode::Unavailable.status(), 503);
+        assert_eq!(ErrorCode::Internal.status(), 500);
+    }
+
+    #[test]
+    fn unknown_codes_still_decode() {
+        let e: ApiError =
+            serde_json::from_str(r#"{"error":"from_the_future","message":"x"}"#).expect("decodes");
+        assert_eq!(e.error, ErrorCode::Unknown);
+    }
+
+    #[test]
+    fn malformed_bodies_are_client_errors() {
+        let e = ApiError::from_server_fn_error(ServerFnErrorErr::Deserialization("eof".into()));
+        assert_eq!(e.status(), 422);
+    }
+}

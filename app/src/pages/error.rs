@@ -1,0 +1,31 @@
+use leptos::prelude::*;
+
+/// The body of the page shown when the server fails (HTTP 500). It names no internal detail:
+/// the request id lets support find the cause in the logs.
+#[component]
+pub fn ServerError(request_id: Option<String>) -> impl IntoView {
+    view! {
+        <section class="message-page">
+            <p class="message-code" aria-hidden="true">"500"</p>
+            <h1>"Something went wrong"</h1>
+            <p>"The server could not complete this request. Please try again in a moment."</p>
+            {request_id.map(|id| view! { <p class="muted">"Reference: "<code>{id}</code></p> })}
+            <a class="button" href="/">"Go to the home page"</a>
+        </section>
+    }
+}
+
+/// A whole HTML document around [`ServerError`], for the server to send when rendering the app
+/// itself is what failed. It loads the stylesheet but no script.
+#[cfg(feature = "ssr")]
+pub fn server_error_document(request_id: Option<String>) -> String {
+    let body = Owner::new().with(|| view! { <ServerError request_id=request_id /> }.to_html());
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\">\
+         <title>Something went wrong · Accounts</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/accounts.css\"></head>\
+         <body><main id=\"main\" class=\"container main\">{body}</main></body></html>"
+    )
+}

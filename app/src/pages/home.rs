@@ -1,0 +1,97 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::status::{ServiceStatus, StatusReport};
+use crate::error::ApiError;
+
+/// What the product is, where to start, and a live check that the service answers.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    view! {
+        <Title text="" />
+        <section class="hero">
+            <h1>"Your account, done properly."</h1>
+            <p class="lead">
+                "Create an account with your name, email and phone number, confirm it with the "
+                "4-digit code we email you, then sign in and keep your profile up to date. "
+                "Passwords are hashed with Argon2id, sessions live on the server, and every "
+                "sign-in is in your security history."
+            </p>
+            <div class="actions">
+                <a class="button" href="/register">"Create an account"</a>
+                <a class="button button-secondary" href="/login">"Sign in"</a>
+            </div>
+        </section>
+
+        <section class="features" aria-labelledby="how-it-works">
+            <h2 id="how-it-works">"How it works"</h2>
+            <ol class="steps">
+                <li>
+                    <h3>"Register"</h3>
+                    <p>"First name, surname, email, phone number and a password of your choice."</p>
+                </li>
+                <li>
+                    <h3>"Activate"</h3>
+                    <p>"Enter the 4-digit code from your email within one minute. Lost it? Ask for a new one."</p>
+                </li>
+                <li>
+                    <h3>"Sign in"</h3>
+                    <p>"Manage your profile, change your email or password, and see where you are signed in."</p>
+                </li>
+            </ol>
+            <p class="muted">
+                "Programs can do all of this too: every screen is backed by a plain JSON API under "
+                <code>"/api"</code>"."
+            </p>
+        </section>
+
+        <StatusCheck />
+    }
+}
+
+/// A button that asks the server whether it and its database are answering.
+#[component]
+fn StatusCheck() -> impl IntoView {
+    let check = ServerAction::<ServiceStatus>::new();
+    // Disabled until the page is hydrated, so a click never falls into the void.
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+
+    let result = move || {
+        check.value().get().map(|outcome: Result<StatusReport, ApiError>| match outcome {
+            Ok(report) if report.database_ok => view! {
+                <p class="status status-ok">
+                    "All systems go: the server and its database are answering (version "
+                    {report.version}")."
+                </p>
+            }
+            .into_any(),
+            Ok(report) => view! {
+                <p class="status status-warn">
+                    "The server (version "{report.version}") is up, but its database is not answering."
+                </p>
+            }
+            .into_any(),
+            Err(e) => view! { <p class="status status-error">{e.message}</p> }.into_any(),
+        })
+    };
+
+    view! {
+        <section class="card status-card" aria-labelledby="status-heading">
+            <h2 id="status-heading">"Service status"</h2>
+            <button
+                type="button"
+                class="button button-secondary"
+                disabled=move || !hydrated.get() || check.pending().get()
+                on:click=move |_| {
+                    check.dispatch(ServiceStatus {});
+                }
+            >
+                {move || if check.pending().get() { "Checking…" } else { "Check service status" }}
+            </button>
+            <div aria-live="polite" class="status-result">
+                {result}
+            </div>
+        </section>
+    }
+}

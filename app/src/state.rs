@@ -1,0 +1,35 @@
+//! Server-side state shared with server functions through Leptos context.
+
+use std::time::Duration;
+
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+
+/// Everything a request handler may need. Cheap to clone: every field is a handle.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// How long a readiness probe waits for Postgres before calling it down.
+pub const DATABASE_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Asks Postgres a trivial question; `Err` carries why it did not answer.
+pub async fn check_database(pool: &PgPool) -> Result<(), String> {
+    let probe = sqlx::query_scalar::<_, i32>("select 1").fetch_one(pool);
+    match tokio::time::timeout(DATABASE_PROBE_TIMEOUT, probe).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "no answer within {} s",
+            DATABASE_PROBE_TIMEOUT.as_secs()
+        )),
+    }
+}

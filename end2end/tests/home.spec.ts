@@ -1,0 +1,44 @@
+import { expect, test } from '@playwright/test';
+import { waitForHydration } from './helpers';
+
+test.describe('home page', () => {
+  test('is rendered on the server, before any script runs', async ({ request }) => {
+    const response = await request.get('/');
+    expect(response.status()).toBe(200);
+    expect(response.headers()['content-type']).toContain('text/html');
+    const html = await response.text();
+    expect(html).toContain('Your account, done properly.');
+    expect(html).toContain('href="/register"');
+    expect(html).toContain('href="/login"');
+    // The hydration scripts are there, and nothing has marked the page hydrated yet.
+    expect(html).toContain('/pkg/accounts.js');
+    expect(html).not.toContain('data-hydrated');
+  });
+
+  test('hydrates, and its status check calls the server', async ({ page }) => {
+    await page.goto('/');
+    await expect(page.getByRole('heading', { level: 1, name: 'Your account, done properly.' })).toBeVisible();
+    await waitForHydration(page);
+
+    const check = page.getByRole('button', { name: 'Check service status' });
+    await expect(check).toBeEnabled();
+    const statusCall = page.waitForResponse((r) => r.url().includes('/api/status'));
+    await check.click();
+    expect((await statusCall).status()).toBe(200);
+    await expect(page.getByText(/All systems go/)).toBeVisible();
+  });
+
+  test('links to registration and sign-in', async ({ page }) => {
+    await page.goto('/');
+    const main = page.getByRole('main');
+    await expect(main.getByRole('link', { name: 'Create an account' })).toHaveAttribute('href', '/register');
+    await expect(main.getByRole('link', { name: 'Sign in' })).toHaveAttribute('href', '/login');
+  });
+
+  test('is usable from the keyboard alone', async ({ page }) => {
+    await page.goto('/');
+    await waitForHydration(page);
+    await page.keyboard.press('Tab');
+    await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
+  });
+});

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Runs the checks and tests; `make test` calls it with no argument (everything).
+#   scripts/test.sh [all|lint|unit|e2e]
+# Postgres: DATABASE_URL when set (its role must be able to create databases), otherwise a
+# throwaway cluster under target/ that is removed at the end, pass or fail.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+what=${1:-all}
+case "$what" in all|lint|unit|e2e) ;; *) echo "usage: $0 [all|lint|unit|e2e]" >&2; exit 2 ;; esac
+
+results=()
+failed=0
+started=$SECONDS
+
+# step NAME COMMAND...: runs a step, records whether it passed.
+step() {
+  local name=$1; shift
+  local t0=$SECONDS
+  printf '\n==> %s\n' "$name"
+  if "$@"; then
+    results+=("passed  $name ($((SECONDS - t0)) s)")
+  else
+    results+=("FAILED  $name ($((SECONDS - t0)) s)")
+    failed=$((failed + 1))
+  fi
+}
+skip() { results+=("skipped $1 ($2)"); }
+
+summary() {
+  local passed=0 skipped=0 r
+  printf '\n==> summary (%d s)\n' "$((SECONDS - started))"
+  for r in "${results[@]}"; do
+    printf '  %s\n' "$r"
+    case "$r" in passed*) passed=$((passed + 1)) ;; skipped*) skipped=$((skipped + 1)) ;; esac
+  done
+  if [ "$skipped" -gt 0 ]; then
+    printf 'checks: %d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
+  else
+    printf 'checks: %d passed, %d failed\n' "$passed" "$failed"
+  fi
+}
+
+pg_dir=""
+cleanup() {
+  if [ -n "$pg_dir" ]; then
+    scripts/postgres.sh stop "$pg_dir" || true
+    rm -rf "$pg_dir"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_postgres() {
+  if [ -n "${DATABASE_URL:-}" ]; then
+    echo "[test] using DATABASE_URL from the environment"
+    return 0
+  fi
+  pg_dir="target/pg-test-$$"
+  local port; port=$(scripts/postgres.sh free-port)
+  DATABASE_URL=$(scripts/postgres.sh start "$pg_dir" "$port" --throwaway) || return 1
+  export DATABASE_URL
+}
+
+run_e2e() {
+  local db="accounts_e2e_$$"
+  scripts/postgres.sh create-db "$DATABASE_URL" "$db" || return 1
+  local status=0
+  (
+    cd end2end &&
+      E2E_DATABASE_URL="${DATABASE_URL%/*}/$db" E2E_PORT=$(../scripts/postgres.sh free-port) \
+        npx playwright test
+  ) || status=$?
+  scripts/postgres.sh drop-db "$DATABASE_URL" "$db" || true
+  return "$status"
+}
+
+scripts/tools.sh build || { echo "[test] could not install the build tools" >&2; exit 1; }
+if [ "$what" = all ] || [ "$what" = e2e ]; then
+  scripts/tools.sh node browser || { echo "[test] could not install the browser test tools" >&2; exit 1; }
+fi
+
+if [ "$what" = all ] || [ "$what" = lint ]; then
+  step "rustfmt" cargo fmt --all --check
+  step "clippy (server build)" cargo clippy -p app -p server --all-targets --features app/ssr -- -D warnings
+  step "clippy (WASM build)" cargo clippy -p frontend -p app --target wasm32-unknown-unknown \
+    --target-dir target/front -- -D warnings
+fi
+
+if [ "$what" != lint ]; then
+  if start_postgres; then
+    if [ "$what" = all ] || [ "$what" = unit ]; then
+      step "unit and integration tests" cargo test --no-fail-fast -p app -p server --features app/ssr
+    fi
+    if [ "$what" = all ] || [ "$what" = e2e ]; then
+      step "build (cargo leptos build)" cargo leptos build
+      if [ "${results[-1]%% *}" = passed ]; then
+        step "end-to-end tests (Playwright, Chromium)" run_e2e
+      else
+        skip "end-to-end tests" "the build failed"
+      fi
+    fi
+  else
+    step "start Postgres" false
+  fi
+fi
+
+summary
+[ "$failed" -eq 0 ]

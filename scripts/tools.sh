@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, only when missing or at the wrong version:
+#   scripts/tools.sh build   the wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock
+#   scripts/tools.sh node    npm packages of end2end/ (Playwright, binaryen's wasm-opt)
+#   scripts/tools.sh browser Debian's Chromium, for the end-to-end tests
+# Nothing here downloads from outside the package registries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LEPTOS_VERSION=0.3.10
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >&2
+}
+
+lock_version() { # the version of a package in Cargo.lock
+  awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+build_tools() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown >&2
+  fi
+  if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+    log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes on 2 cores, once)"
+    cargo install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION" >&2
+  fi
+  local want; want=$(lock_version wasm-bindgen)
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+    log "installing wasm-bindgen-cli $want (matches Cargo.lock; about 3 minutes, once)"
+    # Not --locked: a dependency it locked is gone from the registry.
+    cargo install wasm-bindgen-cli --version "$want" >&2
+  fi
+}
+
+node_tools() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  local stamp=end2end/node_modules/.package-lock.json
+  if [ ! -f "$stamp" ] || [ end2end/package-lock.json -nt "$stamp" ]; then
+    log "installing end2end npm packages"
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2)
+  fi
+}
+
+browser() {
+  local chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
+  if [ ! -x "$chromium" ]; then
+    log "installing Debian's chromium"
+    apt_install chromium
+  fi
+}
+
+for what in "$@"; do
+  case "$what" in
+    build) build_tools ;;
+    node) node_tools ;;
+    browser) browser ;;
+    *) echo "usage: $0 build|node|browser ..." >&2; exit 2 ;;
+  esac
+done

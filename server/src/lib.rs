@@ -1,0 +1,8 @@
+//! The accounts server: settings, telemetry, HTTP stack and start-up, as a library so the
+//! integration tests start exactly what `main` starts.
+
+pub mod health;
+pub mod middleware;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

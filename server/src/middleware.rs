@@ -1,0 +1,159 @@
+//! The HTTP stack's own rules: body size, panics, and how API errors reach the wire.
+
+use std::panic::AssertUnwindSafe;
+
+use app::error::{ApiError, ErrorCode};
+use axum::{
+    Json,
+    body::{Body, Bytes},
+    extract::Request,
+    http::{HeaderValue, StatusCode, header},
+    middleware::Next,
+    response::{Html, IntoResponse, Response},
+};
+use futures_util::FutureExt;
+use http_body_util::{BodyExt, Limited};
+use tower_http::request_id::RequestId;
+
+/// The largest request body the product accepts. Its biggest legitimate request is a
+/// registration of a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The header server functions put on their error responses.
+const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
+
+/// An API error as a response: the status its code calls for, a JSON body and, for "try again
+/// later" errors, `Retry-After`.
+pub fn error_response(error: &ApiError) -> Response {
+    let mut response = (error.status(), Json(error)).into_response();
+    if let Some(seconds) = error.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// Refuses bodies over [`MAX_BODY_BYTES`] with 413 before any handler sees them: at once when
+/// `Content-Length` says so, otherwise while reading, so a chunked body cannot sneak past.
+pub async fn limit_body(request: Request, next: Next) -> Response {
+    let too_large = || {
+        error_response(&ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "The request body is larger than {} KiB.",
+                MAX_BODY_BYTES / 1024
+            ),
+        ))
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > MAX_BODY_BYTES as u64 => too_large(),
+        Some(_) => next.run(request).await,
+        None => {
+            let (parts, body) = request.into_parts();
+            match Limited::new(body, MAX_BODY_BYTES).collect().await {
+                Ok(collected) => {
+                    let bytes: Bytes = collected.to_bytes();
+                    next.run(Request::from_parts(parts, Body::from(bytes)))
+                        .await
+                }
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => too_large(),
+                Err(_) => error_response(&ApiError::new(
+                    ErrorCode::Invalid,
+                    "The request body could not be read.",
+                )),
+            }
+        }
+    }
+}
+
+/// Gives server-function errors the status their code calls for (server functions themselves
+/// answer 500 for every error) and turns bare framework rejections under `/api` into typed JSON.
+pub async fn api_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        let (mut parts, body) = response.into_parts();
+        // Error bodies are a few hundred bytes; anything bigger is not one of ours.
+        let bytes = match Limited::new(body, 16 * 1024).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => {
+                return error_response(&ApiError::internal(
+                    "unreadable server function error body",
+                ));
+            }
+        };
+        return match serde_json::from_slice::<ApiError>(&bytes) {
+            Ok(error) => {
+                let mut response = error_response(&error);
+                response
+                    .headers_mut()
+                    .extend(parts.headers.drain().filter_map(|(name, value)| {
+                        name.filter(|n| n != header::CONTENT_TYPE && n != header::CONTENT_LENGTH)
+                            .map(|n| (n, value))
+                    }));
+                response
+            }
+            Err(e) => error_response(&ApiError::internal(format!(
+                "undecodable server function error: {e}"
+            ))),
+        };
+    }
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        let mut typed = error_response(&ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            "This method is not allowed here.",
+        ));
+        if let Some(allow) = response.headers().get(header::ALLOW) {
+            typed.headers_mut().insert(header::ALLOW, allow.clone());
+        }
+        return typed;
+    }
+    response
+}
+
+/// `/api/…` paths that name no endpoint.
+pub async fn api_not_found() -> Response {
+    error_response(&ApiError::new(
+        ErrorCode::NotFound,
+        "There is no API endpoint at this path.",
+    ))
+}
+
+/// Turns a panic in a handler into a 500 that names no internal detail: JSON under `/api`, the
+/// error page elsewhere. The panic itself is logged with the request id.
+pub async fn catch_panics(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .map(str::to_owned);
+    match AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".into());
+            tracing::error!(panic.message = %message, "handler panicked");
+            if is_api {
+                error_response(&ApiError::new(
+                    ErrorCode::Internal,
+                    "Something went wrong on our side. Please try again.",
+                ))
+            } else {
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Html(app::pages::error::server_error_document(request_id)),
+                )
+                    .into_response()
+            }
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Builds the application from settings: database, migrations, router, listener.
+//! Tests use the same path with their own settings and port 0.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use anyhow::Context as _;
+use app::{App, shell, state::AppState};
+use axum::{
+    Router,
+    extract::Request,
+    http::{HeaderName, HeaderValue, header},
+    middleware,
+    routing::{any, get},
+};
+use leptos::config::{Env, LeptosOptions};
+use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use sqlx::{Connection, PgConnection, PgPool, postgres::PgPoolOptions};
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::{
+    compression::CompressionLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+
+use crate::{
+    health, middleware as mw,
+    settings::{AppEnv, Settings, database_target},
+};
+
+/// The name cargo-leptos gives the WASM, JS and CSS files (`name` in the workspace metadata).
+const OUTPUT_NAME: &str = "accounts";
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Connects to Postgres (retrying for a bounded time), applies migrations and binds.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let pool = connect_with_retry(&settings).await?;
+        sqlx::migrate!("../migrations")
+            .run(&pool)
+            .await
+            .context("could not apply database migrations")?;
+        Self::build_with_pool(settings, pool).await
+    }
+
+    /// Binds with a pool the caller made: no connection attempt, no migrations.
+    pub async fn build_with_pool(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.site_addr)
+            .await
+            .with_context(|| format!("could not listen on {}", settings.site_addr))?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name(OUTPUT_NAME)
+            .site_root(settings.site_root.to_string_lossy().into_owned())
+            .site_pkg_dir("pkg")
+            .site_addr(listener.local_addr()?)
+            .reload_port(settings.reload_port)
+            .env(match settings.app_env {
+                AppEnv::Development => Env::DEV,
+                AppEnv::Production => Env::PROD,
+            })
+            .build();
+        let state = AppState {
+            leptos_options,
+            pool,
+        };
+        Ok(Self {
+            listener,
+            router: router(state),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}
+
+/// The whole HTTP surface: probes, server functions, pages, static files, and the middleware
+/// every request passes through.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let pages_and_api = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/api/{*path}", any(mw::api_not_found))
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(file_and_error_handler::<AppState, _>(shell))
+        .with_state(state);
+    with_middleware(pages_and_api)
+}
+
+/// The middleware stack, outermost first. Public so tests can wrap their own routes in it.
+pub fn with_middleware(router: Router) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    router.layer(middleware::from_fn(mw::api_errors)).layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(
+                x_request_id.clone(),
+                MakeRequestUuid,
+            ))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|request: &Request| {
+                        let request_id = request
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default();
+                        tracing::info_span!(
+                            "http.request",
+                            http.method = %request.method(),
+                            http.path = %request.uri().path(),
+                            request.id = %request_id,
+                        )
+                    })
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::new(x_request_id))
+            .layer(middleware::from_fn(mw::catch_panics))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::X_FRAME_OPTIONS,
+                HeaderValue::from_static("DENY"),
+            ))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("strict-origin-when-cross-origin"),
+            ))
+            .layer(CompressionLayer::new())
+            .layer(middleware::from_fn(mw::limit_body)),
+    )
+}
+
+/// Opens the pool once Postgres answers, retrying while it is still starting, for at most
+/// `DATABASE_CONNECT_TIMEOUT_SECS`.
+pub async fn connect_with_retry(settings: &Settings) -> anyhow::Result<PgPool> {
+    let target = database_target(&settings.database);
+    let started = tokio::time::Instant::now();
+    let deadline = started + settings.database_connect_timeout;
+    let mut delay = Duration::from_millis(250);
+    let mut attempt = 1u32;
+    loop {
+        // One plain connection per attempt: the pool's own connect would retry silently until
+        // its acquire timeout, hiding what is going on.
+        let budget = deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .min(Duration::from_secs(5));
+        let error = match tokio::time::timeout(
+            budget,
+            PgConnection::connect_with(&settings.database),
+        )
+        .await
+        {
+            Ok(Ok(connection)) => {
+                let _ = connection.close().await;
+                tracing::info!(db.target = %target, attempt, "connected to Postgres");
+                return Ok(PgPoolOptions::new()
+                    .max_connections(settings.database_max_connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_lazy_with(settings.database.clone()));
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {} ms", budget.as_millis()),
+        };
+        if tokio::time::Instant::now() + delay >= deadline {
+            anyhow::bail!(
+                "could not connect to Postgres at {target} within {} s ({attempt} attempts): {error}",
+                settings.database_connect_timeout.as_secs()
+            );
+        }
+        tracing::warn!(
+            db.target = %target,
+            attempt,
+            error.cause = %error,
+            "Postgres is not answering yet; retrying in {} ms",
+            delay.as_millis()
+        );
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
+        attempt += 1;
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error.cause = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error.cause = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,26 @@
+//! Logging: human-readable lines in development, one JSON object per line in production.
+//! Logs go to standard output; every line written while serving a request carries its id.
+
+use tracing_subscriber::{EnvFilter, fmt, layer::SubscriberExt, util::SubscriberInitExt};
+
+use crate::settings::{LogFormat, Settings};
+
+/// Installs the global subscriber. Call once, first thing in `main`.
+pub fn init(settings: &Settings) {
+    // The filter was validated when the settings were read.
+    let filter =
+        EnvFilter::try_new(&settings.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry().with(filter);
+    match settings.log_format {
+        LogFormat::Json => registry
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
+            .init(),
+        LogFormat::Pretty => registry.with(fmt::layer().compact()).init(),
+    }
+}

@@ -1,0 +1,109 @@
+use std::{collections::HashMap, sync::Once};
+
+use server::{
+    settings::Settings,
+    startup::{Application, connect_with_retry},
+};
+use sqlx::{Connection, PgConnection, PgPool};
+
+/// The server under test, on its own database and port.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub pool: PgPool,
+    pub db_name: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+}
+
+/// The Postgres server the tests use: `make test` starts a throwaway one and sets this.
+pub fn admin_database_url() -> String {
+    std::env::var("DATABASE_URL").expect(
+        "DATABASE_URL is not set: run the tests with `make test` or `make unit`, \
+         or point DATABASE_URL at a Postgres whose role may create databases",
+    )
+}
+
+/// Replaces the database name at the end of a Postgres URL.
+pub fn with_database(url: &str, name: &str) -> String {
+    let base = url.split('?').next().unwrap_or(url);
+    let (server, _) = base.rsplit_once('/').expect("a Postgres URL has a path");
+    format!("{server}/{name}")
+}
+
+/// Settings as the tests want them: the given database, any free port, the workspace's site.
+pub fn test_settings(database_url: &str, overrides: &[(&str, &str)]) -> Settings {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("DATABASE_URL".into(), database_url.into()),
+        ("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into()),
+        (
+            "LEPTOS_SITE_ROOT".into(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site").into(),
+        ),
+        ("DATABASE_CONNECT_TIMEOUT_SECS".into(), "5".into()),
+        (
+            "RUST_LOG".into(),
+            std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        ),
+    ]);
+    for (k, v) in overrides {
+        vars.insert((*k).into(), (*v).into());
+    }
+    Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings parse")
+}
+
+/// Creates an empty database with a unique name and returns its URL.
+pub async fn create_database() -> (String, String) {
+    let admin = admin_database_url();
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = PgConnection::connect(&with_database(&admin, "postgres"))
+        .await
+        .expect("connect to the test Postgres");
+    sqlx::query(&format!(r#"create database "{name}""#))
+        .execute(&mut conn)
+        .await
+        .expect("create a test database");
+    (with_database(&admin, &name), name)
+}
+
+/// Logs to the test output when TEST_LOG is set (e.g. `TEST_LOG=debug make unit`).
+fn init_logging() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            let settings = test_settings("postgres://localhost/unused", &[]);
+            server::telemetry::init(&settings);
+        }
+    });
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts the app exactly as `main` does (migrations included) on a fresh database.
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    init_logging();
+    let (database_url, db_name) = create_database().await;
+    let settings = test_settings(&database_url, overrides);
+    let pool = connect_with_retry(&settings)
+        .await
+        .expect("connect to the test database");
+    let app = Application::build(settings).await.expect("build the app");
+    let address = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("a client"),
+        pool,
+        db_name,
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real app on a real Postgres, over real HTTP.
+//! Each test gets its own fresh database (see `helpers`).
+
+mod health;
+mod helpers;
+mod limits;
+mod pages;
+mod startup;

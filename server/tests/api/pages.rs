@@ -1,0 +1,174 @@
+use axum::{Router, routing::get};
+use reqwest::header;
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn home_page_is_rendered_on_the_server() {
+    let app = spawn_app().await;
+    let response = app.client.get(app.url("/")).send().await.expect("request");
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html")
+    );
+    let html = response.text().await.expect("body");
+    assert!(html.contains("Your account, done properly."), "{html}");
+    assert!(html.contains(r#"href="/register""#));
+    assert!(html.contains(r#"href="/login""#));
+}
+
+#[tokio::test]
+async fn unknown_paths_get_a_404_page_that_links_home() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/no/such/page"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 404);
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html")
+    );
+    let html = response.text().await.expect("body");
+    assert!(html.contains("Page not found"), "{html}");
+    assert!(html.contains(r#"href="/""#));
+}
+
+#[tokio::test]
+async fn unknown_api_paths_get_a_typed_json_404() {
+    let app = spawn_app().await;
+    for response in [
+        app.client
+            .get(app.url("/api/nope"))
+            .send()
+            .await
+            .expect("request"),
+        app.client
+            .post(app.url("/api/nope/deeper"))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .expect("request"),
+    ] {
+        assert_eq!(response.status(), 404);
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"], "not_found");
+        assert!(body["message"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn wrong_method_on_an_endpoint_gets_a_typed_405() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .delete(app.url("/api/status"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 405);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_security_headers() {
+    let app = spawn_app().await;
+    let response = app.client.get(app.url("/")).send().await.expect("request");
+    let id = response.headers()["x-request-id"].to_str().expect("ascii");
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+
+    // A caller's own id is kept, so logs can be joined across services.
+    let response = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.headers()["x-request-id"], "trace-me-42");
+}
+
+#[tokio::test]
+async fn pages_are_compressed_for_clients_that_accept_it() {
+    let app = spawn_app().await;
+    // reqwest is built without decompression here, so the header is what the server sent.
+    let response = app
+        .client
+        .get(app.url("/"))
+        .header(header::ACCEPT_ENCODING, "br")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()[header::CONTENT_ENCODING], "br");
+}
+
+/// Serves `router` inside the app's middleware stack on a free port.
+async fn serve_with_middleware(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = server::startup::with_middleware(router);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    address
+}
+
+#[tokio::test]
+async fn a_panic_becomes_a_500_page_that_reveals_nothing() {
+    async fn boom() -> &'static str {
+        panic!("secret internal detail")
+    }
+    let address = serve_with_middleware(
+        Router::new()
+            .route("/boom", get(boom))
+            .route("/api/boom", get(boom)),
+    )
+    .await;
+    let client = reqwest::Client::new();
+
+    let response = client
+        .get(format!("{address}/boom"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 500);
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html")
+    );
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let html = response.text().await.expect("body");
+    assert!(html.contains("Something went wrong"), "{html}");
+    assert!(
+        html.contains(&request_id),
+        "the page gives the request id as a reference"
+    );
+    assert!(!html.contains("secret internal detail"));
+
+    let response = client
+        .get(format!("{address}/api/boom"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 500);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "internal");
+    assert!(!body.to_string().contains("secret internal detail"));
+}

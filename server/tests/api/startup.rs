@@ -1,0 +1,143 @@
+use std::{
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use server::startup::connect_with_retry;
+
+use crate::helpers::{create_database, test_settings};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_server");
+
+/// Runs the server binary with a clean environment plus `vars`, and waits for it to exit.
+fn run_server(vars: &[(&str, &str)], limit: Duration) -> std::process::Output {
+    let mut child = Command::new(SERVER)
+        .env_clear()
+        .envs(vars.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server binary");
+    let started = Instant::now();
+    while child.try_wait().expect("poll").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the server was still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn an_invalid_setting_stops_startup_with_one_clear_line() {
+    for (var, value) in [
+        ("LOG_FORMAT", "xml"),
+        ("LEPTOS_SITE_ADDR", "nowhere"),
+        ("DATABASE_URL", "mysql://x"),
+    ] {
+        let output = run_server(&[(var, value)], Duration::from_secs(10));
+        assert!(!output.status.success(), "{var}={value} must stop start-up");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line, got: {stderr}");
+        assert!(lines[0].contains(var), "names {var}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn startup_gives_up_on_an_unreachable_postgres_after_its_timeout() {
+    let settings = test_settings(
+        "postgres://accounts:x@127.0.0.1:1/accounts",
+        &[("DATABASE_CONNECT_TIMEOUT_SECS", "1")],
+    );
+    let started = Instant::now();
+    let error = connect_with_retry(&settings)
+        .await
+        .expect_err("nothing listens on port 1");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded: {:?}",
+        started.elapsed()
+    );
+    let message = format!("{error:#}");
+    assert!(
+        message.contains("could not connect to Postgres at 127.0.0.1:1/accounts"),
+        "{message}"
+    );
+    assert!(!message.contains(":x@"), "never the password: {message}");
+}
+
+#[test]
+fn the_binary_exits_non_zero_when_postgres_stays_down() {
+    let output = run_server(
+        &[
+            ("DATABASE_URL", "postgres://accounts:x@127.0.0.1:1/accounts"),
+            ("DATABASE_CONNECT_TIMEOUT_SECS", "1"),
+            ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
+            ("LOG_FORMAT", "json"),
+        ],
+        Duration::from_secs(15),
+    );
+    assert!(!output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("Postgres is not answering yet"),
+        "logs its retries: {stdout}"
+    );
+    assert!(stdout.contains("could not connect to Postgres"), "{stdout}");
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly() {
+    let (database_url, _) = create_database().await;
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let address = format!("127.0.0.1:{port}");
+    let mut child = Command::new(SERVER)
+        .env_clear()
+        .envs([
+            ("DATABASE_URL", database_url.as_str()),
+            ("LEPTOS_SITE_ADDR", &address),
+            ("RUST_LOG", "warn"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server binary");
+
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = client.get(format!("http://{address}/readyz")).send().await
+            && r.status() == 200
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll") {
+            break status;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+}
