@@ -44,7 +44,7 @@ export default defineConfig({
   ],
   // The built server binary, on its own database; polled until ready, stopped when the run ends.
   webServer: {
-    command: '../target/debug/server',
+    command: './target/debug/server',
     cwd: '..',
     url: `${baseURL}/readyz`,
     reuseExistingServer: false,

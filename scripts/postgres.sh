@@ -31,8 +31,8 @@ ensure_binaries() {
   log "PostgreSQL server binaries not found; installing Debian's postgresql package"
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >&2
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
   pg_bindir >/dev/null || die "postgresql installed but pg_ctl is still missing"
 }
 
