@@ -125,7 +125,7 @@ pub async fn api_not_found() -> Response {
 }
 
 /// Turns a panic in a handler into a 500 that names no internal detail: JSON under `/api`, the
-/// error page elsewhere. The panic itself is logged with the request id.
+/// error page elsewhere. The panic itself is logged by the hook `telemetry::init` installs.
 pub async fn catch_panics(request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
     let request_id = request
@@ -135,13 +135,7 @@ pub async fn catch_panics(request: Request, next: Next) -> Response {
         .map(str::to_owned);
     match AssertUnwindSafe(next.run(request)).catch_unwind().await {
         Ok(response) => response,
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic payload".into());
-            tracing::error!(panic.message = %message, "handler panicked");
+        Err(_) => {
             if is_api {
                 error_response(&ApiError::new(
                     ErrorCode::Internal,

@@ -23,4 +23,19 @@ pub fn init(settings: &Settings) {
             .init(),
         LogFormat::Pretty => registry.with(fmt::layer().compact()).init(),
     }
+    // Panics become log events (JSON in production), inside the span of the request that
+    // panicked, instead of free text on stderr.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".into());
+        tracing::error!(panic.message = %payload, panic.location = %location, "panic");
+    }));
 }

@@ -22,7 +22,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         </main>
         <footer class="site-footer">
             <div class="container">
-                <p>"Accounts — your data stays in our own Postgres; nothing is shared."</p>
+                <p>"Accounts · your details, your sessions, your history — in one place."</p>
             </div>
         </footer>
     }

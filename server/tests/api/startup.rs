@@ -86,10 +86,14 @@ fn the_binary_exits_non_zero_when_postgres_stays_down() {
         "logs its retries: {stdout}"
     );
     assert!(stdout.contains("could not connect to Postgres"), "{stdout}");
+    for line in stdout.lines() {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    }
 }
 
 #[tokio::test]
-async fn sigterm_stops_the_server_cleanly() {
+async fn sigterm_stops_the_server_cleanly_and_json_logs_carry_request_ids() {
     let (database_url, _) = create_database().await;
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -101,9 +105,10 @@ async fn sigterm_stops_the_server_cleanly() {
         .envs([
             ("DATABASE_URL", database_url.as_str()),
             ("LEPTOS_SITE_ADDR", &address),
-            ("RUST_LOG", "warn"),
+            ("APP_ENV", "production"),
+            ("RUST_LOG", "info"),
         ])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start the server binary");
@@ -122,6 +127,13 @@ async fn sigterm_stops_the_server_cleanly() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let response = client
+        .get(format!("http://{address}/healthz"))
+        .header("x-request-id", "find-me-in-the-logs")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -140,4 +152,24 @@ async fn sigterm_stops_the_server_cleanly() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "exit status {status}");
+
+    let output = child.wait_with_output().expect("output");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["span"]["request.id"] == "find-me-in-the-logs"
+                && l["span"]["http.path"] == "/healthz"),
+        "a log line of the request carries its id: {stdout}"
+    );
+    assert!(
+        lines.iter().any(|l| l["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("shutting down"))),
+        "{stdout}"
+    );
 }
