@@ -9,12 +9,7 @@ use crate::helpers::{spawn_app, test_settings};
 #[tokio::test]
 async fn healthz_answers_200() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.get("/healthz").await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["status"], "ok");
@@ -23,12 +18,7 @@ async fn healthz_answers_200() {
 #[tokio::test]
 async fn readyz_answers_200_when_postgres_answers() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.get("/readyz").await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["checks"]["database"], "ok");
@@ -84,24 +74,14 @@ async fn readyz_answers_503_once_the_database_is_gone() {
         .await
         .expect("drop the app's database");
 
-    let response = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.get("/readyz").await;
     assert_eq!(response.status(), 503);
 }
 
 #[tokio::test]
 async fn status_endpoint_reports_the_database() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/api/status"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.get("/api/status").await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["database_ok"], true);

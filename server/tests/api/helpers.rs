@@ -18,6 +18,43 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET request")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST request")
+    }
+}
+
+/// Asserts the status of a JSON error response and returns its `error` code.
+pub async fn error_code(response: reqwest::Response, status: u16) -> String {
+    assert_eq!(response.status(), status);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        content_type.starts_with("application/json"),
+        "content-type {content_type}"
+    );
+    let body: serde_json::Value = response.json().await.expect("a JSON body");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "a message for people: {body}"
+    );
+    body["error"].as_str().expect("an error code").to_owned()
 }
 
 /// The Postgres server the tests use: `make test` starts a throwaway one and sets this.

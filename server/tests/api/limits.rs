@@ -1,7 +1,6 @@
-use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{error_code, spawn_app};
 
 #[tokio::test]
 async fn a_100_kib_body_is_refused_with_413() {
@@ -16,9 +15,11 @@ async fn a_100_kib_body_is_refused_with_413() {
             .send()
             .await
             .expect("request");
-        assert_eq!(response.status(), 413, "{path}");
-        let json: Value = response.json().await.expect("json");
-        assert_eq!(json["error"], "payload_too_large");
+        assert_eq!(
+            error_code(response, 413).await,
+            "payload_too_large",
+            "{path}"
+        );
     }
 }
 

@@ -2,12 +2,12 @@ use axum::{Router, routing::get};
 use reqwest::header;
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{error_code, spawn_app};
 
 #[tokio::test]
 async fn home_page_is_rendered_on_the_server() {
     let app = spawn_app().await;
-    let response = app.client.get(app.url("/")).send().await.expect("request");
+    let response = app.get("/").await;
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()[header::CONTENT_TYPE]
@@ -24,12 +24,7 @@ async fn home_page_is_rendered_on_the_server() {
 #[tokio::test]
 async fn unknown_paths_get_a_404_page_that_links_home() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/no/such/page"))
-        .send()
-        .await
-        .expect("request");
+    let response = app.get("/no/such/page").await;
     assert_eq!(response.status(), 404);
     assert!(
         response.headers()[header::CONTENT_TYPE]
@@ -45,24 +40,12 @@ async fn unknown_paths_get_a_404_page_that_links_home() {
 #[tokio::test]
 async fn unknown_api_paths_get_a_typed_json_404() {
     let app = spawn_app().await;
-    for response in [
-        app.client
-            .get(app.url("/api/nope"))
-            .send()
-            .await
-            .expect("request"),
-        app.client
-            .post(app.url("/api/nope/deeper"))
-            .json(&serde_json::json!({}))
-            .send()
-            .await
-            .expect("request"),
-    ] {
-        assert_eq!(response.status(), 404);
-        let body: Value = response.json().await.expect("json");
-        assert_eq!(body["error"], "not_found");
-        assert!(body["message"].is_string());
-    }
+    let response = app.get("/api/nope").await;
+    assert_eq!(error_code(response, 404).await, "not_found");
+    let response = app
+        .post_json("/api/nope/deeper", &serde_json::json!({}))
+        .await;
+    assert_eq!(error_code(response, 404).await, "not_found");
 }
 
 #[tokio::test]
@@ -74,15 +57,13 @@ async fn wrong_method_on_an_endpoint_gets_a_typed_405() {
         .send()
         .await
         .expect("request");
-    assert_eq!(response.status(), 405);
-    let body: Value = response.json().await.expect("json");
-    assert_eq!(body["error"], "method_not_allowed");
+    assert_eq!(error_code(response, 405).await, "method_not_allowed");
 }
 
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_security_headers() {
     let app = spawn_app().await;
-    let response = app.client.get(app.url("/")).send().await.expect("request");
+    let response = app.get("/").await;
     let id = response.headers()["x-request-id"].to_str().expect("ascii");
     assert_eq!(id.len(), 36, "a UUID: {id}");
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
@@ -171,4 +152,49 @@ async fn a_panic_becomes_a_500_page_that_reveals_nothing() {
     let body: Value = response.json().await.expect("json");
     assert_eq!(body["error"], "internal");
     assert!(!body.to_string().contains("secret internal detail"));
+}
+
+#[tokio::test]
+async fn server_function_errors_get_the_status_their_code_calls_for() {
+    // What a server function sends for an error: always 500, the `serverfnerror` header, and the
+    // error as JSON. The middleware must turn the code into the status and `Retry-After`.
+    async fn throttled() -> axum::response::Response {
+        axum::response::Response::builder()
+            .status(500)
+            .header("serverfnerror", "/api/throttled")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(
+                r#"{"error":"too_many_requests","message":"Slow down.","retry_after":30}"#,
+            ))
+            .expect("a response")
+    }
+    async fn garbled() -> axum::response::Response {
+        axum::response::Response::builder()
+            .status(500)
+            .header("serverfnerror", "/api/garbled")
+            .body(axum::body::Body::from("not json"))
+            .expect("a response")
+    }
+    let address = serve_with_middleware(
+        Router::new()
+            .route("/api/throttled", get(throttled))
+            .route("/api/garbled", get(garbled)),
+    )
+    .await;
+    let client = reqwest::Client::new();
+
+    let response = client
+        .get(format!("{address}/api/throttled"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.headers()[header::RETRY_AFTER], "30");
+    assert_eq!(error_code(response, 429).await, "too_many_requests");
+
+    let response = client
+        .get(format!("{address}/api/garbled"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(error_code(response, 500).await, "internal");
 }
