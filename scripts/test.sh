@@ -46,6 +46,7 @@ cleanup() {
   if [ -n "$pg_dir" ]; then
     scripts/postgres.sh stop "$pg_dir" || true
     rm -rf "$pg_dir"
+    pg_dir=""
   fi
 }
 trap cleanup EXIT
@@ -105,5 +106,6 @@ if [ "$what" != lint ]; then
   fi
 fi
 
+cleanup # now, so that the summary is the last thing printed
 summary
 [ "$failed" -eq 0 ]

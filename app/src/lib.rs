@@ -22,6 +22,8 @@ use crate::pages::{home::HomePage, not_found::NotFound};
 
 /// The HTML document the server renders around the app. The browser never runs it.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -37,6 +39,36 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// Scripts run only when they carry this response's nonce (Leptos puts it on its hydration
+/// scripts) or are loaded by one that does; everything else comes from our own origin.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy(options: &LeptosOptions) {
+    use leptos::nonce::use_nonce;
+    use leptos_axum::ResponseOptions;
+
+    let (Some(nonce), Some(response)) = (use_nonce(), use_context::<ResponseOptions>()) else {
+        return;
+    };
+    // `make watch` reloads the page over a WebSocket on its own port.
+    let connect = if std::env::var_os("LEPTOS_WATCH").is_some() {
+        format!(
+            "'self' ws://{}:{}",
+            options.site_addr.ip(),
+            options.reload_port
+        )
+    } else {
+        "'self'".to_string()
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src {connect}; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&policy) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

@@ -16,6 +16,11 @@ test.describe('home page', () => {
   });
 
   test('hydrates, and its status check calls the server', async ({ page }) => {
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
     await page.goto('/');
     await expect(page.getByRole('heading', { level: 1, name: 'Your account, done properly.' })).toBeVisible();
     await waitForHydration(page);
@@ -26,6 +31,8 @@ test.describe('home page', () => {
     await check.click();
     expect((await statusCall).status()).toBe(200);
     await expect(page.getByText(/All systems go/)).toBeVisible();
+    // No script error, and nothing the Content-Security-Policy had to block.
+    expect(problems).toEqual([]);
   });
 
   test('links to registration and sign-in', async ({ page }) => {

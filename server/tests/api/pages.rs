@@ -22,6 +22,39 @@ async fn home_page_is_rendered_on_the_server() {
 }
 
 #[tokio::test]
+async fn pages_allow_only_scripts_carrying_this_responses_nonce() {
+    let app = spawn_app().await;
+    let nonces: Vec<String> = {
+        let mut nonces = Vec::new();
+        for _ in 0..2 {
+            let response = app.get("/").await;
+            let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .expect("ascii")
+                .to_owned();
+            let nonce = policy
+                .split("'nonce-")
+                .nth(1)
+                .and_then(|rest| rest.split('\'').next())
+                .unwrap_or_else(|| panic!("a nonce in {policy}"))
+                .to_owned();
+            assert!(
+                policy.contains("default-src 'self'") && policy.contains("frame-ancestors 'none'"),
+                "{policy}"
+            );
+            let html = response.text().await.expect("body");
+            assert!(
+                html.contains(&format!(r#"nonce="{nonce}""#)),
+                "the hydration scripts carry it"
+            );
+            nonces.push(nonce);
+        }
+        nonces
+    };
+    assert_ne!(nonces[0], nonces[1], "a fresh nonce for every response");
+}
+
+#[tokio::test]
 async fn unknown_paths_get_a_404_page_that_links_home() {
     let app = spawn_app().await;
     let response = app.get("/no/such/page").await;
