@@ -9,7 +9,7 @@ export DEV_PG_DIR DEV_PG_PORT
 .PHONY: help run watch test lint unit e2e size db stop-db tools fmt
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 run: ## Build and serve the app at http://127.0.0.1:3000 (starts Postgres if DATABASE_URL is unset)
 	@scripts/run.sh serve
