@@ -6,7 +6,7 @@ DEV_PG_DIR ?= .data/postgres
 DEV_PG_PORT ?= 54329
 export DEV_PG_DIR DEV_PG_PORT
 
-.PHONY: help run watch test lint unit e2e size db stop-db tools fmt
+.PHONY: help run watch test lint unit e2e size bench db stop-db tools fmt
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ size: ## Release-build the browser bundle and print its raw and brotli sizes
 	@scripts/tools.sh build node
 	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release --frontend-only
 	@node scripts/size.mjs target/site/pkg
+
+bench: ## Benchmark registration (release build): rate vs bare argon2, latency, email delay
+	@bench/run.sh
 
 db: ## Start the project's Postgres (kept in .data/) and print its DATABASE_URL
 	@scripts/postgres.sh start $(DEV_PG_DIR) $(DEV_PG_PORT)

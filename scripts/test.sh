@@ -83,7 +83,7 @@ fi
 
 if [ "$what" = all ] || [ "$what" = lint ]; then
   step "rustfmt" cargo fmt --all --check
-  step "clippy (server build)" cargo clippy -p app -p server --all-targets --features app/ssr -- -D warnings
+  step "clippy (server build)" cargo clippy -p app -p server -p bench --all-targets --features app/ssr -- -D warnings
   step "clippy (WASM build)" cargo clippy -p frontend -p app --target wasm32-unknown-unknown \
     --target-dir target/front -- -D warnings
 fi
@@ -91,7 +91,7 @@ fi
 if [ "$what" != lint ]; then
   if start_postgres; then
     if [ "$what" = all ] || [ "$what" = unit ]; then
-      step "unit and integration tests" cargo test --no-fail-fast -p app -p server --features app/ssr
+      step "unit and integration tests" cargo test --no-fail-fast -p app -p server -p bench --features app/ssr
     fi
     if [ "$what" = all ] || [ "$what" = e2e ]; then
       step "build (cargo leptos build)" cargo leptos build

@@ -27,6 +27,24 @@ pub enum ErrorCode {
     TooManyRequests,
     /// The server is overloaded or a dependency is down: try again (see `Retry-After`).
     Unavailable,
+    /// Another account already uses this email address.
+    EmailTaken,
+    /// Another account already uses this phone number.
+    PhoneTaken,
+    /// Missing or wrong credentials. Unknown email and wrong password look the same.
+    InvalidCredentials,
+    /// The code is wrong; `attempts_left` says how many tries the code has left.
+    InvalidCode,
+    /// The code's lifetime is over: ask for a new one.
+    CodeExpired,
+    /// The code took too many wrong attempts and no longer works: ask for a new one.
+    TooManyAttempts,
+    /// The account is already activated.
+    AlreadyActive,
+    /// Too many failed attempts on this pending account: it can no longer be activated.
+    AccountLocked,
+    /// A new code was sent moments ago (see `Retry-After`).
+    ResendTooSoon,
     /// Something failed on the server; the details are in its logs, never in the response.
     Internal,
     /// A code this build does not know (sent by a newer server): kept so clients never fail
@@ -46,6 +64,13 @@ impl ErrorCode {
             Self::PayloadTooLarge => S::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests => S::TOO_MANY_REQUESTS,
             Self::Unavailable => S::SERVICE_UNAVAILABLE,
+            Self::EmailTaken | Self::PhoneTaken | Self::AlreadyActive | Self::AccountLocked => {
+                S::CONFLICT
+            }
+            Self::InvalidCredentials => S::UNAUTHORIZED,
+            Self::InvalidCode => S::UNPROCESSABLE_ENTITY,
+            Self::CodeExpired => S::GONE,
+            Self::TooManyAttempts | Self::ResendTooSoon => S::TOO_MANY_REQUESTS,
             Self::Internal | Self::Unknown => S::INTERNAL_SERVER_ERROR,
         }
     }
@@ -63,6 +88,9 @@ pub struct ApiError {
     /// Seconds to wait before trying again; also sent as the `Retry-After` header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// How many more tries the code allows (`invalid_code` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
 }
 
 impl ApiError {
@@ -72,11 +100,17 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after: None,
+            attempts_left: None,
         }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
         self
     }
 
@@ -87,6 +121,18 @@ impl ApiError {
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Invalid, message).with_field(field)
+    }
+
+    /// A field that did not parse, with the parser's sentence.
+    pub fn field(field: &str, error: crate::domain::FieldError) -> Self {
+        Self::invalid(field, error.0)
+    }
+
+    pub fn invalid_credentials() -> Self {
+        Self::new(
+            ErrorCode::InvalidCredentials,
+            "The email address or password is wrong.",
+        )
     }
 
     /// A failure that is the server's fault. The cause is logged here, once, and never sent.
@@ -170,6 +216,12 @@ mod tests {
         assert_eq!(ErrorCode::TooManyRequests.status(), 429);
         assert_eq!(ErrorCode::Unavailable.status(), 503);
         assert_eq!(ErrorCode::Internal.status(), 500);
+        assert_eq!(ErrorCode::EmailTaken.status(), 409);
+        assert_eq!(ErrorCode::InvalidCredentials.status(), 401);
+        assert_eq!(ErrorCode::CodeExpired.status(), 410);
+        assert_eq!(ErrorCode::ResendTooSoon.status(), 429);
+        let json = serde_json::to_value(ErrorCode::ResendTooSoon).expect("serialises");
+        assert_eq!(json, "resend_too_soon");
     }
 
     #[test]

@@ -4,7 +4,10 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod backend;
 pub mod components;
+pub mod domain;
 pub mod error;
 pub mod pages;
 #[cfg(feature = "ssr")]

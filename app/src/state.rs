@@ -1,15 +1,19 @@
 //! Server-side state shared with server functions through Leptos context.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
+
+use crate::backend::{config::AuthConfig, passwords::PasswordHasher};
 
 /// Everything a request handler may need. Cheap to clone: every field is a handle.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
+    pub auth: Arc<AuthConfig>,
+    pub hasher: PasswordHasher,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -1,7 +1,10 @@
 //! The accounts server: settings, telemetry, HTTP stack and start-up, as a library so the
 //! integration tests start exactly what `main` starts.
 
+pub mod email_worker;
 pub mod health;
+pub mod mailbox;
+pub mod maintenance;
 pub mod middleware;
 pub mod settings;
 pub mod startup;

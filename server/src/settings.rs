@@ -5,6 +5,8 @@
 
 use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
+use app::domain::{CODE_LENGTH_RANGE, Region};
+use ipnet::IpNet;
 use lettre::message::Mailbox;
 use secrecy::SecretString;
 use sqlx::postgres::PgConnectOptions;
@@ -47,7 +49,23 @@ pub struct Settings {
     pub reload_port: u32,
     pub log_filter: String,
     pub log_format: LogFormat,
+    /// Keys the HMAC of one-time codes (`SECRET_KEY`); the same on every replica.
+    pub secret_key: SecretString,
+    pub activation_code_length: usize,
+    pub activation_code_ttl: Duration,
+    pub pending_hold: Duration,
+    /// Registrations per client IP per minute; 0 turns the limit off.
+    pub rate_limit_register_per_ip: u32,
+    pub trusted_proxies: Vec<IpNet>,
+    pub default_phone_region: Region,
+    /// The longest a request waits for a password-hashing slot before it gets 503.
+    pub password_hash_max_wait: Duration,
+    /// First retry delay of the mail worker; doubles on each failure.
+    pub email_retry_base: Duration,
 }
+
+/// Used when `SECRET_KEY` is unset in development. Production refuses to start without a key.
+const DEVELOPMENT_SECRET_KEY: &str = "development-only-key-never-use-this-in-production";
 
 /// A variable that is set but does not parse.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -165,6 +183,74 @@ impl Settings {
             PathBuf::from(get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()));
         let reload_port = parse_number(&get, "LEPTOS_RELOAD_PORT", 3001)?;
 
+        let secret_key = match get("SECRET_KEY") {
+            Some(key) if key.len() >= 32 => SecretString::from(key),
+            Some(_) => return Err(invalid("SECRET_KEY", "use at least 32 characters".into())),
+            None if app_env == AppEnv::Production => {
+                return Err(invalid(
+                    "SECRET_KEY",
+                    "required in production (at least 32 random characters, the same on every replica)"
+                        .into(),
+                ));
+            }
+            None => SecretString::from(DEVELOPMENT_SECRET_KEY),
+        };
+        let activation_code_length = parse_number(&get, "ACTIVATION_CODE_LENGTH", 4usize)?;
+        if !CODE_LENGTH_RANGE.contains(&activation_code_length) {
+            return Err(invalid(
+                "ACTIVATION_CODE_LENGTH",
+                format!(
+                    "must be from {} to {}",
+                    CODE_LENGTH_RANGE.start(),
+                    CODE_LENGTH_RANGE.end()
+                ),
+            ));
+        }
+        let activation_code_ttl =
+            Duration::from_secs(parse_number(&get, "ACTIVATION_CODE_TTL_SECS", 60)?);
+        if activation_code_ttl.is_zero() {
+            return Err(invalid(
+                "ACTIVATION_CODE_TTL_SECS",
+                "must be at least 1".into(),
+            ));
+        }
+        let pending_hold = Duration::from_secs(parse_number(&get, "PENDING_HOLD_SECS", 900)?);
+        let rate_limit_register_per_ip = parse_number(&get, "RATE_LIMIT_REGISTER_PER_IP", 20)?;
+        let trusted_proxies = match get("TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|entry| {
+                    entry
+                        .parse::<IpNet>()
+                        .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from))
+                        .map_err(|_| {
+                            invalid(
+                                "TRUSTED_PROXIES",
+                                format!("{entry:?} is not an IP address or CIDR range"),
+                            )
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let region_raw = get("DEFAULT_PHONE_REGION").unwrap_or_else(|| "GB".into());
+        let default_phone_region =
+            region_raw
+                .to_ascii_uppercase()
+                .parse::<Region>()
+                .map_err(|_| {
+                    invalid(
+                        "DEFAULT_PHONE_REGION",
+                        format!("{region_raw:?} is not a two-letter region code like GB or US"),
+                    )
+                })?;
+        let password_hash_max_wait =
+            Duration::from_millis(parse_number(&get, "PASSWORD_HASH_MAX_WAIT_MS", 2000)?);
+        let email_retry_base =
+            Duration::from_millis(parse_number(&get, "EMAIL_RETRY_BASE_MS", 1000)?.max(1));
+
         Ok(Self {
             app_env,
             database,
@@ -178,6 +264,15 @@ impl Settings {
             reload_port,
             log_filter,
             log_format,
+            secret_key,
+            activation_code_length,
+            activation_code_ttl,
+            pending_hold,
+            rate_limit_register_per_ip,
+            trusted_proxies,
+            default_phone_region,
+            password_hash_max_wait,
+            email_retry_base,
         })
     }
 }
@@ -198,6 +293,18 @@ impl std::fmt::Debug for Settings {
             .field("reload_port", &self.reload_port)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
+            .field("secret_key", &"[redacted]")
+            .field("activation_code_length", &self.activation_code_length)
+            .field("activation_code_ttl", &self.activation_code_ttl)
+            .field("pending_hold", &self.pending_hold)
+            .field(
+                "rate_limit_register_per_ip",
+                &self.rate_limit_register_per_ip,
+            )
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("default_phone_region", &self.default_phone_region)
+            .field("password_hash_max_wait", &self.password_hash_max_wait)
+            .field("email_retry_base", &self.email_retry_base)
             .finish()
     }
 }
@@ -232,6 +339,8 @@ fn parse_number<T: FromStr>(
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+
+    use secrecy::ExposeSecret as _;
 
     use super::*;
 
@@ -273,10 +382,38 @@ mod tests {
             ("EMAIL_FROM", "not an address"),
             ("LEPTOS_SITE_ADDR", "localhost"),
             ("APP_BASE_URL", "ftp://example.com"),
+            ("SECRET_KEY", "short"),
+            ("ACTIVATION_CODE_LENGTH", "3"),
+            ("ACTIVATION_CODE_LENGTH", "11"),
+            ("ACTIVATION_CODE_TTL_SECS", "0"),
+            ("PENDING_HOLD_SECS", "-1"),
+            ("RATE_LIMIT_REGISTER_PER_IP", "lots"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
+            ("DEFAULT_PHONE_REGION", "Britain"),
         ] {
             let err = settings(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var, "{err}");
         }
+    }
+
+    #[test]
+    fn production_needs_a_secret_key() {
+        let err = settings(&[("APP_ENV", "production")]).expect_err("no key");
+        assert_eq!(err.var, "SECRET_KEY");
+        let key = "k".repeat(32);
+        let s = settings(&[("APP_ENV", "production"), ("SECRET_KEY", &key)]).expect("parses");
+        assert_eq!(s.secret_key.expose_secret(), key);
+    }
+
+    #[test]
+    fn account_rules_have_the_issue_defaults() {
+        let s = settings(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1")]).expect("parses");
+        assert_eq!(s.activation_code_length, 4);
+        assert_eq!(s.activation_code_ttl, Duration::from_secs(60));
+        assert_eq!(s.pending_hold, Duration::from_secs(900));
+        assert_eq!(s.rate_limit_register_per_ip, 20);
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert_eq!(s.default_phone_region, Region::GB);
     }
 
     #[test]
@@ -287,12 +424,13 @@ mod tests {
                 "postgres://u:hunter2@db.internal:5432/accounts",
             ),
             ("SMTP_URL", "smtps://mailer:swordfish@mail.example.com"),
+            ("SECRET_KEY", "tiger-tiger-burning-bright-in-the-forests"),
         ])
         .expect("parses");
         let debug = format!("{s:?}");
         assert!(debug.contains("db.internal:5432/accounts"), "{debug}");
         assert!(
-            !debug.contains("hunter2") && !debug.contains("swordfish"),
+            !debug.contains("hunter2") && !debug.contains("swordfish") && !debug.contains("tiger"),
             "{debug}"
         );
     }

@@ -1,10 +1,15 @@
 //! Builds the application from settings: database, migrations, router, listener.
 //! Tests use the same path with their own settings and port 0.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use app::{App, shell, state::AppState};
+use app::{
+    App,
+    backend::{config::AuthConfig, passwords::PasswordHasher},
+    shell,
+    state::AppState,
+};
 use axum::{
     Router,
     extract::Request,
@@ -26,7 +31,8 @@ use tower_http::{
 use tracing::Level;
 
 use crate::{
-    health, middleware as mw,
+    email_worker::{EmailWorker, Mailer},
+    health, mailbox, maintenance, middleware as mw,
     settings::{AppEnv, Settings, database_target},
 };
 
@@ -36,6 +42,8 @@ const OUTPUT_NAME: &str = "accounts";
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    pool: PgPool,
+    email_worker: EmailWorker,
 }
 
 impl Application {
@@ -65,14 +73,38 @@ impl Application {
                 AppEnv::Production => Env::PROD,
             })
             .build();
+        let mailer = Mailer::from_settings(&settings)?;
+        let dev_mailbox =
+            matches!(mailer, Mailer::DevMailbox) && settings.app_env == AppEnv::Development;
+        let email_worker = EmailWorker::new(
+            pool.clone(),
+            mailer,
+            settings.email_from.clone(),
+            settings.email_retry_base,
+        );
+        let auth = auth_config(&settings);
+        warn_if_codes_are_weak(&auth);
+        PasswordHasher::warm_up();
         let state = AppState {
             leptos_options,
-            pool,
+            pool: pool.clone(),
+            auth: Arc::new(auth),
+            hasher: PasswordHasher::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+                settings.password_hash_max_wait,
+            ),
         };
         Ok(Self {
             listener,
-            router: router(state),
+            router: router(state, dev_mailbox),
+            pool,
+            email_worker,
         })
+    }
+
+    /// The mail worker this application runs; tests step it by hand.
+    pub fn email_worker(&self) -> EmailWorker {
+        self.email_worker.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -86,21 +118,31 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let worker = tokio::spawn(self.email_worker.run());
+        let housekeeping = tokio::spawn(maintenance::run(self.pool));
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        // Stopping mid-send rolls the step back: the message stays pending for the next run.
+        worker.abort();
+        housekeeping.abort();
+        served
     }
 }
 
 /// The whole HTTP surface: probes, server functions, pages, static files, and the middleware
 /// every request passes through.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, dev_mailbox: bool) -> Router {
     let routes = generate_route_list(App);
-    let pages_and_api = Router::new()
+    let mut pages_and_api = Router::new();
+    if dev_mailbox {
+        pages_and_api = pages_and_api.route("/dev/mailbox", get(mailbox::page));
+    }
+    let pages_and_api = pages_and_api
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/api/{*path}", any(mw::api_not_found))
@@ -156,6 +198,49 @@ pub fn with_middleware(router: Router) -> Router {
             .layer(CompressionLayer::new())
             .layer(middleware::from_fn(mw::limit_body)),
     )
+}
+
+fn auth_config(settings: &Settings) -> AuthConfig {
+    use secrecy::ExposeSecret as _;
+
+    AuthConfig {
+        code_key: settings
+            .secret_key
+            .expose_secret()
+            .as_bytes()
+            .to_vec()
+            .into(),
+        code_length: settings.activation_code_length,
+        code_ttl: settings.activation_code_ttl,
+        code_max_attempts: AuthConfig::DEFAULT_CODE_MAX_ATTEMPTS,
+        account_max_failed_codes: AuthConfig::DEFAULT_ACCOUNT_MAX_FAILED_CODES,
+        resend_cooldown: AuthConfig::DEFAULT_RESEND_COOLDOWN,
+        resends_per_hour: AuthConfig::DEFAULT_RESENDS_PER_HOUR,
+        pending_hold: settings.pending_hold,
+        register_per_ip_per_minute: settings.rate_limit_register_per_ip,
+        trusted_proxies: settings.trusted_proxies.clone(),
+        default_region: settings.default_phone_region,
+        app_base_url: settings.app_base_url.as_str().to_string(),
+    }
+}
+
+/// OWASP ASVS 5.0 asks out-of-band codes for at least 20 bits of entropy and at most
+/// 10 minutes of life. The product's 4-digit code is weaker; say so, and say what makes up for it.
+fn warn_if_codes_are_weak(auth: &AuthConfig) {
+    let bits = auth.code_bits();
+    if bits < 20.0 || auth.code_ttl > Duration::from_secs(600) {
+        tracing::warn!(
+            code.bits = format!("{bits:.1}"),
+            code.ttl_secs = auth.code_ttl.as_secs(),
+            "activation codes are weaker than OWASP ASVS's 20 bits / 10 minutes; compensated by \
+             HTTP Basic Auth on every attempt (the password is verified first), {} tries per code, \
+             {} per account before it locks, and resends limited to one per {} s and {} per hour",
+            auth.code_max_attempts,
+            auth.account_max_failed_codes,
+            auth.resend_cooldown.as_secs(),
+            auth.resends_per_hour,
+        );
+    }
 }
 
 /// Opens the pool once Postgres answers, retrying while it is still starting, for at most

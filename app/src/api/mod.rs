@@ -1,3 +1,4 @@
 //! Server functions, grouped by area. Each has an explicit, stable endpoint under `/api`.
 
+pub mod registration;
 pub mod status;

@@ -1,6 +1,11 @@
 use std::{collections::HashMap, sync::Once};
 
+pub use crate::smtp::MailSink;
+
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use serde_json::{Value, json};
 use server::{
+    email_worker::EmailWorker,
     settings::Settings,
     startup::{Application, connect_with_retry},
 };
@@ -12,6 +17,47 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub pool: PgPool,
     pub db_name: String,
+    /// The SMTP server the app sends to (unless the test set its own `SMTP_URL`).
+    pub mail: MailSink,
+    pub worker: EmailWorker,
+}
+
+/// A person to register: unique email and phone on every call.
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone_number: String,
+    pub password: String,
+}
+
+impl Person {
+    pub fn new() -> Self {
+        let n = uuid::Uuid::new_v4().as_u128();
+        Self {
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            email: format!("ada.{:x}@example.com", n & 0xffff_ffff_ffff),
+            // London numbers 020 7xxx xxxx are valid; seven random digits keep them unique.
+            phone_number: format!("+44 20 7{:07}", n % 10_000_000),
+            password: format!("analytical engine {:x}", n & 0xffff),
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        json!({
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "email": self.email,
+            "phone_number": self.phone_number,
+            "password": self.password,
+        })
+    }
+}
+
+pub fn basic(email: &str, password: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{email}:{password}")))
 }
 
 impl TestApp {
@@ -25,6 +71,69 @@ impl TestApp {
             .send()
             .await
             .expect("GET request")
+    }
+
+    pub async fn register(&self, person: &Person) -> reqwest::Response {
+        self.post_json("/api/register", &person.json()).await
+    }
+
+    /// Registers and returns the code from the activation email.
+    pub async fn register_and_get_code(&self, person: &Person) -> String {
+        let response = self.register(person).await;
+        assert_eq!(
+            response.status(),
+            201,
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
+        self.mail.wait_for(&person.email).await.code()
+    }
+
+    pub async fn activate(&self, person: &Person, code: &str) -> reqwest::Response {
+        self.post_with_auth(
+            "/api/activate",
+            &basic(&person.email, &person.password),
+            &json!({"code": code}),
+        )
+        .await
+    }
+
+    pub async fn resend(&self, person: &Person) -> reqwest::Response {
+        self.post_with_auth(
+            "/api/resend-code",
+            &basic(&person.email, &person.password),
+            &json!({}),
+        )
+        .await
+    }
+
+    pub async fn post_with_auth(
+        &self,
+        path: &str,
+        authorization: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("authorization", authorization)
+            .json(body)
+            .send()
+            .await
+            .expect("POST request")
+    }
+
+    /// Moves a person's code `secs` into the past (issue and expiry), as if time had passed.
+    pub async fn age_code(&self, email: &str, secs: f64) {
+        sqlx::query(
+            "update verification_codes c set issued_at = issued_at - make_interval(secs => $2),
+                 expires_at = expires_at - make_interval(secs => $2)
+             from users u where u.id = c.user_id and lower(u.email) = lower($1)",
+        )
+        .bind(email)
+        .bind(secs)
+        .execute(&self.pool)
+        .await
+        .expect("age the code");
     }
 
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
@@ -126,12 +235,17 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     init_logging();
     let (database_url, db_name) = create_database().await;
-    let settings = test_settings(&database_url, overrides);
+    let mail = MailSink::start().await;
+    let mut vars = vec![("SMTP_URL", mail.url())];
+    vars.extend(overrides.iter().map(|(k, v)| (*k, (*v).to_string())));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let settings = test_settings(&database_url, &vars);
     let pool = connect_with_retry(&settings)
         .await
         .expect("connect to the test database");
     let app = Application::build(settings).await.expect("build the app");
     let address = format!("http://{}", app.local_addr());
+    let worker = app.email_worker();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         address,
@@ -142,5 +256,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
             .expect("a client"),
         pool,
         db_name,
+        mail,
+        worker,
     }
 }

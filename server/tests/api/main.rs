@@ -5,4 +5,6 @@ mod health;
 mod helpers;
 mod limits;
 mod pages;
+mod registration;
+mod smtp;
 mod startup;

@@ -106,6 +106,7 @@ async fn sigterm_stops_the_server_cleanly_and_json_logs_carry_request_ids() {
             ("DATABASE_URL", database_url.as_str()),
             ("LEPTOS_SITE_ADDR", &address),
             ("APP_ENV", "production"),
+            ("SECRET_KEY", "a-production-secret-of-thirty-two-chars"),
             ("RUST_LOG", "info"),
         ])
         .stdout(Stdio::piped())

@@ -1,0 +1,45 @@
+//! The security history: what happened to an account, when, from where.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::client::ClientInfo;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    Registered,
+    CodeSent,
+    ActivationFailed,
+    Activated,
+    AccountLocked,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Registered => "registered",
+            Self::CodeSent => "code_sent",
+            Self::ActivationFailed => "activation_failed",
+            Self::Activated => "activated",
+            Self::AccountLocked => "account_locked",
+        }
+    }
+}
+
+pub async fn record(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    kind: EventKind,
+    client: &ClientInfo,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into security_events (user_id, kind, ip, user_agent) values ($1, $2, $3, $4)",
+    )
+    .bind(user_id)
+    .bind(kind.as_str())
+    .bind(client.ip.map(|ip| ip.to_string()))
+    .bind(client.user_agent.as_deref())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,178 @@
+//! Password hashing with argon2id at OWASP's parameters (19 MiB, t=2, p=1).
+//!
+//! Hashing takes ~15 ms of one core and 19 MiB, so it runs on the blocking pool, never on the
+//! async threads, with at most one hash per core at a time. A request that cannot get a slot
+//! within `max_wait` gets 503 + `Retry-After` instead of joining an unbounded queue.
+
+use std::{sync::Arc, sync::OnceLock, time::Duration};
+
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+use tokio::sync::Semaphore;
+
+use crate::{domain::Password, error::ApiError};
+
+/// Anything longer cannot be a password we stored (128 characters of UTF-8 at most).
+const MAX_PASSWORD_BYTES: usize = 512;
+
+#[derive(Clone, Debug)]
+pub struct PasswordHasher {
+    slots: Arc<Semaphore>,
+    max_wait: Duration,
+}
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("OWASP's argon2id parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A hash of a password nobody has, verified when the account does not exist so that an
+/// unknown email costs the same time as a wrong password.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2()
+            .hash_password(b"no account has this password", &salt)
+            .expect("hashing a constant cannot fail")
+            .to_string()
+    })
+}
+
+impl PasswordHasher {
+    /// `slots`: hashes at once (the number of cores); `max_wait`: the longest a request waits
+    /// for a slot before it is turned away.
+    pub fn new(slots: usize, max_wait: Duration) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+            max_wait,
+        }
+    }
+
+    /// Computes the dummy hash now, so the first unknown-email request is not the slow one.
+    pub fn warm_up() {
+        let _ = dummy_hash();
+    }
+
+    pub async fn hash(&self, password: &Password) -> Result<String, ApiError> {
+        let password = password.expose().to_owned();
+        self.run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            argon2()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    /// Whether `password` matches `stored`; with no stored hash (unknown account) it spends the
+    /// same time on a dummy and answers `false`.
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, ApiError> {
+        let known = stored.is_some();
+        let stored = stored.unwrap_or_else(|| dummy_hash()).to_owned();
+        let password = if password.len() > MAX_PASSWORD_BYTES {
+            String::new()
+        } else {
+            password.to_owned()
+        };
+        let matches = self
+            .run(move || {
+                let parsed = PasswordHash::new(&stored).map_err(|e| e.to_string())?;
+                Ok(argon2()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok())
+            })
+            .await?;
+        Ok(known && matches)
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, String> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let permit = match tokio::time::timeout(self.max_wait, self.slots.clone().acquire_owned())
+            .await
+        {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_closed)) => return Err(ApiError::internal("password hashing slots closed")),
+            Err(_elapsed) => {
+                tracing::warn!(
+                    wait.ms = self.max_wait.as_millis() as u64,
+                    "password hashing is saturated; answering 503"
+                );
+                return Err(ApiError::unavailable(1));
+            }
+        };
+        // The permit moves into the blocking task: if the client goes away, the slot stays
+        // taken until the hash really finishes.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn password(raw: &str) -> Password {
+        Password::parse(raw).expect("a valid password")
+    }
+
+    #[tokio::test]
+    async fn hashes_with_owasp_parameters_and_verifies() {
+        let hasher = PasswordHasher::new(2, Duration::from_secs(5));
+        let hash = hasher
+            .hash(&password("correct horse battery"))
+            .await
+            .expect("hash");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(
+            hasher
+                .verify("correct horse battery", Some(&hash))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !hasher
+                .verify("correct horse batterY", Some(&hash))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !hasher
+                .verify("correct horse battery", None)
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !hasher
+                .verify(&"x".repeat(10_000), Some(&hash))
+                .await
+                .expect("verify")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_saturated_hasher_answers_503_instead_of_queueing() {
+        let hasher = PasswordHasher::new(1, Duration::from_millis(1));
+        let held = hasher.slots.clone().acquire_owned().await.expect("slot");
+        let err = hasher
+            .hash(&password("correct horse battery"))
+            .await
+            .expect_err("busy");
+        assert_eq!(err.status(), 503);
+        assert_eq!(err.retry_after, Some(1));
+        drop(held);
+    }
+}

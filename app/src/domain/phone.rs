@@ -1,0 +1,154 @@
+use super::FieldError;
+
+/// Longest input worth handing to the parser: E.164 has at most 15 digits; spaces, dashes and
+/// brackets fit comfortably in 32 characters.
+const MAX_INPUT_CHARS: usize = 32;
+
+/// The browser's light check, the same shape as the server's rules: digits with optional
+/// spacing, brackets and dashes, an optional leading `+`, 6 to 15 digits. The full check needs
+/// libphonenumber's metadata, which stays on the server (hundreds of KB of WASM otherwise).
+pub fn check_phone_shape(raw: &str) -> Result<(), FieldError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(FieldError::new("Enter your phone number."));
+    }
+    let body = trimmed.strip_prefix('+').unwrap_or(trimmed);
+    let allowed = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.');
+    let digits = body.chars().filter(char::is_ascii_digit).count();
+    if trimmed.chars().count() > MAX_INPUT_CHARS || !body.chars().all(allowed) {
+        return Err(FieldError::new(
+            "Use digits only, with an optional + and country code, like +44 20 7946 0958.",
+        ));
+    }
+    if !(6..=15).contains(&digits) {
+        return Err(FieldError::new(
+            "Enter a full phone number, like +44 20 7946 0958.",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+pub use server::{PhoneNumber, Region};
+
+#[cfg(feature = "ssr")]
+mod server {
+    use phonenumber::Mode;
+
+    use super::{FieldError, check_phone_shape};
+
+    /// The country a number without `+` belongs to (`DEFAULT_PHONE_REGION`).
+    pub type Region = phonenumber::country::Id;
+
+    /// A valid phone number in E.164 form (`+442079460958`): the form stored and compared.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct PhoneNumber(String);
+
+    impl PhoneNumber {
+        pub fn parse(raw: &str, default_region: Region) -> Result<Self, FieldError> {
+            check_phone_shape(raw)?;
+            let invalid = || {
+                FieldError::new(
+                    "This is not a valid phone number. Include the country code, like +44.",
+                )
+            };
+            let number =
+                phonenumber::parse(Some(default_region), raw.trim()).map_err(|_| invalid())?;
+            if number.extension().is_some() || !phonenumber::is_valid(&number) {
+                return Err(invalid());
+            }
+            Ok(Self(number.format().mode(Mode::E164).to_string()))
+        }
+
+        pub fn as_str(&self) -> &str {
+            &self.0
+        }
+
+        pub fn into_inner(self) -> String {
+            self.0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn shape_check_accepts_common_spellings() {
+        for ok in [
+            "+44 20 7946 0958",
+            "020 7946 0958",
+            "(202) 555-0143",
+            "+1.202.555.0143",
+        ] {
+            assert!(check_phone_shape(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "+",
+            "12345",
+            "call me",
+            "+44 20 7946 0958 ext 2",
+            "++4420794609",
+        ] {
+            assert!(check_phone_shape(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[cfg(feature = "ssr")]
+    mod server {
+        use super::super::{PhoneNumber, Region};
+        use proptest::prelude::*;
+
+        #[test]
+        fn normalises_to_e164() {
+            let e164 = |raw| PhoneNumber::parse(raw, Region::GB).map(PhoneNumber::into_inner);
+            assert_eq!(e164("+44 20 7946 0958"), Ok("+442079460958".to_string()));
+            assert_eq!(e164("020 7946 0958"), Ok("+442079460958".to_string()));
+            assert_eq!(e164("+1 (650) 253-0000"), Ok("+16502530000".to_string()));
+            let us = PhoneNumber::parse("(650) 253-0000", Region::US).map(PhoneNumber::into_inner);
+            assert_eq!(us, Ok("+16502530000".to_string()));
+        }
+
+        #[test]
+        fn refuses_invalid_numbers() {
+            for bad in [
+                "+44 20 1234",
+                "+999 1234 5678",
+                "000000000",
+                "+44 00 0000 0000",
+            ] {
+                assert!(PhoneNumber::parse(bad, Region::GB).is_err(), "{bad}");
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn never_panics_and_outputs_e164(raw in "[+]?[0-9 ()\\-.]{0,40}") {
+                if let Ok(n) = PhoneNumber::parse(&raw, Region::GB) {
+                    let s = n.as_str();
+                    prop_assert!(s.starts_with('+'));
+                    prop_assert!(s[1..].chars().all(|c| c.is_ascii_digit()));
+                    prop_assert!((7..=16).contains(&s.len()));
+                    // Normalising twice changes nothing.
+                    prop_assert_eq!(PhoneNumber::parse(s, Region::US), Ok(n.clone()));
+                }
+            }
+
+            #[test]
+            fn arbitrary_text_never_panics(raw in "\\PC{0,60}") {
+                let _ = PhoneNumber::parse(&raw, Region::GB);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn shape_check_never_panics(raw in "\\PC{0,60}") {
+            let _ = check_phone_shape(&raw);
+        }
+    }
+}

@@ -1,0 +1,770 @@
+//! Registration, activation and resend, through the public HTTP contract.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::helpers::{MailSink, Person, basic, error_code, spawn_app, spawn_app_with};
+
+async fn body(response: reqwest::Response) -> Value {
+    response.json().await.expect("a JSON body")
+}
+
+#[tokio::test]
+async fn registration_answers_201_and_emails_a_code() {
+    let app = spawn_app().await;
+    let mut person = Person::new();
+    person.email = person.email.replace("ada", "Ada");
+    let response = app.register(&person).await;
+    assert_eq!(response.status(), 201);
+    let registered = body(response).await;
+    assert!(uuid::Uuid::parse_str(registered["user_id"].as_str().unwrap_or("")).is_ok());
+    assert_eq!(registered["email"], person.email.as_str());
+    let e164 = person.phone_number.replace(' ', "");
+    assert_eq!(registered["phone_number"], e164.as_str());
+    assert_eq!(registered["code_expires_in"], 60);
+
+    let mail = app.mail.wait_for(&person.email).await;
+    let code = mail.code();
+    assert_eq!(code.len(), 4);
+    assert!(
+        mail.subject().contains("activation code"),
+        "{}",
+        mail.subject()
+    );
+    let lines: Vec<&str> = mail.data.lines().map(str::trim).collect();
+    assert!(
+        lines.contains(&code.as_str()),
+        "the code on a line of its own"
+    );
+    assert!(mail.data.contains("expires in one minute"));
+    assert!(mail.data.contains("text/plain") && mail.data.contains("text/html"));
+
+    // Stored as a keyed hash, never as the code.
+    let (hash,): (Vec<u8>,) = sqlx::query_as("select code_hash from verification_codes")
+        .fetch_one(&app.pool)
+        .await
+        .expect("a code row");
+    assert_eq!(hash.len(), 32);
+    assert_ne!(hash, code.as_bytes());
+    // Once delivered over SMTP, the body leaves the outbox.
+    let (text,): (Option<String>,) = sqlx::query_as("select text_body from email_outbox")
+        .fetch_one(&app.pool)
+        .await
+        .expect("an outbox row");
+    assert_eq!(text, None);
+}
+
+#[tokio::test]
+async fn each_invalid_field_is_named() {
+    let app = spawn_app().await;
+    let cases = [
+        ("first_name", json!("   ")),
+        ("first_name", json!("a".repeat(101))),
+        ("last_name", json!("Love\u{0007}lace")),
+        ("email", json!("not-an-email")),
+        ("email", json!("ada@localhost")),
+        ("phone_number", json!("12345")),
+        ("phone_number", json!("+44 20 1234")),
+        ("password", json!("short")),
+        ("password", json!("x".repeat(129))),
+        ("password", json!("Password123")),
+    ];
+    for (field, value) in cases {
+        let mut request = Person::new().json();
+        request[field] = value.clone();
+        let response = app.post_json("/api/register", &request).await;
+        assert_eq!(response.status(), 422, "{field} = {value}");
+        let error = body(response).await;
+        assert_eq!(error["error"], "invalid", "{error}");
+        assert_eq!(error["field"], field, "{error}");
+    }
+    let users: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(users, 0);
+}
+
+#[tokio::test]
+async fn missing_fields_and_malformed_bodies_are_422() {
+    let app = spawn_app().await;
+    let mut request = Person::new().json();
+    request.as_object_mut().map(|o| o.remove("phone_number"));
+    let error = body(app.post_json("/api/register", &request).await).await;
+    assert_eq!(error["error"], "invalid");
+    assert_eq!(error["field"], "phone_number");
+
+    for raw in ["{", "[]", "null", "{\"email\": 5}"] {
+        let response = app
+            .client
+            .post(app.url("/api/register"))
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(error_code(response, 422).await, "invalid", "{raw}");
+    }
+}
+
+#[tokio::test]
+async fn a_passwords_length_counts_characters_and_long_ones_are_kept_whole() {
+    let app = spawn_app().await;
+    let mut person = Person::new();
+    person.password = format!("{}🦀", "ж".repeat(127));
+    assert_eq!(app.register(&person).await.status(), 201);
+    let code = app.mail.wait_for(&person.email).await.code();
+    // Only the full 128 characters activate: nothing was truncated.
+    let mut truncated = person.clone();
+    truncated.password = "ж".repeat(127);
+    assert_eq!(
+        error_code(app.activate(&truncated, &code).await, 401).await,
+        "invalid_credentials"
+    );
+    assert_eq!(app.activate(&person, &code).await.status(), 200);
+}
+
+#[tokio::test]
+async fn taken_emails_and_phones_conflict_whatever_their_spelling() {
+    let app = spawn_app().await;
+    let first = Person::new();
+    assert_eq!(app.register(&first).await.status(), 201);
+
+    let mut same_email = Person::new();
+    same_email.email = first.email.to_uppercase();
+    let response = app.register(&same_email).await;
+    assert_eq!(response.status(), 409);
+    let error = body(response).await;
+    assert_eq!(error["error"], "email_taken");
+    assert_eq!(error["field"], "email");
+
+    let mut same_phone = Person::new();
+    same_phone.phone_number = format!("0{}", &first.phone_number.replace(' ', "")[3..]);
+    let response = app.register(&same_phone).await;
+    assert_eq!(error_code(response, 409).await, "phone_taken");
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_give_exactly_one_201() {
+    let app = spawn_app_with(&[("RATE_LIMIT_REGISTER_PER_IP", "0")]).await;
+    let base = Person::new();
+    let attempts = (0..20).map(|i| {
+        let mut person = Person::new();
+        person.email = if i % 2 == 0 {
+            base.email.to_uppercase()
+        } else {
+            base.email.clone()
+        };
+        let app = &app;
+        async move { app.register(&person).await.status().as_u16() }
+    });
+    let mut statuses = join_all(attempts).await;
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        19,
+        "{statuses:?}"
+    );
+    let users: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(users, 1);
+}
+
+#[tokio::test]
+async fn the_right_code_activates_once() {
+    let app = spawn_app().await;
+    let person = Person::new();
+    let code = app.register_and_get_code(&person).await;
+    let response = app.activate(&person, &code).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(body(response).await, json!({"activated": true}));
+    let (status, verified): (String, bool) =
+        sqlx::query_as("select status, email_verified_at is not null from users")
+            .fetch_one(&app.pool)
+            .await
+            .expect("user");
+    assert_eq!((status.as_str(), verified), ("active", true));
+
+    assert_eq!(
+        error_code(app.activate(&person, &code).await, 409).await,
+        "already_active"
+    );
+    assert_eq!(
+        error_code(app.resend(&person).await, 409).await,
+        "already_active"
+    );
+}
+
+#[tokio::test]
+async fn wrong_codes_count_down_then_burn_the_code() {
+    let app = spawn_app().await;
+    let person = Person::new();
+    let code = app.register_and_get_code(&person).await;
+    let wrong = format!("{:04}", (code.parse::<u32>().expect("digits") + 1) % 10_000);
+    for left in (0..5).rev() {
+        let response = app.activate(&person, &wrong).await;
+        assert_eq!(response.status(), 422);
+        let error = body(response).await;
+        assert_eq!(error["error"], "invalid_code");
+        assert_eq!(error["attempts_left"], left, "{error}");
+    }
+    // Burned: even the right code no longer works.
+    assert_eq!(
+        error_code(app.activate(&person, &code).await, 429).await,
+        "too_many_attempts"
+    );
+
+    // A malformed code is a plain 422 and costs no attempt.
+    app.age_code(&person.email, 31.0).await;
+    assert_eq!(app.resend(&person).await.status(), 200);
+    let response = app.activate(&person, "12a4").await;
+    let error = body(response).await;
+    assert_eq!(
+        (error["error"].as_str(), error["field"].as_str()),
+        (Some("invalid"), Some("code"))
+    );
+    let fresh = app
+        .mail
+        .wait_for_nth(&person.email, 2, Duration::from_secs(10))
+        .await
+        .code();
+    assert_eq!(app.activate(&person, &fresh).await.status(), 200);
+}
+
+#[tokio::test]
+async fn fifty_parallel_wrong_codes_evaluate_at_most_five() {
+    let app = spawn_app().await;
+    let person = Person::new();
+    let code = app.register_and_get_code(&person).await;
+    let wrong = format!(
+        "{:04}",
+        (code.parse::<u32>().expect("digits") + 5000) % 10_000
+    );
+    let guesses = (0..50).map(|_| {
+        let (app, person, wrong) = (&app, &person, &wrong);
+        async move { app.activate(person, wrong).await.status().as_u16() }
+    });
+    let statuses = join_all(guesses).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 422).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        45,
+        "{statuses:?}"
+    );
+    let (attempts, failed): (i32, i32) = sqlx::query_as(
+        "select c.attempts, u.failed_code_attempts from verification_codes c join users u on u.id = c.user_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("counts");
+    assert_eq!((attempts, failed), (5, 5));
+}
+
+#[tokio::test]
+async fn an_expired_code_is_410() {
+    let app = spawn_app_with(&[("ACTIVATION_CODE_TTL_SECS", "1")]).await;
+    let person = Person::new();
+    let response = app.register(&person).await;
+    assert_eq!(body(response).await["code_expires_in"], 1);
+    let mail = app.mail.wait_for(&person.email).await;
+    assert!(mail.data.contains("expires in one second"));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        error_code(app.activate(&person, &mail.code()).await, 410).await,
+        "code_expired"
+    );
+}
+
+#[tokio::test]
+async fn a_resent_code_replaces_the_previous_one() {
+    let app = spawn_app().await;
+    let person = Person::new();
+    let first = app.register_and_get_code(&person).await;
+
+    let response = app.resend(&person).await;
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    assert_eq!(body(response).await["error"], "resend_too_soon");
+
+    app.age_code(&person.email, 31.0).await;
+    let response = app.resend(&person).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(body(response).await, json!({"code_expires_in": 60}));
+    let second = app
+        .mail
+        .wait_for_nth(&person.email, 2, Duration::from_secs(10))
+        .await
+        .code();
+    if second != first {
+        assert_eq!(
+            error_code(app.activate(&person, &first).await, 422).await,
+            "invalid_code"
+        );
+    }
+    assert_eq!(app.activate(&person, &second).await.status(), 200);
+}
+
+#[tokio::test]
+async fn resends_are_capped_at_five_an_hour() {
+    let app = spawn_app().await;
+    let person = Person::new();
+    app.register_and_get_code(&person).await;
+    for _ in 0..5 {
+        app.age_code(&person.email, 31.0).await;
+        assert_eq!(app.resend(&person).await.status(), 200);
+    }
+    app.age_code(&person.email, 31.0).await;
+    let response = app.resend(&person).await;
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!(retry_after > 60, "{retry_after}");
+    assert_eq!(error_code(response, 429).await, "resend_too_soon");
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_look_the_same() {
+    let app = spawn_app().await;
+    let person = Person::new();
+    let code = app.register_and_get_code(&person).await;
+    let mut wrong_password = person.clone();
+    wrong_password.password.push('!');
+    let mut unknown = Person::new();
+    unknown.password = person.password.clone();
+
+    let mut bodies = Vec::new();
+    for who in [&wrong_password, &unknown] {
+        for response in [app.activate(who, &code).await, app.resend(who).await] {
+            assert_eq!(response.status(), 401);
+            let challenge = response
+                .headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            assert!(challenge.starts_with("Basic realm="), "{challenge}");
+            bodies.push(body(response).await);
+        }
+    }
+    assert!(bodies.iter().all(|b| b == &bodies[0]), "{bodies:?}");
+    assert_eq!(bodies[0]["error"], "invalid_credentials");
+}
+
+#[tokio::test]
+async fn malformed_basic_auth_is_401_never_500() {
+    let app = spawn_app().await;
+    let no_colon = format!("Basic {}", base64_of("ada@example.com"));
+    let huge = format!("Basic {}", "QUFB".repeat(2600));
+    for header in [
+        None,
+        Some("Basic !!!not base64!!!".to_string()),
+        Some(no_colon),
+        Some(huge),
+        Some("Bearer abc".to_string()),
+        Some("Basic".to_string()),
+    ] {
+        for path in ["/api/activate", "/api/resend-code"] {
+            let mut request = app
+                .client
+                .post(app.url(path))
+                .json(&json!({"code": "1234"}));
+            if let Some(h) = &header {
+                request = request.header("authorization", h);
+            }
+            let response = request.send().await.expect("request");
+            assert_eq!(
+                error_code(response, 401).await,
+                "invalid_credentials",
+                "{path} {:.30?}",
+                header
+            );
+        }
+    }
+}
+
+fn base64_of(raw: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(raw)
+}
+
+#[tokio::test]
+async fn a_hundred_wrong_codes_lock_the_pending_account() {
+    let app = spawn_app().await;
+    let person = Person::new();
+    let code = app.register_and_get_code(&person).await;
+    // 99 failures over earlier codes, then one more.
+    sqlx::query("update users set failed_code_attempts = 99")
+        .execute(&app.pool)
+        .await
+        .expect("update");
+    let wrong = format!("{:04}", (code.parse::<u32>().expect("digits") + 1) % 10_000);
+    assert_eq!(
+        error_code(app.activate(&person, &wrong).await, 409).await,
+        "account_locked"
+    );
+    assert_eq!(
+        error_code(app.activate(&person, &code).await, 409).await,
+        "account_locked"
+    );
+    assert_eq!(
+        error_code(app.resend(&person).await, 409).await,
+        "account_locked"
+    );
+}
+
+#[tokio::test]
+async fn a_stale_pending_registration_is_replaced_and_its_password_dies() {
+    let app = spawn_app().await;
+    let old = Person::new();
+    app.register_and_get_code(&old).await;
+
+    // Still fresh: the address is held.
+    let mut again = Person::new();
+    again.email = old.email.clone();
+    again.password = "a completely different password".into();
+    assert_eq!(
+        error_code(app.register(&again).await, 409).await,
+        "email_taken"
+    );
+
+    // Code expired and idle past PENDING_HOLD_SECS (900 s): it gives way.
+    app.age_code(&old.email, 3600.0).await;
+    sqlx::query("update users set last_activity_at = now() - interval '1 hour'")
+        .execute(&app.pool)
+        .await
+        .expect("age the account");
+    let response = app.register(&again).await;
+    assert_eq!(response.status(), 201);
+    let code = app
+        .mail
+        .wait_for_nth(&again.email, 2, Duration::from_secs(10))
+        .await
+        .code();
+    assert_eq!(
+        error_code(app.activate(&old, &code).await, 401).await,
+        "invalid_credentials"
+    );
+    assert_eq!(app.activate(&again, &code).await.status(), 200);
+    let users: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(users, 1);
+}
+
+#[tokio::test]
+async fn an_activated_account_is_never_replaced() {
+    let app = spawn_app().await;
+    let person = Person::new();
+    let code = app.register_and_get_code(&person).await;
+    assert_eq!(app.activate(&person, &code).await.status(), 200);
+    sqlx::query("update users set last_activity_at = now() - interval '1 day'")
+        .execute(&app.pool)
+        .await
+        .expect("age");
+    let mut again = Person::new();
+    again.phone_number = person.phone_number.clone();
+    assert_eq!(
+        error_code(app.register(&again).await, 409).await,
+        "phone_taken"
+    );
+}
+
+#[tokio::test]
+async fn a_megabyte_body_is_413_before_any_work() {
+    let app = spawn_app().await;
+    let mut request = Person::new().json();
+    request["password"] = json!("x".repeat(1024 * 1024));
+    let response = app.post_json("/api/register", &request).await;
+    assert_eq!(error_code(response, 413).await, "payload_too_large");
+    let users: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(users, 0);
+}
+
+#[tokio::test]
+async fn registrations_are_limited_per_client_ip() {
+    let app = spawn_app_with(&[("RATE_LIMIT_REGISTER_PER_IP", "2")]).await;
+    for _ in 0..2 {
+        assert_eq!(app.register(&Person::new()).await.status(), 201);
+    }
+    // X-Forwarded-For from an untrusted peer changes nothing.
+    let response = app
+        .client
+        .post(app.url("/api/register"))
+        .header("x-forwarded-for", "198.51.100.1")
+        .json(&Person::new().json())
+        .send()
+        .await
+        .expect("request");
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(error_code(response, 429).await, "too_many_requests");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_limited() {
+    let app = spawn_app_with(&[
+        ("RATE_LIMIT_REGISTER_PER_IP", "1"),
+        ("TRUSTED_PROXIES", "127.0.0.1/32"),
+    ])
+    .await;
+    let register_from = |ip: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/api/register"))
+                .header("x-forwarded-for", ip)
+                .json(&Person::new().json())
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(register_from("198.51.100.1").await, 201);
+    assert_eq!(register_from("198.51.100.2").await, 201);
+    assert_eq!(register_from("198.51.100.1").await, 429);
+    let ips: Vec<Option<String>> =
+        sqlx::query_scalar("select ip from security_events where kind = 'registered' order by id")
+            .fetch_all(&app.pool)
+            .await
+            .expect("events");
+    assert_eq!(
+        ips,
+        vec![
+            Some("198.51.100.1".to_string()),
+            Some("198.51.100.2".to_string())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn saturated_hashing_answers_503_with_retry_after() {
+    let app = spawn_app_with(&[
+        ("RATE_LIMIT_REGISTER_PER_IP", "0"),
+        ("PASSWORD_HASH_MAX_WAIT_MS", "0"),
+    ])
+    .await;
+    let attempts = (0..12).map(|_| {
+        let app = &app;
+        async move {
+            let response = app.register(&Person::new()).await;
+            let retry_after = response.headers().contains_key("retry-after");
+            (response.status().as_u16(), retry_after)
+        }
+    });
+    let results = join_all(attempts).await;
+    assert!(
+        results.iter().all(|(s, _)| *s == 201 || *s == 503),
+        "{results:?}"
+    );
+    assert!(results.iter().any(|(s, _)| *s == 503), "{results:?}");
+    assert!(results.iter().filter(|(s, _)| *s == 503).all(|(_, r)| *r));
+}
+
+#[tokio::test]
+async fn mail_is_delivered_once_smtp_comes_back() {
+    // A port with nothing listening yet.
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        probe.local_addr().expect("addr").port()
+    };
+    let url = format!("smtp://127.0.0.1:{port}");
+    let app = spawn_app_with(&[("SMTP_URL", &url), ("EMAIL_RETRY_BASE_MS", "100")]).await;
+    let person = Person::new();
+    assert_eq!(app.register(&person).await.status(), 201);
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, attempts): (String, i32) =
+            sqlx::query_as("select status, attempts from email_outbox")
+                .fetch_one(&app.pool)
+                .await
+                .expect("outbox");
+        if attempts >= 1 {
+            assert_eq!(status, "pending", "a refused connection is retried");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery attempt"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let sink = MailSink::start_on(port).await;
+    let mail = sink.wait_for(&person.email).await;
+    assert_eq!(mail.code().len(), 4);
+    let status: String = sqlx::query_scalar("select status from email_outbox")
+        .fetch_one(&app.pool)
+        .await
+        .expect("outbox");
+    assert_eq!(status, "sent");
+}
+
+#[tokio::test]
+async fn a_code_that_expires_before_delivery_is_not_sent() {
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        probe.local_addr().expect("addr").port()
+    };
+    let url = format!("smtp://127.0.0.1:{port}");
+    let app = spawn_app_with(&[
+        ("SMTP_URL", &url),
+        ("ACTIVATION_CODE_TTL_SECS", "1"),
+        ("EMAIL_RETRY_BASE_MS", "200"),
+    ])
+    .await;
+    let person = Person::new();
+    assert_eq!(app.register(&person).await.status(), 201);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let sink = MailSink::start_on(port).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body): (String, Option<String>) =
+            sqlx::query_as("select status, text_body from email_outbox")
+                .fetch_one(&app.pool)
+                .await
+                .expect("outbox");
+        if status == "expired" {
+            assert_eq!(body, None, "the code does not linger");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still {status}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(sink.all().await.is_empty());
+}
+
+#[tokio::test]
+async fn permanent_smtp_failures_become_dead_letters() {
+    let app = spawn_app().await;
+    let mut person = Person::new();
+    person.email = person.email.replace("ada.", "reject.");
+    assert_eq!(app.register(&person).await.status(), 201);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, error): (String, Option<String>) =
+            sqlx::query_as("select status, last_error from email_outbox")
+                .fetch_one(&app.pool)
+                .await
+                .expect("outbox");
+        if status == "dead" {
+            assert!(error.unwrap_or_default().contains("550"));
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still {status}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn several_workers_never_send_a_message_twice() {
+    let app = spawn_app_with(&[("RATE_LIMIT_REGISTER_PER_IP", "0")]).await;
+    // Three more workers beside the app's own, all on the same outbox.
+    let extra: Vec<_> = (0..3)
+        .map(|_| tokio::spawn(app.worker.clone().run()))
+        .collect();
+    let people: Vec<Person> = (0..12).map(|_| Person::new()).collect();
+    join_all(people.iter().map(|p| app.register(p))).await;
+    for person in &people {
+        app.mail.wait_for(&person.email).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.mail.all().await.len(), people.len());
+    extra.iter().for_each(|w| w.abort());
+}
+
+#[tokio::test]
+async fn the_dev_mailbox_lists_mail_only_in_development_without_smtp() {
+    let app = spawn_app_with(&[("SMTP_URL", "")]).await;
+    let person = Person::new();
+    assert_eq!(app.register(&person).await.status(), 201);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let page = loop {
+        let page = app.get("/dev/mailbox").await.text().await.expect("page");
+        if page.contains(&person.email) {
+            break page;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not in the mailbox");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(page.contains("is your activation code"));
+    assert!(page.contains("expires in one minute"));
+
+    let with_smtp = spawn_app().await;
+    assert_eq!(with_smtp.get("/dev/mailbox").await.status(), 404);
+    let production = spawn_app_with(&[
+        ("SMTP_URL", ""),
+        ("APP_ENV", "production"),
+        ("SECRET_KEY", "a-production-secret-of-thirty-two-chars"),
+    ])
+    .await;
+    assert_eq!(production.get("/dev/mailbox").await.status(), 404);
+}
+
+#[tokio::test]
+async fn housekeeping_purges_day_old_pending_registrations() {
+    let app = spawn_app().await;
+    let (stale, fresh, active) = (Person::new(), Person::new(), Person::new());
+    for p in [&stale, &fresh] {
+        app.register_and_get_code(p).await;
+    }
+    let code = app.register_and_get_code(&active).await;
+    assert_eq!(app.activate(&active, &code).await.status(), 200);
+    sqlx::query("update users set created_at = now() - interval '25 hours' where email <> $1")
+        .bind(&fresh.email)
+        .execute(&app.pool)
+        .await
+        .expect("age");
+    server::maintenance::sweep(&app.pool).await.expect("sweep");
+    let mut left: Vec<String> = sqlx::query_scalar("select email from users")
+        .fetch_all(&app.pool)
+        .await
+        .expect("users");
+    left.sort();
+    let mut expected = vec![fresh.email.clone(), active.email.clone()];
+    expected.sort();
+    assert_eq!(left, expected);
+}
+
+#[tokio::test]
+async fn basic_auth_matches_the_email_case_insensitively() {
+    let app = spawn_app().await;
+    let person = Person::new();
+    let code = app.register_and_get_code(&person).await;
+    let response = app
+        .post_with_auth(
+            "/api/activate",
+            &basic(&person.email.to_uppercase(), &person.password),
+            &json!({"code": code}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+}
