@@ -6,6 +6,7 @@
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod browser;
 pub mod components;
 pub mod domain;
 pub mod error;
@@ -21,7 +22,12 @@ use leptos_router::{
 };
 
 use crate::components::layout::Layout;
-use crate::pages::{home::HomePage, not_found::NotFound};
+use crate::pages::{
+    activate::{ActivatePage, provide_pending_activation},
+    home::HomePage,
+    not_found::NotFound,
+    register::RegisterPage,
+};
 
 /// The HTML document the server renders around the app. The browser never runs it.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -79,6 +85,7 @@ fn set_content_security_policy(options: &LeptosOptions) {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_pending_activation();
     // Effects run only in the browser, after hydration: the mark tells tests (and CSS) that the
     // page is live.
     Effect::new(|_| {
@@ -98,6 +105,8 @@ pub fn App() -> impl IntoView {
             <Layout>
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=HomePage />
+                    <Route path=path!("register") view=RegisterPage />
+                    <Route path=path!("activate") view=ActivatePage />
                 </Routes>
             </Layout>
         </Router>

@@ -50,8 +50,13 @@ pub struct CodeSent {
     pub code_expires_in: u64,
 }
 
-/// Seconds between two codes for one account; the UI enables "send a new code" after it.
+/// Seconds between two codes for one account (or the code lifetime, when shorter); the UI
+/// enables "Send a new code" after it.
 pub const RESEND_COOLDOWN_SECS: u64 = 30;
+
+pub fn resend_cooldown_secs(code_expires_in: u64) -> u64 {
+    RESEND_COOLDOWN_SECS.min(code_expires_in)
+}
 
 #[server(endpoint = "register", input = server_fn::codec::Json)]
 pub async fn register(

@@ -45,6 +45,12 @@ impl AuthConfig {
         self.code_length as f64 * 10f64.log2()
     }
 
+    /// Least time between two codes: 30 s, or the code's lifetime when that is shorter, so an
+    /// expired code can always be replaced.
+    pub fn resend_cooldown(&self) -> Duration {
+        self.resend_cooldown.min(self.code_ttl)
+    }
+
     /// Whole seconds a fresh code lives, as the API reports it.
     pub fn code_ttl_secs(&self) -> u64 {
         self.code_ttl.as_secs()

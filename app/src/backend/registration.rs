@@ -417,7 +417,7 @@ pub async fn resend_code() -> Result<CodeSent, ApiError> {
     .fetch_optional(&mut *tx)
     .await
     .map_err(db::internal)?;
-    let cooldown = auth.resend_cooldown.as_secs_f64();
+    let cooldown = auth.resend_cooldown().as_secs_f64();
     if let Some(elapsed) = since_last.filter(|elapsed| *elapsed < cooldown) {
         return Err(resend_too_soon((cooldown - elapsed).ceil() as u64));
     }

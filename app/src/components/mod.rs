@@ -1,3 +1,4 @@
-//! Pieces shared by several pages.
+//! Pieces shared by the pages.
 
+pub mod field;
 pub mod layout;

@@ -1,0 +1,94 @@
+//! The few things the UI needs from the browser that server functions do not give it: the clock,
+//! and calls to the Basic-Auth endpoints (the generated server-function client cannot add an
+//! `Authorization` header). On the server these are inert: they only run in event handlers.
+
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::error::{ApiError, ErrorCode};
+
+/// Milliseconds since the epoch, from the browser's clock (0 on the server).
+pub fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
+    }
+}
+
+/// `Basic base64(email:password)`, with the UTF-8 bytes of both (RFC 7617 `charset="UTF-8"`).
+pub fn basic_authorization(email: &str, password: &str) -> String {
+    use base64::{Engine as _, engine::general_purpose::STANDARD};
+    format!("Basic {}", STANDARD.encode(format!("{email}:{password}")))
+}
+
+fn network_error() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unavailable,
+        "Could not reach the server. Check your connection and try again.",
+    )
+}
+
+/// POSTs `body` as JSON to `path` with an `Authorization` header and decodes the answer: the
+/// success type on 2xx, the API's error shape otherwise.
+pub async fn post_json_with_auth<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    authorization: &str,
+    body: &B,
+) -> Result<T, ApiError> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen_futures::JsFuture;
+        use web_sys::wasm_bindgen::{JsCast as _, JsValue};
+
+        let body = serde_json::to_string(body).map_err(|_| network_error())?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_body(&JsValue::from_str(&body));
+        let headers = web_sys::Headers::new().map_err(|_| network_error())?;
+        headers
+            .set("content-type", "application/json")
+            .and_then(|()| headers.set("accept", "application/json"))
+            .and_then(|()| headers.set("authorization", authorization))
+            .map_err(|_| network_error())?;
+        init.set_headers(&headers);
+        let request =
+            web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| network_error())?;
+        let window = web_sys::window().ok_or_else(network_error)?;
+        let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
+            .await
+            .map_err(|_| network_error())?
+            .dyn_into()
+            .map_err(|_| network_error())?;
+        let text = JsFuture::from(response.text().map_err(|_| network_error())?)
+            .await
+            .map_err(|_| network_error())?
+            .as_string()
+            .unwrap_or_default();
+        if response.ok() {
+            serde_json::from_str(&text).map_err(|_| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    "The server sent an answer we could not read.",
+                )
+            })
+        } else {
+            Err(serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    format!(
+                        "The server answered {}. Please try again.",
+                        response.status()
+                    ),
+                )
+            }))
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (path, authorization, body);
+        Err(network_error())
+    }
+}

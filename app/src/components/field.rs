@@ -1,0 +1,96 @@
+//! A labelled input with its error: the shared parser runs as you type, and an error from the
+//! server lands on the field it names.
+
+use leptos::prelude::*;
+
+/// The state of one input. `Copy`: every part is a signal.
+#[derive(Clone, Copy)]
+pub struct FieldState {
+    pub value: RwSignal<String>,
+    /// Show the parser's verdict: once the person has typed here, or tried to submit.
+    pub shown: RwSignal<bool>,
+    /// What the server said about the last submitted value; cleared on the next edit.
+    pub server_error: RwSignal<Option<String>>,
+    check: fn(&str) -> Option<String>,
+}
+
+impl FieldState {
+    pub fn new(check: fn(&str) -> Option<String>) -> Self {
+        Self {
+            value: RwSignal::new(String::new()),
+            shown: RwSignal::new(false),
+            server_error: RwSignal::new(None),
+            check,
+        }
+    }
+
+    /// The error to show now, if any.
+    pub fn error(self) -> Option<String> {
+        if let Some(e) = self.server_error.get() {
+            return Some(e);
+        }
+        if !self.shown.get() {
+            return None;
+        }
+        self.value.with(|v| (self.check)(v))
+    }
+
+    /// Marks the field for display and says whether its value passes the parser.
+    pub fn validate(self) -> bool {
+        self.shown.set(true);
+        self.value.with(|v| (self.check)(v)).is_none()
+    }
+}
+
+#[component]
+pub fn Field(
+    state: FieldState,
+    id: &'static str,
+    label: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+    #[prop(optional)] inputmode: Option<&'static str>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] maxlength: Option<usize>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described_by = {
+        let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
+        move || {
+            let mut ids = Vec::new();
+            if hint.is_some() {
+                ids.push(hint_id.clone());
+            }
+            if state.error().is_some() {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="field" class:field-invalid=move || state.error().is_some()>
+            <label for=id>{label}</label>
+            {hint.map(|h| view! { <p class="field-hint" id=hint_id.clone()>{h}</p> })}
+            <input
+                id=id
+                name=id
+                type=kind
+                autocomplete=autocomplete
+                inputmode=inputmode
+                maxlength=maxlength
+                aria-invalid=move || state.error().is_some().then_some("true")
+                aria-describedby=described_by
+                prop:value=move || state.value.get()
+                on:input=move |ev| {
+                    state.value.set(event_target_value(&ev));
+                    state.server_error.set(None);
+                    state.shown.set(true);
+                }
+            />
+            <p class="field-error" id=error_id aria-live="polite">
+                {move || state.error()}
+            </p>
+        </div>
+    }
+}

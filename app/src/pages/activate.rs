@@ -1,0 +1,269 @@
+//! `/activate`: enter the emailed code before it expires, or ask for a new one.
+//!
+//! Right after registering, the page knows the email, password and when the code was sent (kept
+//! in memory only, never in the URL or storage). After a reload, or in another browser, it asks
+//! for the email and password, which the API needs as HTTP Basic Auth anyway.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde_json::json;
+
+use crate::{
+    api::registration::{Activated, CodeSent, resend_cooldown_secs},
+    browser::{basic_authorization, now_ms, post_json_with_auth},
+    components::field::{Field, FieldState},
+    domain::{Email, VerificationCode},
+    error::{ApiError, ErrorCode},
+};
+
+/// What registration hands to the activation page, in memory.
+#[derive(Clone, PartialEq)]
+pub struct PendingActivation {
+    pub email: String,
+    pub password: String,
+    pub code_sent_at_ms: Option<f64>,
+    pub code_expires_in: u64,
+}
+
+/// Where the app keeps a pending activation between pages.
+pub fn provide_pending_activation() {
+    provide_context(RwSignal::new(None::<PendingActivation>));
+}
+
+#[derive(Clone, PartialEq)]
+enum Notice {
+    Error(String),
+    Info(String),
+}
+
+#[component]
+pub fn ActivatePage() -> impl IntoView {
+    let pending = expect_context::<RwSignal<Option<PendingActivation>>>();
+    // Decided once: a page that started without credentials keeps asking for them.
+    let remembered = pending.get_untracked();
+    let ask_credentials = remembered.is_none();
+
+    let email = FieldState::new(|v| Email::parse(v).err().map(|e| e.0));
+    let password = FieldState::new(|v| v.is_empty().then(|| "Enter your password.".to_string()));
+    let code = FieldState::new(|v| VerificationCode::parse(v, None).err().map(|e| e.0));
+
+    let sent_at = remembered.as_ref().and_then(|p| p.code_sent_at_ms);
+    let ttl = remembered.as_ref().map_or(60, |p| p.code_expires_in);
+    let expires_at = RwSignal::new(sent_at.map(|t| t + ttl as f64 * 1000.0));
+    let resend_at = RwSignal::new(sent_at.map(|t| t + resend_cooldown_secs(ttl) as f64 * 1000.0));
+    let notice = RwSignal::new(None::<Notice>);
+    let activated = RwSignal::new(false);
+
+    // The clock, ticking in the browser only (effects do not run on the server).
+    let now = RwSignal::new(0.0);
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| {
+        set_hydrated.set(true);
+        now.set(now_ms());
+        if let Ok(handle) = set_interval_with_handle(
+            move || now.set(now_ms()),
+            std::time::Duration::from_millis(250),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let seconds_until = move |deadline: Option<f64>| {
+        deadline.map(|t| ((t - now.get()) / 1000.0).ceil().max(0.0) as u64)
+    };
+
+    let credentials = move || match pending.get_untracked() {
+        Some(p) if !ask_credentials => Some(basic_authorization(&p.email, &p.password)),
+        _ => {
+            let email_ok = email.validate();
+            let password_ok = password.validate();
+            (email_ok && password_ok).then(|| {
+                basic_authorization(
+                    email.value.get_untracked().trim(),
+                    &password.value.get_untracked(),
+                )
+            })
+        }
+    };
+
+    let activate = Action::new_local(|(auth, code): &(String, String)| {
+        let (auth, code) = (auth.clone(), code.clone());
+        async move {
+            post_json_with_auth::<_, Activated>("/api/activate", &auth, &json!({ "code": code }))
+                .await
+        }
+    });
+    let resend = Action::new_local(|auth: &String| {
+        let auth = auth.clone();
+        async move { post_json_with_auth::<_, CodeSent>("/api/resend-code", &auth, &json!({})).await }
+    });
+
+    Effect::new(move |_| {
+        let Some(result) = activate.value().get() else {
+            return;
+        };
+        match result {
+            Ok(_) => {
+                activated.set(true);
+                pending.set(None);
+            }
+            Err(e) => match e.error {
+                ErrorCode::AlreadyActive => {
+                    activated.set(true);
+                    pending.set(None);
+                }
+                ErrorCode::Invalid if e.field.as_deref() == Some("code") => {
+                    code.server_error.set(Some(e.message));
+                }
+                ErrorCode::CodeExpired => {
+                    expires_at.set(Some(now_ms()));
+                    notice.set(Some(Notice::Error(e.message)));
+                }
+                _ => notice.set(Some(Notice::Error(e.message))),
+            },
+        }
+    });
+    Effect::new(move |_| {
+        let Some(result) = resend.value().get() else {
+            return;
+        };
+        let now = now_ms();
+        match result {
+            Ok(CodeSent { code_expires_in }) => {
+                expires_at.set(Some(now + code_expires_in as f64 * 1000.0));
+                resend_at.set(Some(
+                    now + resend_cooldown_secs(code_expires_in) as f64 * 1000.0,
+                ));
+                code.value.set(String::new());
+                code.shown.set(false);
+                notice.set(Some(Notice::Info(
+                    "We sent a new code to your email.".into(),
+                )));
+            }
+            Err(ApiError {
+                error: ErrorCode::AlreadyActive,
+                ..
+            }) => activated.set(true),
+            Err(e) => {
+                if let Some(wait) = e.retry_after {
+                    resend_at.set(Some(now + wait as f64 * 1000.0));
+                }
+                notice.set(Some(Notice::Error(e.message)));
+            }
+        }
+    });
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        notice.set(None);
+        let code_ok = code.validate();
+        let Some(auth) = credentials() else {
+            return;
+        };
+        if code_ok && !activate.pending().get_untracked() {
+            activate.dispatch((auth, code.value.get_untracked()));
+        }
+    };
+    let on_resend = move |_| {
+        notice.set(None);
+        if let Some(auth) = credentials() {
+            resend.dispatch(auth);
+        }
+    };
+
+    let countdown = move || {
+        seconds_until(expires_at.get()).map(|left| match left {
+            0 => "The code has expired. Send a new one.".to_string(),
+            1 => "The code expires in 1 second.".to_string(),
+            n => format!("The code expires in {n} seconds."),
+        })
+    };
+    // Screen readers hear the countdown at a few moments, not every second.
+    let announcement = Memo::new(move |_| {
+        seconds_until(expires_at.get()).map(|left| match left {
+            0 => "The code has expired. Send a new one.".to_string(),
+            1..=10 => "The code expires in less than 10 seconds.".to_string(),
+            11..=30 => "The code expires in less than 30 seconds.".to_string(),
+            _ => "The code expires in about a minute.".to_string(),
+        })
+    });
+    let resend_wait = move || seconds_until(resend_at.get()).filter(|s| *s > 0);
+
+    let form = move || {
+        view! {
+            <form class="card form" method="post" novalidate on:submit=on_submit>
+                {ask_credentials.then(|| view! {
+                    <p class="muted">"Sign in details are needed to activate: the email and password you registered with."</p>
+                    <Field state=email id="email" label="Email" kind="email" autocomplete="email" />
+                    <Field state=password id="password" label="Password" kind="password" autocomplete="current-password" />
+                })}
+                <Field
+                    state=code
+                    id="code"
+                    label="Activation code"
+                    inputmode="numeric"
+                    autocomplete="one-time-code"
+                    hint="The 4 digits from the email we sent you."
+                />
+                <p class="countdown" role="timer" aria-atomic="true">{countdown}</p>
+                <p class="visually-hidden" aria-live="polite">{move || announcement.get()}</p>
+                <div role="alert" class="form-error">
+                    {move || match notice.get() {
+                        Some(Notice::Error(m)) => Some(m),
+                        _ => None,
+                    }}
+                </div>
+                <p role="status" class="form-info">
+                    {move || match notice.get() {
+                        Some(Notice::Info(m)) => Some(m),
+                        _ => None,
+                    }}
+                </p>
+                <div class="actions">
+                    <button
+                        type="submit"
+                        class="button"
+                        disabled=move || !hydrated.get() || activate.pending().get()
+                    >
+                        {move || if activate.pending().get() { "Checking…" } else { "Activate" }}
+                    </button>
+                    <button
+                        type="button"
+                        class="button button-secondary"
+                        disabled=move || !hydrated.get() || resend.pending().get() || resend_wait().is_some()
+                        on:click=on_resend
+                    >
+                        "Send a new code"
+                    </button>
+                </div>
+                <p class="field-hint">
+                    {move || resend_wait().map(|s| format!("You can ask for a new code in {s} seconds."))}
+                </p>
+            </form>
+        }
+    };
+
+    view! {
+        <Title text="Activate your account" />
+        <section class="form-page">
+            <Show
+                when=move || activated.get()
+                fallback=move || view! {
+                    <h1>"Activate your account"</h1>
+                    <p class="muted">
+                        {match &remembered {
+                            Some(p) => format!("We emailed a code to {}.", p.email),
+                            None => "Enter the code we emailed you.".to_string(),
+                        }}
+                    </p>
+                    {form}
+                }
+            >
+                <div class="card confirmation">
+                    <h1>"Your account is active"</h1>
+                    <p>"You can now sign in with your email and password."</p>
+                    <a class="button" href="/login">"Sign in"</a>
+                </div>
+            </Show>
+        </section>
+    }
+}
