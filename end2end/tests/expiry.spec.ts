@@ -1,0 +1,49 @@
+import { expect, test } from '@playwright/test';
+import { newPerson, origin, readCode, readCodes, registerInBrowser } from './mailbox';
+
+// The second server of playwright.config.ts: its codes live 2 seconds, so the resend cooldown
+// (30 s, or the code lifetime when shorter) is 2 seconds too.
+const CODE_TTL_MS = 2_000;
+const shortTtlPort = process.env.E2E_SHORT_TTL_PORT;
+if (!shortTtlPort) {
+  throw new Error('E2E_SHORT_TTL_PORT is not set: run the end-to-end tests with `make e2e` or `make test`.');
+}
+test.use({ baseURL: `http://127.0.0.1:${shortTtlPort}` });
+
+test.describe('an activation code that expired', () => {
+  test('is refused, and a new one can be sent and used', async ({ page, request, baseURL }) => {
+    const server = origin(baseURL);
+    const person = newPerson();
+    await registerInBrowser(page, person);
+    // The code was issued before the page reached /activate: it is dead by this time + 2 s.
+    const registeredAt = Date.now();
+    const firstCode = await readCode(request, server, person.email);
+
+    // The one deliberate wait: let the code expire (with half a second to spare).
+    await page.waitForTimeout(Math.max(0, registeredAt + CODE_TTL_MS + 500 - Date.now()));
+    const code = page.getByLabel('Activation code', { exact: true });
+    const activate = page.getByRole('button', { name: 'Activate', exact: true });
+    await code.fill(firstCode);
+    await activate.click();
+    await expect(
+      page.getByRole('alert').filter({ hasText: 'This code has expired. Ask for a new one.' }),
+    ).toBeVisible();
+    await expect(page.getByRole('heading', { name: 'Your account is active' })).toHaveCount(0);
+
+    // The cooldown is over too.
+    const resend = page.getByRole('button', { name: 'Send a new code' });
+    await expect(resend).toBeEnabled();
+    const mailsBefore = (await readCodes(request, server, person.email)).length;
+    await resend.click();
+    // The new code lives 2 s as well: start watching the mailbox at once. It is told apart from
+    // the first by the mail count (`afterMails`), not by its digits (`after`), which could repeat.
+    const newCode = readCode(request, server, person.email, { afterMails: mailsBefore });
+    newCode.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+    await expect(page.getByText('We sent a new code to your email.')).toBeVisible();
+
+    await code.fill(await newCode);
+    await activate.click();
+    await expect(page.getByRole('heading', { name: 'Your account is active' })).toBeVisible();
+    await expect(page.getByRole('main').getByRole('link', { name: 'Sign in' })).toHaveAttribute('href', '/login');
+  });
+});
