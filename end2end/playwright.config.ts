@@ -39,6 +39,8 @@ function server(name: string, serverPort: number, database: string, env: Record<
       LEPTOS_SITE_ADDR: `127.0.0.1:${serverPort}`,
       LEPTOS_SITE_ROOT: 'target/site',
       APP_ENV: 'development',
+      // Empty counts as unset: mail goes to /dev/mailbox, where the tests read the codes.
+      SMTP_URL: '',
       RUST_LOG: process.env.E2E_RUST_LOG ?? 'warn',
       ...env,
     },

@@ -63,16 +63,28 @@ start_postgres() {
   export DATABASE_URL
 }
 
+# Two app servers, each on its own database and port: the usual one, and one whose activation
+# codes live 2 seconds (end2end/tests/expiry.spec.ts).
 run_e2e() {
-  local db="accounts_e2e_$$"
-  scripts/postgres.sh create-db "$DATABASE_URL" "$db" || return 1
-  local status=0
-  (
-    cd end2end &&
-      E2E_DATABASE_URL="${DATABASE_URL%/*}/$db" E2E_PORT=$(../scripts/postgres.sh free-port) \
-        npx playwright test
-  ) || status=$?
+  local db="accounts_e2e_$$" short_db="accounts_e2e_short_ttl_$$"
+  local port short_port status=0
+  port=$(scripts/postgres.sh free-port) || return 1
+  short_port=$(scripts/postgres.sh free-port) || return 1
+  while [ "$short_port" = "$port" ]; do
+    short_port=$(scripts/postgres.sh free-port) || return 1
+  done
+  scripts/postgres.sh create-db "$DATABASE_URL" "$db" &&
+    scripts/postgres.sh create-db "$DATABASE_URL" "$short_db" || status=1
+  if [ "$status" -eq 0 ]; then
+    (
+      cd end2end &&
+        E2E_DATABASE_URL="${DATABASE_URL%/*}/$db" E2E_PORT=$port \
+        E2E_SHORT_TTL_DATABASE_URL="${DATABASE_URL%/*}/$short_db" E2E_SHORT_TTL_PORT=$short_port \
+          npx playwright test
+    ) || status=$?
+  fi
   scripts/postgres.sh drop-db "$DATABASE_URL" "$db" || true
+  scripts/postgres.sh drop-db "$DATABASE_URL" "$short_db" || true
   return "$status"
 }
 

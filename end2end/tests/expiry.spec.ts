@@ -44,6 +44,6 @@ test.describe('an activation code that expired', () => {
     await code.fill(await newCode);
     await activate.click();
     await expect(page.getByRole('heading', { name: 'Your account is active' })).toBeVisible();
-    await expect(page.getByRole('main').getByRole('link', { name: 'Sign in' })).toHaveAttribute('href', '/login');
+    await expect(page.getByRole('main').getByRole('link', { name: 'Sign in', exact: true })).toHaveAttribute('href', '/login');
   });
 });
