@@ -365,7 +365,8 @@ mod tests {
 
     #[test]
     fn production_logs_json_by_default() {
-        let s = settings(&[("APP_ENV", "production")]).expect("parses");
+        let key = "k".repeat(32);
+        let s = settings(&[("APP_ENV", "production"), ("SECRET_KEY", &key)]).expect("parses");
         assert_eq!(s.log_format, LogFormat::Json);
     }
 

@@ -77,10 +77,8 @@ pub fn RegisterPage() -> impl IntoView {
         ev.prevent_default();
         general_error.set(None);
         // Check every field (so each shows its verdict), then send only if all pass.
-        let all_valid = fields
-            .iter()
-            .map(|(_, state)| state.validate())
-            .fold(true, |all, ok| all && ok);
+        let verdicts: Vec<bool> = fields.iter().map(|(_, state)| state.validate()).collect();
+        let all_valid = verdicts.iter().all(|ok| *ok);
         if !all_valid || register.pending().get_untracked() {
             return;
         }
