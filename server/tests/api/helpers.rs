@@ -56,6 +56,12 @@ impl Person {
     }
 }
 
+/// A local port nothing listens on (the OS picked it, then it was released).
+pub fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    probe.local_addr().expect("an address").port()
+}
+
 pub fn basic(email: &str, password: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{email}:{password}")))
 }
@@ -120,6 +126,28 @@ impl TestApp {
             .send()
             .await
             .expect("POST request")
+    }
+
+    /// Waits (up to 10 s) until the newest outbox row has `status`; returns its text body and
+    /// last error.
+    pub async fn outbox_reaches(&self, status: &str) -> (Option<String>, Option<String>) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (now, body, error): (String, Option<String>, Option<String>) = sqlx::query_as(
+                "select status, text_body, last_error from email_outbox order by id desc limit 1",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .expect("an outbox row");
+            if now == status {
+                return (body, error);
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the email is still {now}, not {status}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Moves a person's code `secs` into the past (issue and expiry), as if time had passed.

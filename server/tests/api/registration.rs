@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{MailSink, Person, basic, error_code, spawn_app, spawn_app_with};
+use crate::helpers::{MailSink, Person, basic, error_code, free_port, spawn_app, spawn_app_with};
 
 async fn body(response: reqwest::Response) -> Value {
     response.json().await.expect("a JSON body")
@@ -49,10 +49,7 @@ async fn registration_answers_201_and_emails_a_code() {
     assert_eq!(hash.len(), 32);
     assert_ne!(hash, code.as_bytes());
     // Once delivered over SMTP, the body leaves the outbox.
-    let (text,): (Option<String>,) = sqlx::query_as("select text_body from email_outbox")
-        .fetch_one(&app.pool)
-        .await
-        .expect("an outbox row");
+    let (text, _) = app.outbox_reaches("sent").await;
     assert_eq!(text, None);
 }
 
@@ -589,11 +586,8 @@ async fn saturated_hashing_answers_503_with_retry_after() {
 
 #[tokio::test]
 async fn mail_is_delivered_once_smtp_comes_back() {
-    // A port with nothing listening yet.
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        probe.local_addr().expect("addr").port()
-    };
+    // Nothing listens there yet.
+    let port = free_port();
     let url = format!("smtp://127.0.0.1:{port}");
     let app = spawn_app_with(&[("SMTP_URL", &url), ("EMAIL_RETRY_BASE_MS", "100")]).await;
     let person = Person::new();
@@ -620,19 +614,14 @@ async fn mail_is_delivered_once_smtp_comes_back() {
     let sink = MailSink::start_on(port).await;
     let mail = sink.wait_for(&person.email).await;
     assert_eq!(mail.code().len(), 4);
-    let status: String = sqlx::query_scalar("select status from email_outbox")
-        .fetch_one(&app.pool)
-        .await
-        .expect("outbox");
-    assert_eq!(status, "sent");
+    // The worker records the delivery right after the SMTP server accepted it.
+    app.outbox_reaches("sent").await;
+    assert_eq!(sink.all().await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_code_that_expires_before_delivery_is_not_sent() {
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        probe.local_addr().expect("addr").port()
-    };
+    let port = free_port();
     let url = format!("smtp://127.0.0.1:{port}");
     let app = spawn_app_with(&[
         ("SMTP_URL", &url),
@@ -644,21 +633,8 @@ async fn a_code_that_expires_before_delivery_is_not_sent() {
     assert_eq!(app.register(&person).await.status(), 201);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let sink = MailSink::start_on(port).await;
-
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, body): (String, Option<String>) =
-            sqlx::query_as("select status, text_body from email_outbox")
-                .fetch_one(&app.pool)
-                .await
-                .expect("outbox");
-        if status == "expired" {
-            assert_eq!(body, None, "the code does not linger");
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "still {status}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (body, _) = app.outbox_reaches("expired").await;
+    assert_eq!(body, None, "the code does not linger");
     assert!(sink.all().await.is_empty());
 }
 
@@ -668,20 +644,8 @@ async fn permanent_smtp_failures_become_dead_letters() {
     let mut person = Person::new();
     person.email = person.email.replace("ada.", "reject.");
     assert_eq!(app.register(&person).await.status(), 201);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, error): (String, Option<String>) =
-            sqlx::query_as("select status, last_error from email_outbox")
-                .fetch_one(&app.pool)
-                .await
-                .expect("outbox");
-        if status == "dead" {
-            assert!(error.unwrap_or_default().contains("550"));
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "still {status}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (_, error) = app.outbox_reaches("dead").await;
+    assert!(error.unwrap_or_default().contains("550"));
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::{
 
 use server::startup::connect_with_retry;
 
-use crate::helpers::{create_database, test_settings};
+use crate::helpers::{create_database, free_port, test_settings};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_server");
 
@@ -95,10 +95,7 @@ fn the_binary_exits_non_zero_when_postgres_stays_down() {
 #[tokio::test]
 async fn sigterm_stops_the_server_cleanly_and_json_logs_carry_request_ids() {
     let (database_url, _) = create_database().await;
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("addr").port()
-    };
+    let port = free_port();
     let address = format!("127.0.0.1:{port}");
     let mut child = Command::new(SERVER)
         .env_clear()
