@@ -1,14 +1,17 @@
 //! Delivers the email outbox over SMTP (or into the dev mailbox).
 //!
-//! One step takes the oldest due row with `FOR UPDATE SKIP LOCKED`, so any number of server
-//! processes can run workers without sending a message twice. The loop wakes on the outbox's
-//! NOTIFY (an idle system hands a new email to SMTP within milliseconds) and otherwise polls,
-//! which also picks up retries when their backoff ends.
+//! A step claims a batch of due rows with `FOR UPDATE SKIP LOCKED` and leases them (their next
+//! attempt moves a minute ahead) in one short statement, then sends them concurrently outside
+//! any transaction and records each outcome. Any number of server processes can run workers
+//! without sending a message twice; a process that dies mid-send leaves rows whose lease runs
+//! out, and another worker sends them (at least once). The loop wakes on the outbox's NOTIFY, so
+//! an idle system hands a new email to SMTP within milliseconds, and otherwise polls for retries.
 
 use std::time::Duration;
 
 use anyhow::Context as _;
 use app::backend::mail::OUTBOX_CHANNEL;
+use futures_util::future::join_all;
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Mailbox, MultiPart},
@@ -26,6 +29,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 const POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// lettre's default is 60 s: the whole lifetime of a code.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a claimed row is reserved for its worker: well above the SMTP timeout.
+const LEASE: Duration = Duration::from_secs(60);
+/// Rows claimed (and sent concurrently) per step.
+pub const BATCH_SIZE: i64 = 16;
 
 /// Where mail goes.
 #[derive(Clone)]
@@ -73,12 +80,13 @@ pub struct EmailWorker {
 }
 
 #[derive(sqlx::FromRow)]
-struct Due {
+struct Claimed {
     id: i64,
     recipient: String,
     subject: String,
     text_body: Option<String>,
     html_body: Option<String>,
+    /// Tries so far, this one included.
     attempts: i32,
     expired: bool,
 }
@@ -93,99 +101,115 @@ impl EmailWorker {
         }
     }
 
-    /// Delivers (or expires, or reschedules) the oldest due message. Public so tests can drain
-    /// the queue step by step.
+    /// Delivers (or expires, or reschedules) the oldest due message. Public so tests can step
+    /// the queue by hand.
     pub async fn deliver_next(&self) -> anyhow::Result<Outcome> {
-        let mut tx = self.pool.begin().await?;
-        let due: Option<Due> = sqlx::query_as(
-            "select id, recipient, subject, text_body, html_body, attempts,
-                    coalesce(expires_at <= now(), false) as expired
-             from email_outbox
-             where status = 'pending' and next_attempt_at <= now()
-             order by next_attempt_at, id
-             limit 1
-             for update skip locked",
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(due) = due else {
-            return Ok(Outcome::Idle);
-        };
-        let span = tracing::info_span!("email.deliver", email.id = due.id);
-        let _guard = span.enter();
+        Ok(self
+            .deliver_batch(1)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or(Outcome::Idle))
+    }
 
-        if due.expired {
+    /// Claims up to `limit` due messages and handles them concurrently; returns what happened
+    /// to each (empty when nothing is due).
+    pub async fn deliver_batch(&self, limit: i64) -> anyhow::Result<Vec<Outcome>> {
+        let claimed: Vec<Claimed> = sqlx::query_as(
+            "with due as (
+                 select id from email_outbox
+                 where status = 'pending' and next_attempt_at <= now()
+                 order by next_attempt_at, id
+                 limit $1
+                 for update skip locked
+             )
+             update email_outbox o
+             set attempts = o.attempts + 1,
+                 next_attempt_at = now() + make_interval(secs => $2)
+             from due where o.id = due.id
+             returning o.id, o.recipient, o.subject, o.text_body, o.html_body, o.attempts,
+                       coalesce(o.expires_at <= now(), false) as expired",
+        )
+        .bind(limit)
+        .bind(LEASE.as_secs_f64())
+        .fetch_all(&self.pool)
+        .await
+        .context("cannot claim outbox rows")?;
+        let outcomes = join_all(claimed.iter().map(|row| self.handle(row))).await;
+        outcomes.into_iter().collect()
+    }
+
+    async fn handle(&self, row: &Claimed) -> anyhow::Result<Outcome> {
+        use tracing::Instrument as _;
+        self.deliver(row)
+            .instrument(tracing::info_span!("email.deliver", email.id = row.id))
+            .await
+    }
+
+    async fn deliver(&self, row: &Claimed) -> anyhow::Result<Outcome> {
+        if row.expired {
             sqlx::query(
                 "update email_outbox set status = 'expired', text_body = null, html_body = null
                  where id = $1",
             )
-            .bind(due.id)
-            .execute(&mut *tx)
+            .bind(row.id)
+            .execute(&self.pool)
             .await?;
-            tx.commit().await?;
             tracing::warn!("email expired before it could be delivered");
             return Ok(Outcome::Expired);
         }
-
-        let attempts = due.attempts + 1;
-        let outcome = match self.send(&due).await {
+        let attempts = row.attempts;
+        match self.send(row).await {
             Ok(()) => {
                 // The dev mailbox is where people read the message: keep its body there.
                 let keep_body = matches!(self.mailer, Mailer::DevMailbox);
                 sqlx::query(
-                    "update email_outbox set status = 'sent', sent_at = now(), attempts = $2,
-                         last_error = null,
-                         text_body = case when $3 then text_body end,
-                         html_body = case when $3 then html_body end
+                    "update email_outbox set status = 'sent', sent_at = now(), last_error = null,
+                         text_body = case when $2 then text_body end,
+                         html_body = case when $2 then html_body end
                      where id = $1",
                 )
-                .bind(due.id)
-                .bind(attempts)
+                .bind(row.id)
                 .bind(keep_body)
-                .execute(&mut *tx)
+                .execute(&self.pool)
                 .await?;
-                tracing::info!(attempts, "email delivered");
-                Outcome::Sent
+                tracing::debug!(attempts, "email delivered");
+                Ok(Outcome::Sent)
             }
-            Err(SendError { message, permanent }) => {
-                if permanent || attempts >= MAX_ATTEMPTS {
-                    sqlx::query(
-                        "update email_outbox set status = 'dead', attempts = $2, last_error = $3,
-                             text_body = null, html_body = null
-                         where id = $1",
-                    )
-                    .bind(due.id)
-                    .bind(attempts)
-                    .bind(&message)
-                    .execute(&mut *tx)
-                    .await?;
-                    tracing::error!(attempts, error.cause = %message, "email undeliverable; kept as a dead letter");
-                    Outcome::Dead
-                } else {
-                    let backoff = self.backoff(attempts);
-                    sqlx::query(
-                        "update email_outbox set attempts = $2, last_error = $3,
-                             next_attempt_at = now() + make_interval(secs => $4)
-                         where id = $1",
-                    )
-                    .bind(due.id)
-                    .bind(attempts)
-                    .bind(&message)
-                    .bind(backoff.as_secs_f64())
-                    .execute(&mut *tx)
-                    .await?;
-                    tracing::warn!(
-                        attempts,
-                        retry.ms = backoff.as_millis() as u64,
-                        error.cause = %message,
-                        "email delivery failed; will retry"
-                    );
-                    Outcome::Retrying
-                }
+            Err(SendError { message, permanent }) if permanent || attempts >= MAX_ATTEMPTS => {
+                sqlx::query(
+                    "update email_outbox set status = 'dead', last_error = $2,
+                         text_body = null, html_body = null
+                     where id = $1",
+                )
+                .bind(row.id)
+                .bind(&message)
+                .execute(&self.pool)
+                .await?;
+                tracing::error!(attempts, error.cause = %message, "email undeliverable; kept as a dead letter");
+                Ok(Outcome::Dead)
             }
-        };
-        tx.commit().await?;
-        Ok(outcome)
+            Err(SendError { message, .. }) => {
+                let backoff = self.backoff(attempts);
+                sqlx::query(
+                    "update email_outbox set last_error = $2,
+                         next_attempt_at = now() + make_interval(secs => $3)
+                     where id = $1",
+                )
+                .bind(row.id)
+                .bind(&message)
+                .bind(backoff.as_secs_f64())
+                .execute(&self.pool)
+                .await?;
+                tracing::warn!(
+                    attempts,
+                    retry.ms = backoff.as_millis() as u64,
+                    error.cause = %message,
+                    "email delivery failed; will retry"
+                );
+                Ok(Outcome::Retrying)
+            }
+        }
     }
 
     /// base × 2^(attempts − 1), at most five minutes.
@@ -198,7 +222,7 @@ impl EmailWorker {
             .min(MAX_BACKOFF)
     }
 
-    async fn send(&self, due: &Due) -> Result<(), SendError> {
+    async fn send(&self, due: &Claimed) -> Result<(), SendError> {
         let permanent = |message: String| SendError {
             message,
             permanent: true,
@@ -269,8 +293,8 @@ impl EmailWorker {
 
     async fn drain(&self) {
         loop {
-            match self.deliver_next().await {
-                Ok(Outcome::Idle) => return,
+            match self.deliver_batch(BATCH_SIZE).await {
+                Ok(outcomes) if outcomes.is_empty() => return,
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error.cause = %e, "mail worker step failed");

@@ -82,6 +82,12 @@ impl Application {
             settings.email_from.clone(),
             settings.email_retry_base,
         );
+        if dev_mailbox {
+            tracing::info!(
+                "no SMTP_URL: mail is not sent; read it at {}dev/mailbox",
+                settings.app_base_url
+            );
+        }
         let auth = auth_config(&settings);
         warn_if_codes_are_weak(&auth);
         PasswordHasher::warm_up();

@@ -170,4 +170,20 @@ async fn sigterm_stops_the_server_cleanly_and_json_logs_carry_request_ids() {
             .is_some_and(|m| m.starts_with("shutting down"))),
         "{stdout}"
     );
+    // The 4-digit code is below OWASP ASVS's 20 bits: start-up says so, and what compensates.
+    let warning = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("weaker than OWASP ASVS"))
+        })
+        .unwrap_or_else(|| panic!("no weak-code warning: {stdout}"));
+    assert_eq!(warning["level"], "WARN");
+    assert_eq!(warning["code.bits"], "13.3");
+    assert!(
+        warning["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Basic Auth"))
+    );
 }
