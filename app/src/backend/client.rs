@@ -13,6 +13,13 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+impl ClientInfo {
+    /// The IP as the security history stores it.
+    pub fn ip_text(&self) -> Option<String> {
+        self.ip.map(|ip| ip.to_string())
+    }
+}
+
 /// User agents are stored for people to read, not parsed: 256 characters are plenty.
 const MAX_USER_AGENT_CHARS: usize = 256;
 

@@ -37,7 +37,7 @@ pub async fn record(
     )
     .bind(user_id)
     .bind(kind.as_str())
-    .bind(client.ip.map(|ip| ip.to_string()))
+    .bind(client.ip_text())
     .bind(client.user_agent.as_deref())
     .execute(conn)
     .await?;

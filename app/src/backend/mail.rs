@@ -53,7 +53,6 @@ pub fn activation_email(
     first_name: &str,
     code: &str,
     ttl: Duration,
-    expires_at: DateTime<Utc>,
     app_base_url: &str,
 ) -> OutgoingEmail {
     let activate_url = format!("{}/activate", app_base_url.trim_end_matches('/'));
@@ -78,7 +77,8 @@ pub fn activation_email(
             include_str!("templates/activation.html"),
             &vars(escape_html),
         ),
-        expires_at: Some(expires_at),
+        // Set from the code's own expiry where the code is stored.
+        expires_at: None,
     }
 }
 
@@ -125,7 +125,6 @@ mod tests {
             "<Ada>",
             "0427",
             Duration::from_secs(60),
-            Utc::now(),
             "http://127.0.0.1:3000/",
         );
         assert!(email.subject.contains("0427"));

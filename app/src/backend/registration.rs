@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -62,21 +61,27 @@ pub async fn register(form: RegisterForm) -> Result<Registered, ApiError> {
     .execute(&mut *tx)
     .await
     .map_err(db::internal)?;
+    // One round trip: the account and the first entry of its security history.
     let user_id: Uuid = sqlx::query_scalar(
-        "insert into users (first_name, last_name, email, phone_number, password_hash)
-         values ($1, $2, $3, $4, $5) returning id",
+        "with u as (
+             insert into users (first_name, last_name, email, phone_number, password_hash)
+             values ($1, $2, $3, $4, $5) returning id
+         )
+         insert into security_events (user_id, kind, ip, user_agent)
+         select id, $6, $7, $8 from u
+         returning user_id",
     )
     .bind(first_name.as_str())
     .bind(last_name.as_str())
     .bind(email.as_str())
     .bind(phone.as_str())
     .bind(&password_hash)
+    .bind(EventKind::Registered.as_str())
+    .bind(client.ip_text())
+    .bind(client.user_agent.as_deref())
     .fetch_one(&mut *tx)
     .await
     .map_err(db::map_conflict)?;
-    events::record(&mut tx, user_id, EventKind::Registered, &client)
-        .await
-        .map_err(db::internal)?;
     send_activation_code(
         &mut tx,
         &state,
@@ -167,35 +172,47 @@ async fn send_activation_code(
         Purpose::Activation,
         &code,
     );
-    let expires_at: DateTime<Utc> = sqlx::query_scalar(
-        "insert into verification_codes (user_id, purpose, code_hash, expires_at)
-         values ($1, $2, $3, now() + make_interval(secs => $4))
-         on conflict (user_id, purpose) do update
-             set code_hash = excluded.code_hash, attempts = 0, issued_at = now(),
-                 expires_at = excluded.expires_at
-         returning expires_at",
+    let message =
+        mail::activation_email(email, first_name, &code, auth.code_ttl, &auth.app_base_url);
+    // One round trip: the code (replacing any earlier one), its email in the outbox (not worth
+    // sending once the code expires), the history entry, and the worker's wake-up call.
+    sqlx::query(
+        "with c as (
+             insert into verification_codes (user_id, purpose, code_hash, expires_at)
+             values ($1, $2, $3, now() + make_interval(secs => $4))
+             on conflict (user_id, purpose) do update
+                 set code_hash = excluded.code_hash, attempts = 0, issued_at = now(),
+                     expires_at = excluded.expires_at
+             returning expires_at
+         ),
+         o as (
+             insert into email_outbox
+                 (user_id, kind, recipient, subject, text_body, html_body, expires_at)
+             select $1, $5, $6, $7, $8, $9, c.expires_at from c
+         ),
+         e as (
+             insert into security_events (user_id, kind, ip, user_agent)
+             values ($1, $10, $11, $12)
+         ),
+         n as (select pg_notify($13, ''))
+         select c.expires_at from c, n",
     )
     .bind(user_id)
     .bind(Purpose::Activation.as_str())
     .bind(code_hash)
     .bind(auth.code_ttl.as_secs_f64())
-    .fetch_one(&mut *tx)
+    .bind(message.kind)
+    .bind(&message.recipient)
+    .bind(&message.subject)
+    .bind(&message.text)
+    .bind(&message.html)
+    .bind(EventKind::CodeSent.as_str())
+    .bind(client.ip_text())
+    .bind(client.user_agent.as_deref())
+    .bind(mail::OUTBOX_CHANNEL)
+    .execute(&mut *tx)
     .await
     .map_err(db::internal)?;
-    let message = mail::activation_email(
-        email,
-        first_name,
-        &code,
-        auth.code_ttl,
-        expires_at,
-        &auth.app_base_url,
-    );
-    mail::enqueue(tx, Some(user_id), &message)
-        .await
-        .map_err(db::internal)?;
-    events::record(tx, user_id, EventKind::CodeSent, client)
-        .await
-        .map_err(db::internal)?;
     Ok(())
 }
 

@@ -128,6 +128,13 @@ impl TestApp {
             .expect("POST request")
     }
 
+    pub async fn user_count(&self) -> i64 {
+        sqlx::query_scalar("select count(*) from users")
+            .fetch_one(&self.pool)
+            .await
+            .expect("count users")
+    }
+
     /// Waits (up to 10 s) until the newest outbox row has `status`; returns its text body and
     /// last error.
     pub async fn outbox_reaches(&self, status: &str) -> (Option<String>, Option<String>) {

@@ -7,6 +7,16 @@ use serde_json::{Value, json};
 
 use crate::helpers::{MailSink, Person, basic, error_code, free_port, spawn_app, spawn_app_with};
 
+/// A code of the same length that is not `code`.
+fn other_code(code: &str, offset: u32) -> String {
+    let n = code.parse::<u32>().expect("digits");
+    format!(
+        "{:0width$}",
+        (n + offset) % 10u32.pow(code.len() as u32),
+        width = code.len()
+    )
+}
+
 async fn body(response: reqwest::Response) -> Value {
     response.json().await.expect("a JSON body")
 }
@@ -77,11 +87,7 @@ async fn each_invalid_field_is_named() {
         assert_eq!(error["error"], "invalid", "{error}");
         assert_eq!(error["field"], field, "{error}");
     }
-    let users: i64 = sqlx::query_scalar("select count(*) from users")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(users, 0);
+    assert_eq!(app.user_count().await, 0);
 }
 
 #[tokio::test]
@@ -169,11 +175,7 @@ async fn concurrent_duplicates_give_exactly_one_201() {
         19,
         "{statuses:?}"
     );
-    let users: i64 = sqlx::query_scalar("select count(*) from users")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(users, 1);
+    assert_eq!(app.user_count().await, 1);
 }
 
 #[tokio::test]
@@ -206,7 +208,7 @@ async fn wrong_codes_count_down_then_burn_the_code() {
     let app = spawn_app().await;
     let person = Person::new();
     let code = app.register_and_get_code(&person).await;
-    let wrong = format!("{:04}", (code.parse::<u32>().expect("digits") + 1) % 10_000);
+    let wrong = other_code(&code, 1);
     for left in (0..5).rev() {
         let response = app.activate(&person, &wrong).await;
         assert_eq!(response.status(), 422);
@@ -416,7 +418,7 @@ async fn a_hundred_wrong_codes_lock_the_pending_account() {
         .execute(&app.pool)
         .await
         .expect("update");
-    let wrong = format!("{:04}", (code.parse::<u32>().expect("digits") + 1) % 10_000);
+    let wrong = other_code(&code, 1);
     assert_eq!(
         error_code(app.activate(&person, &wrong).await, 409).await,
         "account_locked"
@@ -464,11 +466,7 @@ async fn a_stale_pending_registration_is_replaced_and_its_password_dies() {
         "invalid_credentials"
     );
     assert_eq!(app.activate(&again, &code).await.status(), 200);
-    let users: i64 = sqlx::query_scalar("select count(*) from users")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(users, 1);
+    assert_eq!(app.user_count().await, 1);
 }
 
 #[tokio::test]
@@ -496,11 +494,7 @@ async fn a_megabyte_body_is_413_before_any_work() {
     request["password"] = json!("x".repeat(1024 * 1024));
     let response = app.post_json("/api/register", &request).await;
     assert_eq!(error_code(response, 413).await, "payload_too_large");
-    let users: i64 = sqlx::query_scalar("select count(*) from users")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(users, 0);
+    assert_eq!(app.user_count().await, 0);
 }
 
 #[tokio::test]
