@@ -46,21 +46,23 @@ pub async fn register(form: RegisterForm) -> Result<Registered, ApiError> {
 
     // Addresses already held are refused before spending a hash on them. The unique indexes
     // remain the truth for races.
-    check_not_taken(&state.pool, &email, &phone, auth.pending_hold).await?;
+    let stale_holder = check_not_taken(&state.pool, &email, &phone, auth.pending_hold).await?;
     let password_hash = state.hasher.hash(&password).await?;
 
     let mut tx = state.pool.begin().await.map_err(db::internal)?;
     // A stale pending registration gives way, in this same transaction: its row (and with it
     // its password and codes) is gone before the new one is written.
-    sqlx::query(&format!(
-        "delete from users u where (lower(u.email) = lower($1) or u.phone_number = $2) and {STALE_PENDING}"
-    ))
-    .bind(email.as_str())
-    .bind(phone.as_str())
-    .bind(auth.pending_hold.as_secs_f64())
-    .execute(&mut *tx)
-    .await
-    .map_err(db::internal)?;
+    if stale_holder {
+        sqlx::query(&format!(
+            "delete from users u where (lower(u.email) = lower($1) or u.phone_number = $2) and {STALE_PENDING}"
+        ))
+        .bind(email.as_str())
+        .bind(phone.as_str())
+        .bind(auth.pending_hold.as_secs_f64())
+        .execute(&mut *tx)
+        .await
+        .map_err(db::internal)?;
+    }
     // One round trip: the account and the first entry of its security history.
     let user_id: Uuid = sqlx::query_scalar(
         "with u as (
@@ -128,15 +130,17 @@ async fn limit_registrations(state: &AppState, client: &ClientInfo) -> Result<()
     }
 }
 
+/// Refuses addresses held by another account; says whether a stale pending registration holds
+/// one of them (it gives way in the registration's transaction).
 async fn check_not_taken(
     pool: &PgPool,
     email: &Email,
     phone: &PhoneNumber,
     hold: Duration,
-) -> Result<(), ApiError> {
-    let holders: Vec<(bool, bool)> = sqlx::query_as(&format!(
-        "select lower(u.email) = lower($1), u.phone_number = $2 from users u
-         where (lower(u.email) = lower($1) or u.phone_number = $2) and not ({STALE_PENDING})"
+) -> Result<bool, ApiError> {
+    let holders: Vec<(bool, bool, bool)> = sqlx::query_as(&format!(
+        "select lower(u.email) = lower($1), u.phone_number = $2, {STALE_PENDING} from users u
+         where lower(u.email) = lower($1) or u.phone_number = $2"
     ))
     .bind(email.as_str())
     .bind(phone.as_str())
@@ -144,13 +148,14 @@ async fn check_not_taken(
     .fetch_all(pool)
     .await
     .map_err(db::internal)?;
-    if holders.iter().any(|(email, _)| *email) {
+    let live = |(_, _, stale): &&(bool, bool, bool)| !*stale;
+    if holders.iter().filter(live).any(|(email, _, _)| *email) {
         return Err(db::email_taken());
     }
-    if holders.iter().any(|(_, phone)| *phone) {
+    if holders.iter().filter(live).any(|(_, phone, _)| *phone) {
         return Err(db::phone_taken());
     }
-    Ok(())
+    Ok(!holders.is_empty())
 }
 
 /// Issues a fresh code (replacing any previous one) and queues the email, inside `tx`.
