@@ -52,12 +52,26 @@ mod server {
                     "This is not a valid phone number. Include the country code, like +44.",
                 )
             };
-            let number =
-                phonenumber::parse(Some(default_region), raw.trim()).map_err(|_| invalid())?;
+            let raw = raw.trim();
+            // A number with its country code must not depend on the default region (the
+            // parser would otherwise strip e.g. a US trunk prefix "1" after "+43").
+            let region = (!raw.starts_with('+')).then_some(default_region);
+            let number = phonenumber::parse(region, raw).map_err(|_| invalid())?;
             if number.extension().is_some() || !phonenumber::is_valid(&number) {
                 return Err(invalid());
             }
-            Ok(Self(number.format().mode(Mode::E164).to_string()))
+            let e164 = number.format().mode(Mode::E164).to_string();
+            // The stored form must stand on its own: parsed again it is the same valid number.
+            // (libphonenumber accepts a few spellings whose E.164 form it then rejects.)
+            match phonenumber::parse(None, &e164) {
+                Ok(again)
+                    if phonenumber::is_valid(&again)
+                        && again.format().mode(Mode::E164).to_string() == e164 =>
+                {
+                    Ok(Self(e164))
+                }
+                _ => Err(invalid()),
+            }
         }
 
         pub fn as_str(&self) -> &str {
@@ -111,6 +125,16 @@ mod tests {
             assert_eq!(e164("+1 (650) 253-0000"), Ok("+16502530000".to_string()));
             let us = PhoneNumber::parse("(650) 253-0000", Region::US).map(PhoneNumber::into_inner);
             assert_eq!(us, Ok("+16502530000".to_string()));
+        }
+
+        #[test]
+        fn a_number_with_its_country_code_ignores_the_default_region() {
+            let e164 = |raw, region| PhoneNumber::parse(raw, region).map(PhoneNumber::into_inner);
+            assert_eq!(e164("+4312000 ", Region::GB), e164("+4312000", Region::US));
+            assert_eq!(
+                e164("+44 20 7946 0958", Region::US),
+                Ok("+442079460958".to_string())
+            );
         }
 
         #[test]
