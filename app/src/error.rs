@@ -45,6 +45,12 @@ pub enum ErrorCode {
     AccountLocked,
     /// A new code was sent moments ago (see `Retry-After`).
     ResendTooSoon,
+    /// The password is right but the account has not been activated yet.
+    NotActivated,
+    /// No valid session cookie or bearer token came with the request.
+    Unauthenticated,
+    /// Refused on principle: a session cookie sent from another site.
+    Forbidden,
     /// Something failed on the server; the details are in its logs, never in the response.
     Internal,
     /// A code this build does not know (sent by a newer server): kept so clients never fail
@@ -67,7 +73,8 @@ impl ErrorCode {
             Self::EmailTaken | Self::PhoneTaken | Self::AlreadyActive | Self::AccountLocked => {
                 S::CONFLICT
             }
-            Self::InvalidCredentials => S::UNAUTHORIZED,
+            Self::InvalidCredentials | Self::Unauthenticated => S::UNAUTHORIZED,
+            Self::NotActivated | Self::Forbidden => S::FORBIDDEN,
             Self::InvalidCode => S::UNPROCESSABLE_ENTITY,
             Self::CodeExpired => S::GONE,
             Self::TooManyAttempts | Self::ResendTooSoon => S::TOO_MANY_REQUESTS,
@@ -132,6 +139,13 @@ impl ApiError {
         Self::new(
             ErrorCode::InvalidCredentials,
             "The email address or password is wrong.",
+        )
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            ErrorCode::Unauthenticated,
+            "Sign in first: this needs a session cookie or a bearer token.",
         )
     }
 

@@ -62,6 +62,12 @@ pub struct Settings {
     pub password_hash_max_wait: Duration,
     /// First retry delay of the mail worker; doubles on each failure.
     pub email_retry_base: Duration,
+    /// A session unused this long is over.
+    pub session_idle_timeout: Duration,
+    /// A session or token is over this long after sign-in, used or not.
+    pub session_lifetime: Duration,
+    /// Sign-in attempts per client IP per minute; 0 turns the limit off.
+    pub rate_limit_login_per_ip: u32,
 }
 
 /// Used when `SECRET_KEY` is unset in development. Production refuses to start without a key.
@@ -250,6 +256,19 @@ impl Settings {
             Duration::from_millis(parse_number(&get, "PASSWORD_HASH_MAX_WAIT_MS", 2000)?);
         let email_retry_base =
             Duration::from_millis(parse_number(&get, "EMAIL_RETRY_BASE_MS", 1000)?.max(1));
+        let session_idle_timeout =
+            Duration::from_secs(parse_number(&get, "SESSION_IDLE_TIMEOUT_SECS", 30 * 60)?);
+        let session_lifetime =
+            Duration::from_secs(parse_number(&get, "SESSION_LIFETIME_SECS", 14 * 24 * 3600)?);
+        if session_idle_timeout.is_zero() || session_lifetime.is_zero() {
+            let var = if session_idle_timeout.is_zero() {
+                "SESSION_IDLE_TIMEOUT_SECS"
+            } else {
+                "SESSION_LIFETIME_SECS"
+            };
+            return Err(invalid(var, "must be at least 1".into()));
+        }
+        let rate_limit_login_per_ip = parse_number(&get, "RATE_LIMIT_LOGIN_PER_IP", 60)?;
 
         Ok(Self {
             app_env,
@@ -273,6 +292,9 @@ impl Settings {
             default_phone_region,
             password_hash_max_wait,
             email_retry_base,
+            session_idle_timeout,
+            session_lifetime,
+            rate_limit_login_per_ip,
         })
     }
 }
@@ -305,6 +327,9 @@ impl std::fmt::Debug for Settings {
             .field("default_phone_region", &self.default_phone_region)
             .field("password_hash_max_wait", &self.password_hash_max_wait)
             .field("email_retry_base", &self.email_retry_base)
+            .field("session_idle_timeout", &self.session_idle_timeout)
+            .field("session_lifetime", &self.session_lifetime)
+            .field("rate_limit_login_per_ip", &self.rate_limit_login_per_ip)
             .finish()
     }
 }
@@ -391,6 +416,9 @@ mod tests {
             ("RATE_LIMIT_REGISTER_PER_IP", "lots"),
             ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
             ("DEFAULT_PHONE_REGION", "Britain"),
+            ("SESSION_IDLE_TIMEOUT_SECS", "0"),
+            ("SESSION_LIFETIME_SECS", "forever"),
+            ("RATE_LIMIT_LOGIN_PER_IP", "-5"),
         ] {
             let err = settings(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var, "{err}");

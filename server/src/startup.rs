@@ -227,6 +227,13 @@ fn auth_config(settings: &Settings) -> AuthConfig {
         trusted_proxies: settings.trusted_proxies.clone(),
         default_region: settings.default_phone_region,
         app_base_url: settings.app_base_url.as_str().to_string(),
+        app_origin: settings.app_base_url.origin().ascii_serialization(),
+        secure_cookies: settings.app_base_url.scheme() == "https",
+        session_idle_timeout: settings.session_idle_timeout,
+        session_lifetime: settings.session_lifetime,
+        login_per_ip_per_minute: settings.rate_limit_login_per_ip,
+        login_failures_allowed: AuthConfig::DEFAULT_LOGIN_FAILURES_ALLOWED,
+        login_failure_window: AuthConfig::DEFAULT_LOGIN_FAILURE_WINDOW,
     }
 }
 

@@ -32,6 +32,18 @@ pub struct AuthConfig {
     pub default_region: Region,
     /// The public address of the app, for links in emails.
     pub app_base_url: String,
+    /// `scheme://host[:port]` of the app: a cookie-authenticated request from any other origin
+    /// is refused.
+    pub app_origin: String,
+    /// Cookies get `Secure` (and the `__Host-` prefix) when the app is served over https.
+    pub secure_cookies: bool,
+    pub session_idle_timeout: Duration,
+    pub session_lifetime: Duration,
+    /// Sign-in attempts per client IP per minute; 0 turns the limit off.
+    pub login_per_ip_per_minute: u32,
+    /// Failed sign-ins per account (by email) allowed in `login_failure_window`.
+    pub login_failures_allowed: u32,
+    pub login_failure_window: Duration,
 }
 
 impl AuthConfig {
@@ -39,6 +51,17 @@ impl AuthConfig {
     pub const DEFAULT_ACCOUNT_MAX_FAILED_CODES: u32 = 100;
     pub const DEFAULT_RESEND_COOLDOWN: Duration = Duration::from_secs(30);
     pub const DEFAULT_RESENDS_PER_HOUR: u32 = 5;
+    pub const DEFAULT_LOGIN_FAILURES_ALLOWED: u32 = 5;
+    pub const DEFAULT_LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(300);
+
+    /// The session cookie's name: `__Host-` binds it to this exact origin over https.
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-session"
+        } else {
+            "session"
+        }
+    }
 
     /// Entropy of one code, in bits.
     pub fn code_bits(&self) -> f64 {

@@ -12,6 +12,10 @@ pub enum EventKind {
     ActivationFailed,
     Activated,
     AccountLocked,
+    LoginSucceeded,
+    LoginFailed,
+    PasswordChanged,
+    SessionRevoked,
 }
 
 impl EventKind {
@@ -22,6 +26,10 @@ impl EventKind {
             Self::ActivationFailed => "activation_failed",
             Self::Activated => "activated",
             Self::AccountLocked => "account_locked",
+            Self::LoginSucceeded => "login_succeeded",
+            Self::LoginFailed => "login_failed",
+            Self::PasswordChanged => "password_changed",
+            Self::SessionRevoked => "session_revoked",
         }
     }
 }

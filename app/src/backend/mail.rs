@@ -82,6 +82,35 @@ pub fn activation_email(
     }
 }
 
+/// Tells the owner their password changed, so a change they did not make does not go unnoticed.
+pub fn password_changed_email(
+    recipient: &str,
+    first_name: &str,
+    app_base_url: &str,
+) -> OutgoingEmail {
+    let login_url = format!("{}/login", app_base_url.trim_end_matches('/'));
+    let vars = |escape: fn(&str) -> String| {
+        [
+            ("first_name", escape(first_name)),
+            ("login_url", escape(&login_url)),
+        ]
+    };
+    OutgoingEmail {
+        kind: "password_changed",
+        recipient: recipient.to_string(),
+        subject: "Your password was changed".to_string(),
+        text: render(
+            include_str!("templates/password_changed.txt"),
+            &vars(|s| s.to_string()),
+        ),
+        html: render(
+            include_str!("templates/password_changed.html"),
+            &vars(escape_html),
+        ),
+        expires_at: None,
+    }
+}
+
 fn render(template: &str, vars: &[(&str, String)]) -> String {
     vars.iter()
         .fold(template.to_string(), |text, (name, value)| {

@@ -1,6 +1,7 @@
 //! Server-only code: database access, hashing, codes, limits and mail. Never part of the WASM
 //! build (the whole module is behind the `ssr` feature).
 
+pub mod account;
 pub mod basic_auth;
 pub mod client;
 pub mod codes;
@@ -11,3 +12,4 @@ pub mod mail;
 pub mod passwords;
 pub mod rate_limit;
 pub mod registration;
+pub mod sessions;

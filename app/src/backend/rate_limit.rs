@@ -58,3 +58,40 @@ pub async fn check(
         retry_after: wait.unwrap_or(1.0).ceil().max(1.0) as u64,
     })
 }
+
+/// Whether one more request against `key` would be allowed, without counting it. For limits
+/// that count only failures: peek before the attempt, [`check`] after a failure.
+pub async fn peek(
+    conn: &mut PgConnection,
+    key: &str,
+    limit: u32,
+    period: Duration,
+) -> Result<Decision, sqlx::Error> {
+    let period_secs = period.as_secs_f64();
+    let interval_secs = period_secs / f64::from(limit.max(1));
+    let over: Option<f64> = sqlx::query_scalar(
+        "select extract(epoch from greatest(tat, now()) + make_interval(secs => $2)
+                                   - now() - make_interval(secs => $3))::float8
+         from rate_limits where key = $1",
+    )
+    .bind(key)
+    .bind(interval_secs)
+    .bind(period_secs)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match over {
+        Some(wait) if wait > 0.0 => Decision::Limited {
+            retry_after: wait.ceil().max(1.0) as u64,
+        },
+        _ => Decision::Allowed,
+    })
+}
+
+/// Forgets `key` (after a success that should wipe earlier failures).
+pub async fn reset(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from rate_limits where key = $1")
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -95,6 +95,45 @@ impl TestApp {
         self.mail.wait_for(&person.email).await.code()
     }
 
+    /// Registers and activates a new person.
+    pub async fn activated_person(&self) -> Person {
+        let person = Person::new();
+        let code = self.register_and_get_code(&person).await;
+        let response = self.activate(&person, &code).await;
+        assert_eq!(response.status(), 200);
+        person
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json("/api/login", &json!({"email": email, "password": password}))
+            .await
+    }
+
+    /// A bearer token for `person`.
+    pub async fn token(&self, person: &Person) -> String {
+        let response = self
+            .post_json(
+                "/api/token",
+                &json!({"email": person.email, "password": person.password}),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.expect("JSON");
+        body["token"].as_str().expect("a token").to_string()
+    }
+
+    /// A request with a bearer token and a client without cookies.
+    pub fn bearer(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
     pub async fn activate(&self, person: &Person, code: &str) -> reqwest::Response {
         self.post_with_auth(
             "/api/activate",

@@ -1,6 +1,7 @@
 //! Integration tests: the real app on a real Postgres, over real HTTP.
 //! Each test gets its own fresh database (see `helpers`).
 
+mod account;
 mod health;
 mod helpers;
 mod limits;
