@@ -7,8 +7,8 @@ use sqlx::PgPool;
 
 const INTERVAL: Duration = Duration::from_secs(60);
 
-/// Removes what is past its use: pending registrations older than 24 hours, spent rate-limit
-/// rows, and outbox rows finished more than a week ago.
+/// Removes what is past its use: pending registrations older than 24 hours, expired sessions
+/// and password resets, spent rate-limit rows, and outbox rows finished more than a week ago.
 pub async fn sweep(pool: &PgPool) -> Result<(), sqlx::Error> {
     let purged = sqlx::query(
         "delete from users where status <> 'active' and created_at < now() - interval '24 hours'",
@@ -19,6 +19,12 @@ pub async fn sweep(pool: &PgPool) -> Result<(), sqlx::Error> {
     if purged > 0 {
         tracing::info!(purged, "purged pending registrations older than 24 hours");
     }
+    sqlx::query("delete from sessions where expires_at < now()")
+        .execute(pool)
+        .await?;
+    sqlx::query("delete from password_resets where expires_at < now() - interval '1 hour'")
+        .execute(pool)
+        .await?;
     sqlx::query("delete from rate_limits where tat < now()")
         .execute(pool)
         .await?;

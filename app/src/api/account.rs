@@ -70,6 +70,19 @@ pub struct SecurityEvent {
     pub user_agent: Option<String>,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeSentTo {
+    pub code_expires_in: u64,
+}
+
+/// Everything the product stores about a person, without secrets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountExport {
+    pub profile: Profile,
+    pub sessions: Vec<SessionInfo>,
+    pub security_events: Vec<SecurityEvent>,
+}
+
 /// Signs in with a session cookie (HttpOnly, SameSite=Lax).
 #[server(endpoint = "login", input = server_fn::codec::Json)]
 pub async fn login(
@@ -133,4 +146,45 @@ pub async fn security_events(
     #[server(default)] offset: Option<u32>,
 ) -> Result<Vec<SecurityEvent>, ApiError> {
     crate::backend::account::security_events(limit, offset).await
+}
+
+/// Sends a code to `new_email` (and a notice to the current address); nothing changes until
+/// `confirm-email`.
+#[server(endpoint = "change-email", input = server_fn::codec::Json)]
+pub async fn change_email(
+    #[server(default)] new_email: String,
+    #[server(default)] password: String,
+) -> Result<CodeSentTo, ApiError> {
+    crate::backend::account_changes::change_email(new_email, password).await
+}
+
+#[server(endpoint = "confirm-email", input = server_fn::codec::Json)]
+pub async fn confirm_email(#[server(default)] code: String) -> Result<Profile, ApiError> {
+    crate::backend::account_changes::confirm_email(code).await
+}
+
+/// Always 200, whatever the address: a code goes out only to an activated account.
+#[server(endpoint = "request-password-reset", input = server_fn::codec::Json)]
+pub async fn request_password_reset(#[server(default)] email: String) -> Result<Done, ApiError> {
+    crate::backend::account_changes::request_password_reset(email).await
+}
+
+/// Every session and token of the account is revoked.
+#[server(endpoint = "reset-password", input = server_fn::codec::Json)]
+pub async fn reset_password(
+    #[server(default)] email: String,
+    #[server(default)] code: String,
+    #[server(default)] new_password: String,
+) -> Result<Done, ApiError> {
+    crate::backend::account_changes::reset_password(email, code, new_password).await
+}
+
+#[server(endpoint = "delete-account", input = server_fn::codec::Json)]
+pub async fn delete_account(#[server(default)] password: String) -> Result<Done, ApiError> {
+    crate::backend::account_changes::delete_account(password).await
+}
+
+#[server(endpoint = "export-account", input = server_fn::codec::GetUrl)]
+pub async fn export_account() -> Result<AccountExport, ApiError> {
+    crate::backend::account_changes::export_account().await
 }

@@ -188,7 +188,10 @@ pub async fn logout() -> Result<Done, ApiError> {
     Ok(Done { ok: true })
 }
 
-async fn load_profile(conn: &mut PgConnection, user_id: Uuid) -> Result<Profile, ApiError> {
+pub(super) async fn load_profile(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Profile, ApiError> {
     let row: Option<ProfileRow> = sqlx::query_as(
         "select first_name, last_name, email, phone_number, email_verified_at, created_at
              from users where id = $1",
@@ -316,7 +319,15 @@ pub async fn change_password(
     mail::enqueue(
         &mut tx,
         Some(who.user_id),
-        &mail::password_changed_email(&email, &first_name, &state.auth.app_base_url),
+        &mail::notice_email(
+            "password_changed",
+            &email,
+            &first_name,
+            "Your password was changed",
+            "The password of your account was just changed, and every other session and token \
+             was signed out.",
+            &state.auth.app_base_url,
+        ),
     )
     .await
     .map_err(db::internal)?;
@@ -328,15 +339,25 @@ pub async fn change_password(
 pub async fn sessions() -> Result<Vec<SessionInfo>, ApiError> {
     let state = expect_context::<AppState>();
     let who = sessions::require(&state).await?;
+    let mut conn = state.pool.acquire().await.map_err(db::internal)?;
+    export_sessions(&mut conn, &state, who).await
+}
+
+/// The user's live sessions, most recently used first.
+pub(super) async fn export_sessions(
+    conn: &mut PgConnection,
+    state: &AppState,
+    who: Authenticated,
+) -> Result<Vec<SessionInfo>, ApiError> {
     let rows: Vec<SessionRow> = sqlx::query_as(
         "select id, kind, created_at, last_seen_at, user_agent, ip from sessions
-             where user_id = $1 and expires_at > now()
-               and last_seen_at > now() - make_interval(secs => $2)
-             order by last_seen_at desc",
+         where user_id = $1 and expires_at > now()
+           and last_seen_at > now() - make_interval(secs => $2)
+         order by last_seen_at desc",
     )
     .bind(who.user_id)
     .bind(state.auth.session_idle_timeout.as_secs_f64())
-    .fetch_all(&state.pool)
+    .fetch_all(conn)
     .await
     .map_err(db::internal)?;
     Ok(rows
@@ -389,14 +410,25 @@ pub async fn security_events(
         return Err(ApiError::invalid("limit", "Use a limit from 1 to 200."));
     }
     let offset = offset.unwrap_or(0);
+    let mut conn = state.pool.acquire().await.map_err(db::internal)?;
+    export_events(&mut conn, who.user_id, i64::from(limit), i64::from(offset)).await
+}
+
+/// The user's security history, newest first.
+pub(super) async fn export_events(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<SecurityEvent>, ApiError> {
     let rows: Vec<EventRow> = sqlx::query_as(
         "select kind, created_at, ip, user_agent from security_events
          where user_id = $1 order by created_at desc, id desc limit $2 offset $3",
     )
-    .bind(who.user_id)
-    .bind(i64::from(limit))
-    .bind(i64::from(offset))
-    .fetch_all(&state.pool)
+    .bind(user_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
     .await
     .map_err(db::internal)?;
     Ok(rows

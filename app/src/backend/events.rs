@@ -16,6 +16,9 @@ pub enum EventKind {
     LoginFailed,
     PasswordChanged,
     SessionRevoked,
+    EmailChangeRequested,
+    EmailChanged,
+    PasswordReset,
 }
 
 impl EventKind {
@@ -30,6 +33,9 @@ impl EventKind {
             Self::LoginFailed => "login_failed",
             Self::PasswordChanged => "password_changed",
             Self::SessionRevoked => "session_revoked",
+            Self::EmailChangeRequested => "email_change_requested",
+            Self::EmailChanged => "email_changed",
+            Self::PasswordReset => "password_reset",
         }
     }
 }

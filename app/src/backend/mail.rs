@@ -82,31 +82,69 @@ pub fn activation_email(
     }
 }
 
-/// Tells the owner their password changed, so a change they did not make does not go unnoticed.
-pub fn password_changed_email(
+/// What a one-time-code email (other than activation) says.
+pub struct CodeMessage<'a> {
+    pub kind: &'static str,
+    pub recipient: &'a str,
+    pub first_name: &'a str,
+    pub subject: String,
+    /// Why the code was sent, one sentence.
+    pub purpose: &'a str,
+    /// What to do when the person did not ask for it.
+    pub ignore: &'a str,
+    pub code: &'a str,
+    pub ttl: Duration,
+}
+
+/// A one-time code for something other than activation (email change, password reset).
+pub fn code_email(message: CodeMessage<'_>) -> OutgoingEmail {
+    let expires_in = human_duration(message.ttl);
+    let vars = |escape: fn(&str) -> String| {
+        [
+            ("first_name", escape(message.first_name)),
+            ("purpose", escape(message.purpose)),
+            ("ignore", escape(message.ignore)),
+            ("code", message.code.to_string()),
+            ("expires_in", expires_in.clone()),
+        ]
+    };
+    OutgoingEmail {
+        kind: message.kind,
+        recipient: message.recipient.to_string(),
+        text: render(include_str!("templates/code.txt"), &vars(|s| s.to_string())),
+        html: render(include_str!("templates/code.html"), &vars(escape_html)),
+        subject: message.subject,
+        expires_at: None,
+    }
+}
+
+/// A notice about a change to the account, to an address that should know.
+pub fn notice_email(
+    kind: &'static str,
     recipient: &str,
     first_name: &str,
+    subject: &str,
+    body: &str,
     app_base_url: &str,
 ) -> OutgoingEmail {
     let login_url = format!("{}/login", app_base_url.trim_end_matches('/'));
     let vars = |escape: fn(&str) -> String| {
         [
             ("first_name", escape(first_name)),
+            ("subject", escape(subject)),
+            ("body", escape(body)),
             ("login_url", escape(&login_url)),
         ]
     };
     OutgoingEmail {
-        kind: "password_changed",
+        kind,
         recipient: recipient.to_string(),
-        subject: "Your password was changed".to_string(),
+        subject: subject.to_string(),
         text: render(
-            include_str!("templates/password_changed.txt"),
+            include_str!("templates/notice.txt"),
             &vars(|s| s.to_string()),
         ),
-        html: render(
-            include_str!("templates/password_changed.html"),
-            &vars(escape_html),
-        ),
+        html: render(include_str!("templates/notice.html"), &vars(escape_html)),
         expires_at: None,
     }
 }

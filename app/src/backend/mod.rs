@@ -2,6 +2,7 @@
 //! build (the whole module is behind the `ssr` feature).
 
 pub mod account;
+pub mod account_changes;
 pub mod basic_auth;
 pub mod client;
 pub mod codes;

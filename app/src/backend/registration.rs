@@ -314,44 +314,50 @@ pub async fn activate(code: String) -> Result<Activated, ApiError> {
     .await
     .map_err(db::internal)?;
     let Some((code_hash, attempts, expired)) = stored else {
-        return Err(code_expired());
+        return Err(codes::code_expired());
     };
-    let max_attempts = i32::try_from(auth.code_max_attempts).unwrap_or(i32::MAX);
-    if attempts >= max_attempts {
-        return Err(too_many_attempts());
-    }
-    if expired {
-        return Err(code_expired());
-    }
-
-    if codes::verify(
-        auth.code_key.expose_secret(),
-        account.id,
-        Purpose::Activation,
-        code.as_str(),
-        &code_hash,
-    ) {
-        sqlx::query(
-            "update users set status = 'active', email_verified_at = now(), failed_code_attempts = 0
-             where id = $1",
-        )
-        .bind(account.id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db::internal)?;
-        sqlx::query("delete from verification_codes where user_id = $1 and purpose = $2")
+    let verdict = codes::judge(
+        || {
+            codes::verify(
+                auth.code_key.expose_secret(),
+                account.id,
+                Purpose::Activation,
+                code.as_str(),
+                &code_hash,
+            )
+        },
+        attempts,
+        expired,
+        auth.code_max_attempts,
+    );
+    let attempts_left = match verdict {
+        codes::Verdict::Burned => return Err(codes::code_burned()),
+        codes::Verdict::Expired => return Err(codes::code_expired()),
+        codes::Verdict::Wrong { attempts_left } => attempts_left,
+        codes::Verdict::Matched => {
+            sqlx::query(
+                "update users set status = 'active', email_verified_at = now(),
+                     failed_code_attempts = 0
+                 where id = $1",
+            )
             .bind(account.id)
-            .bind(Purpose::Activation.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db::internal)?;
-        events::record(&mut tx, account.id, EventKind::Activated, &client)
-            .await
-            .map_err(db::internal)?;
-        tx.commit().await.map_err(db::internal)?;
-        tracing::info!(user.id = %account.id, "account activated");
-        return Ok(Activated { activated: true });
-    }
+            sqlx::query("delete from verification_codes where user_id = $1 and purpose = $2")
+                .bind(account.id)
+                .bind(Purpose::Activation.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db::internal)?;
+            events::record(&mut tx, account.id, EventKind::Activated, &client)
+                .await
+                .map_err(db::internal)?;
+            tx.commit().await.map_err(db::internal)?;
+            tracing::info!(user.id = %account.id, "account activated");
+            return Ok(Activated { activated: true });
+        }
+    };
 
     let attempts = attempts + 1;
     let failed = failed + 1;
@@ -387,32 +393,7 @@ pub async fn activate(code: String) -> Result<Activated, ApiError> {
         tracing::warn!(user.id = %account.id, "pending account locked after too many wrong codes");
         return Err(account_locked());
     }
-    let attempts_left = u32::try_from(max_attempts - attempts).unwrap_or(0);
-    let mut error = ApiError::new(
-        ErrorCode::InvalidCode,
-        if attempts_left == 0 {
-            "That code is wrong, and it was the last try: ask for a new code.".to_string()
-        } else {
-            format!("That code is wrong. {attempts_left} tries left.")
-        },
-    )
-    .with_field("code");
-    error.attempts_left = Some(attempts_left);
-    Err(error)
-}
-
-fn code_expired() -> ApiError {
-    ApiError::new(
-        ErrorCode::CodeExpired,
-        "This code has expired. Ask for a new one.",
-    )
-}
-
-fn too_many_attempts() -> ApiError {
-    ApiError::new(
-        ErrorCode::TooManyAttempts,
-        "Too many wrong tries: this code no longer works. Ask for a new one.",
-    )
+    Err(codes::invalid_code(attempts_left))
 }
 
 pub async fn resend_code() -> Result<CodeSent, ApiError> {

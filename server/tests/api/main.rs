@@ -2,6 +2,7 @@
 //! Each test gets its own fresh database (see `helpers`).
 
 mod account;
+mod account_changes;
 mod health;
 mod helpers;
 mod limits;
