@@ -20,6 +20,13 @@ use crate::{
 };
 
 #[derive(sqlx::FromRow)]
+struct ProfileWithId {
+    id: Uuid,
+    #[sqlx(flatten)]
+    profile: ProfileRow,
+}
+
+#[derive(sqlx::FromRow)]
 struct ProfileRow {
     first_name: String,
     last_name: String,
@@ -45,6 +52,20 @@ struct EventRow {
     created_at: DateTime<Utc>,
     ip: Option<String>,
     user_agent: Option<String>,
+}
+
+impl ProfileRow {
+    fn into_profile(self, user_id: Uuid) -> Profile {
+        Profile {
+            user_id,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            email: self.email,
+            phone_number: self.phone_number,
+            email_verified_at: self.email_verified_at.map(rfc3339),
+            created_at: rfc3339(self.created_at),
+        }
+    }
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -203,22 +224,26 @@ pub(super) async fn load_profile(
     let Some(row) = row else {
         return Err(ApiError::unauthenticated());
     };
-    Ok(Profile {
-        user_id,
-        first_name: row.first_name,
-        last_name: row.last_name,
-        email: row.email,
-        phone_number: row.phone_number,
-        email_verified_at: row.email_verified_at.map(rfc3339),
-        created_at: rfc3339(row.created_at),
-    })
+    Ok(row.into_profile(user_id))
 }
 
+/// One query: the session lookup and the profile together (this is the hot read path).
 pub async fn profile() -> Result<Profile, ApiError> {
     let state = expect_context::<AppState>();
-    let who = sessions::require(&state).await?;
-    let mut conn = state.pool.acquire().await.map_err(db::internal)?;
-    load_profile(&mut conn, who.user_id).await
+    let headers = leptos_axum::extract::<http::HeaderMap>()
+        .await
+        .unwrap_or_default();
+    let row: Option<ProfileWithId> = sessions::lookup(
+        &state,
+        &headers,
+        true,
+        "select u.id, u.first_name, u.last_name, u.email, u.phone_number,
+                u.email_verified_at, u.created_at
+         from s join users u on u.id = s.user_id",
+    )
+    .await?;
+    let row = row.ok_or_else(ApiError::unauthenticated)?;
+    Ok(row.profile.into_profile(row.id))
 }
 
 pub async fn update_profile(

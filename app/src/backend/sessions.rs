@@ -158,14 +158,29 @@ pub async fn require(state: &AppState) -> Result<Authenticated, ApiError> {
         .ok_or_else(ApiError::unauthenticated)
 }
 
-/// Looks up the session a request carries. `api`: refuse cookies sent from other sites (pages
-/// rendered for a top-level navigation may use them; they change nothing).
-pub async fn authenticate(
-    state: &AppState,
+/// Finds a live session by its token's hash ($1, kind $2), idle for less than $3 seconds, and
+/// touches it when it was last seen more than $4 seconds ago: a lookup writes at most once a
+/// minute per session. Callers add their `select … from s`.
+const LIVE_SESSION: &str = "with s as (
+         select id, user_id, last_seen_at from sessions
+         where token_hash = $1 and kind = $2 and expires_at > now()
+           and last_seen_at > now() - make_interval(secs => $3)
+     ),
+     touched as (
+         update sessions set last_seen_at = now()
+         from s
+         where sessions.id = s.id
+           and s.last_seen_at < now() - make_interval(secs => $4)
+     )";
+
+/// The token a request presents, once the cross-site rule let it through. `api`: refuse
+/// cookies sent from other sites (pages rendered for a top-level navigation may use them; they
+/// change nothing).
+fn presented(
+    auth: &AuthConfig,
     headers: &HeaderMap,
     api: bool,
-) -> Result<Option<Authenticated>, ApiError> {
-    let auth = &state.auth;
+) -> Result<Option<(String, Kind)>, ApiError> {
     let Some((token, kind)) = presented_token(headers, auth.session_cookie_name()) else {
         return Ok(None);
     };
@@ -178,27 +193,41 @@ pub async fn authenticate(
             "Cross-site requests cannot use the session cookie.",
         ));
     }
-    let found: Option<(Uuid, Uuid)> = sqlx::query_as(
-        "with s as (
-             select id, user_id, last_seen_at from sessions
-             where token_hash = $1 and kind = $2 and expires_at > now()
-               and last_seen_at > now() - make_interval(secs => $3)
-         ),
-         touched as (
-             update sessions set last_seen_at = now()
-             from s
-             where sessions.id = s.id
-               and s.last_seen_at < now() - make_interval(secs => $4)
-         )
-         select id, user_id from s",
-    )
-    .bind(hash_token(&token))
-    .bind(kind.as_str())
-    .bind(auth.session_idle_timeout.as_secs_f64())
-    .bind(TOUCH_INTERVAL_SECS)
-    .fetch_optional(&state.pool)
-    .await
-    .map_err(db::internal)?;
+    Ok(Some((token, kind)))
+}
+
+/// Runs `select` (which reads from `s`, the live session) for the session a request carries.
+pub async fn lookup<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    api: bool,
+    select: &str,
+) -> Result<Option<T>, ApiError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let auth = &state.auth;
+    let Some((token, kind)) = presented(auth, headers, api)? else {
+        return Ok(None);
+    };
+    sqlx::query_as(&format!("{LIVE_SESSION} {select}"))
+        .bind(hash_token(&token))
+        .bind(kind.as_str())
+        .bind(auth.session_idle_timeout.as_secs_f64())
+        .bind(TOUCH_INTERVAL_SECS)
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db::internal)
+}
+
+/// Looks up the session a request carries (see [`lookup`]).
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    api: bool,
+) -> Result<Option<Authenticated>, ApiError> {
+    let found: Option<(Uuid, Uuid)> =
+        lookup(state, headers, api, "select id, user_id from s").await?;
     Ok(found.map(|(session_id, user_id)| Authenticated {
         user_id,
         session_id,
