@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: release-builds the server and bench/, starts the server on its own database
-# with an SMTP URL pointing at the bench's sink, runs the three measurements and prints a
+# with an SMTP URL pointing at the bench's sink, runs the five measurements and prints a
 # summary against the targets. Exits 0 when every target is met, 1 when one is missed.
 #
 # Postgres: DATABASE_URL when set (its role must be able to create databases; a database
@@ -14,6 +14,10 @@ SATURATION_CONNECTIONS=8
 SATURATION_SECONDS=20
 RATE=25
 RATE_SECONDS=20
+PROFILE_CONNECTIONS=32
+PROFILE_SECONDS=20
+TOKEN_CONNECTIONS=8
+TOKEN_SECONDS=10
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 
@@ -99,6 +103,7 @@ start_server() {
     RUST_LOG=warn \
     SMTP_URL="smtp://127.0.0.1:$smtp_port" \
     RATE_LIMIT_REGISTER_PER_IP=0 \
+    RATE_LIMIT_LOGIN_PER_IP=0 \
     SECRET_KEY="$secret" \
     target/release/server >"$server_log" 2>&1 &
   server_pid=$!
@@ -147,6 +152,8 @@ with open(path) as f:
 bare = results["argon2"]
 saturation = results["register-saturation"]
 fixed = results["register-rate"]
+profile = results["profile"]
+token = results["token"]
 rows = []
 
 def row(label, value, passed=None):
@@ -180,6 +187,24 @@ row(
     f"{ms(email_p95)}, {email['missing']} of {email['expected']} missing",
     email_p95 is not None and email_p95 <= 1000 and email["missing"] == 0,
 )
+profile_p99 = profile["latency_ms"]["p99"]
+row(
+    "GET /api/profile (>= 6000/s, p99 <= 10 ms, zero errors)",
+    f"{profile['requests_per_sec']:.0f}/s, p99 {ms(profile_p99)}, {profile['error_count']} errors",
+    profile["requests_per_sec"] >= 6000
+    and profile_p99 is not None
+    and profile_p99 <= 10
+    and profile["error_count"] == 0,
+)
+row(
+    "token issue",
+    f"{token['tokens_per_sec']:.1f} tokens/s, p99 {ms(token['latency_ms']['p99'])}, "
+    f"{token['error_count']} errors",
+)
+row(
+    "token issue / argon2 bare loop",
+    f"{token['tokens_per_sec'] / bare['hashes_per_sec']:.2f}",
+)
 
 print("\n==> summary")
 width = max(len(label) for label, _, _ in rows)
@@ -207,6 +232,12 @@ phase "registration at $RATE/s, ${RATE_SECONDS} s" \
 phase "registration at saturation, $SATURATION_CONNECTIONS connections, ${SATURATION_SECONDS} s" \
   register --url "$url" --smtp-port "$smtp_port" \
   --seconds "$SATURATION_SECONDS" --connections "$SATURATION_CONNECTIONS"
+phase "profile with a bearer token, $PROFILE_CONNECTIONS connections, ${PROFILE_SECONDS} s" \
+  profile --url "$url" --smtp-port "$smtp_port" \
+  --seconds "$PROFILE_SECONDS" --connections "$PROFILE_CONNECTIONS"
+phase "token issue at saturation, $TOKEN_CONNECTIONS connections, ${TOKEN_SECONDS} s" \
+  token --url "$url" --smtp-port "$smtp_port" \
+  --seconds "$TOKEN_SECONDS" --connections "$TOKEN_CONNECTIONS"
 
 stop_server # now, so that the summary is the last thing printed
 status=0

@@ -18,6 +18,17 @@ pub fn now_ms() -> f64 {
     }
 }
 
+/// Loads `path` as a new page: the server renders it afresh for the new session (the header,
+/// the signed-in area), and nothing of the previous session stays in memory.
+pub fn load_page(path: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().set_href(path);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
+
 /// `Basic base64(email:password)`, with the UTF-8 bytes of both (RFC 7617 `charset="UTF-8"`).
 pub fn basic_authorization(email: &str, password: &str) -> String {
     use base64::{Engine as _, engine::general_purpose::STANDARD};

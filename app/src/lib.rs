@@ -11,20 +11,25 @@ pub mod components;
 pub mod domain;
 pub mod error;
 pub mod pages;
+pub mod session;
 #[cfg(feature = "ssr")]
 pub mod state;
 
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Route, Router, Routes},
     path,
 };
 
 use crate::components::layout::Layout;
 use crate::pages::{
+    account::AccountPage,
     activate::{ActivatePage, provide_pending_activation},
+    forgot_password::ForgotPasswordPage,
     home::HomePage,
+    login::LoginPage,
     not_found::NotFound,
     register::RegisterPage,
 };
@@ -86,6 +91,7 @@ fn set_content_security_policy(options: &LeptosOptions) {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_pending_activation();
+    session::CurrentUser::provide();
     // Effects run only in the browser, after hydration: the mark tells tests (and CSS) that the
     // page is live.
     Effect::new(|_| {
@@ -107,6 +113,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=HomePage />
                     <Route path=path!("register") view=RegisterPage />
                     <Route path=path!("activate") view=ActivatePage />
+                    <Route path=path!("login") view=LoginPage />
+                    <Route path=path!("forgot-password") view=ForgotPasswordPage />
+                    // Async: the server renders the whole page before answering, so an anonymous visitor
+                    // gets a real 302 to sign-in.
+                    <Route path=path!("account") view=AccountPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

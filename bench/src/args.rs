@@ -1,4 +1,4 @@
-//! Command-line parsing by hand: two subcommands and a handful of `--name value` options do
+//! Command-line parsing by hand: four subcommands and a handful of `--name value` options do
 //! not justify an argument-parsing dependency.
 
 use std::{collections::BTreeMap, fmt::Display, str::FromStr, time::Duration};
@@ -12,14 +12,23 @@ pub const USAGE: &str = "usage:
       C concurrent clients registering back to back (saturation)
   bench register --url URL --smtp-port PORT --seconds N --rate R
       R registrations per second on a fixed schedule (open loop)
+  bench profile --url URL --smtp-port PORT --seconds N --connections C [--threads T]
+      creates an activated account and a bearer token, then C concurrent clients send
+      GET /api/profile with it back to back
+  bench token --url URL --smtp-port PORT --seconds N --connections C [--threads T]
+      creates an activated account, then C concurrent clients send POST /api/token
+      with its email and password back to back
 
-The register runs listen for the server's activation emails on 127.0.0.1:PORT.
+Every run but argon2 listens for the server's emails on 127.0.0.1:PORT. --threads: how many
+threads drive the load (default 1, which leaves the other cores to the server).
 Options also take the form --name=value.";
 
 pub enum Command {
     Help,
     Argon2 { seconds: u64 },
     Register(RegisterArgs),
+    Profile(SignedInArgs),
+    Token(SignedInArgs),
 }
 
 pub struct RegisterArgs {
@@ -28,6 +37,17 @@ pub struct RegisterArgs {
     pub smtp_port: u16,
     pub duration: Duration,
     pub load: Load,
+}
+
+/// The runs on an activated account: `C` clients back to back.
+pub struct SignedInArgs {
+    /// Base URL of the server, without a trailing slash.
+    pub url: String,
+    pub smtp_port: u16,
+    pub duration: Duration,
+    pub connections: usize,
+    /// Threads of the runtime that drives the load; 1: a single-threaded runtime.
+    pub threads: usize,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -53,6 +73,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command> 
             seconds: seconds(&mut options)?,
         },
         "register" => Command::Register(register_args(&mut options)?),
+        "profile" => Command::Profile(signed_in_args(&mut options)?),
+        "token" => Command::Token(signed_in_args(&mut options)?),
         other => bail!("unknown command {other:?}"),
     };
     options.reject_leftovers()?;
@@ -65,14 +87,45 @@ fn seconds(options: &mut Options) -> anyhow::Result<u64> {
     Ok(seconds)
 }
 
-fn register_args(options: &mut Options) -> anyhow::Result<RegisterArgs> {
+/// `--url`, without its trailing slashes.
+fn url(options: &mut Options) -> anyhow::Result<String> {
     let url: String = options.required("--url")?;
     ensure!(
         url.starts_with("http://") || url.starts_with("https://"),
         "--url must start with http:// or https://"
     );
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+fn smtp_port(options: &mut Options) -> anyhow::Result<u16> {
     let smtp_port: u16 = options.required("--smtp-port")?;
     ensure!(smtp_port != 0, "--smtp-port must be a real port, not 0");
+    Ok(smtp_port)
+}
+
+fn signed_in_args(options: &mut Options) -> anyhow::Result<SignedInArgs> {
+    let url = url(options)?;
+    let smtp_port = smtp_port(options)?;
+    let duration = Duration::from_secs(seconds(options)?);
+    let connections: usize = options.required("--connections")?;
+    ensure!(connections >= 1, "--connections must be at least 1");
+    let threads: usize = options.optional("--threads")?.unwrap_or(1);
+    ensure!(
+        (1..=256).contains(&threads),
+        "--threads must be between 1 and 256"
+    );
+    Ok(SignedInArgs {
+        url,
+        smtp_port,
+        duration,
+        connections,
+        threads,
+    })
+}
+
+fn register_args(options: &mut Options) -> anyhow::Result<RegisterArgs> {
+    let url = url(options)?;
+    let smtp_port = smtp_port(options)?;
     let duration = Duration::from_secs(seconds(options)?);
     let connections: Option<usize> = options.optional("--connections")?;
     let rate: Option<f64> = options.optional("--rate")?;
@@ -89,7 +142,7 @@ fn register_args(options: &mut Options) -> anyhow::Result<RegisterArgs> {
         (None, None) => bail!("give --connections (saturation) or --rate (fixed rate)"),
     };
     Ok(RegisterArgs {
-        url: url.trim_end_matches('/').to_string(),
+        url,
         smtp_port,
         duration,
         load,
@@ -182,6 +235,27 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_signed_in_runs() {
+        let Ok(Command::Profile(profile)) = parse_str(
+            "profile --url http://127.0.0.1:1/ --smtp-port 2 --seconds 20 --connections 32",
+        ) else {
+            panic!("profile run does not parse");
+        };
+        assert_eq!(profile.url, "http://127.0.0.1:1");
+        assert_eq!(profile.smtp_port, 2);
+        assert_eq!(profile.duration, Duration::from_secs(20));
+        assert_eq!(profile.connections, 32);
+        assert_eq!(profile.threads, 1);
+        let Ok(Command::Token(token)) = parse_str(
+            "token --url=http://h:1 --smtp-port=2 --seconds=10 --connections=8 --threads=2",
+        ) else {
+            panic!("token run does not parse");
+        };
+        assert_eq!(token.connections, 8);
+        assert_eq!(token.threads, 2);
+    }
+
+    #[test]
     fn refuses_what_it_does_not_understand() {
         for bad in [
             "argon2",
@@ -192,6 +266,13 @@ mod tests {
             "register --url http://h --smtp-port 2 --seconds 5 --rate 1 --connections 1",
             "register --url h --smtp-port 2 --seconds 5 --rate 1",
             "register --url http://h --smtp-port 2 --seconds 5 --rate -1",
+            "register --url http://h --smtp-port 2 --seconds 5 --rate 1 --threads 2",
+            "profile --url http://h --smtp-port 2 --seconds 5",
+            "profile --url http://h --smtp-port 2 --seconds 5 --connections 0",
+            "profile --url http://h --smtp-port 2 --seconds 5 --rate 10",
+            "profile --url http://h --smtp-port 0 --seconds 5 --connections 1",
+            "token --url http://h --smtp-port 2 --seconds 5 --connections 1 --threads 0",
+            "token --url h --smtp-port 2 --seconds 5 --connections 1",
             "fly --seconds 1",
         ] {
             assert!(parse_str(bad).is_err(), "{bad}");

@@ -1,9 +1,11 @@
-//! `bench`: how close registration gets to the machine's bare argon2 rate, and how fast it
-//! answers and sends the activation email at a moderate fixed rate.
+//! `bench`: how close registration gets to the machine's bare argon2 rate, how fast it
+//! answers and sends the activation email at a moderate fixed rate, and how many requests per
+//! second a signed-in account gets: its profile with a bearer token, and new tokens.
 //!
 //! Password hashing is by design the most expensive thing the server does, so the bare hash
-//! rate is the ceiling for registrations per second; the gap between the two is what the rest
-//! of the stack (HTTP, JSON, validation, Postgres, the mail queue) costs.
+//! rate is the ceiling for registrations (and sign-ins) per second; the gap between the two is
+//! what the rest of the stack (HTTP, JSON, validation, Postgres, the mail queue) costs. Reading
+//! the profile hashes nothing, so there the stack is all there is.
 //!
 //! Every run prints readable lines and one `RESULT {json}` line that `bench/run.sh` parses.
 
@@ -12,17 +14,22 @@
     reason = "a command-line tool: standard output is its report"
 )]
 
+mod account;
 mod args;
+mod cpu;
 mod hash_loop;
+mod http;
 mod identity;
 mod register;
 mod report;
+mod signed_in;
 mod smtp_sink;
 mod stats;
 
 use std::process::ExitCode;
 
 use args::Command;
+use signed_in::Endpoint;
 
 fn main() -> ExitCode {
     let command = match args::parse(std::env::args().skip(1)) {
@@ -56,5 +63,30 @@ fn run(command: Command) -> anyhow::Result<()> {
                 .build()?;
             runtime.block_on(register::run(args))
         }
+        Command::Profile(args) => {
+            runtime(args.threads)?.block_on(signed_in::run(Endpoint::Profile, args))
+        }
+        Command::Token(args) => {
+            runtime(args.threads)?.block_on(signed_in::run(Endpoint::Token, args))
+        }
     }
+}
+
+/// One thread by default, as for registration: at a few thousand requests per second the
+/// client's share of a request (a clone of a prepared request, a pooled connection, a drained
+/// body) is small, and a single-threaded runtime spends none of it on handing tasks between
+/// threads or waking idle ones, so the cores stay with the server and Postgres. `--threads`
+/// above 1 is there to check that the client is not the limit (its CPU share is reported).
+fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let runtime = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()?
+    };
+    Ok(runtime)
 }

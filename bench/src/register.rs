@@ -18,6 +18,7 @@ use tokio::{task::JoinSet, time::MissedTickBehavior};
 
 use crate::{
     args::{Load, RegisterArgs},
+    http::{self, Answer},
     identity::Identities,
     report,
     smtp_sink::SmtpSink,
@@ -27,17 +28,10 @@ use crate::{
 /// How long to wait, once the last response is in, for emails still in the server's queue.
 const STRAGGLER_WAIT: Duration = Duration::from_secs(5);
 
-/// A request slower than this counts as a `timeout` error instead of holding up the run.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 pub async fn run(args: RegisterArgs) -> anyhow::Result<()> {
-    let client = Client::builder()
-        // The server is on this machine: a proxy from the environment would only get in the way.
-        .no_proxy()
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .context("could not build the HTTP client")?;
-    check_ready(&client, &args.url).await?;
+    // The fixed rate can have many requests in flight at once; keep their connections too.
+    let client = http::client(usize::MAX)?;
+    http::check_ready(&client, &args.url).await?;
     let sink = SmtpSink::start(args.smtp_port).await?;
     let target = Target {
         client,
@@ -62,21 +56,6 @@ pub async fn run(args: RegisterArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Fails, and so makes the process exit non-zero, unless `GET /readyz` answers 2xx.
-async fn check_ready(client: &Client, url: &str) -> anyhow::Result<()> {
-    let response = client
-        .get(format!("{url}/readyz"))
-        .send()
-        .await
-        .with_context(|| format!("the server is not reachable at {url}"))?;
-    ensure!(
-        response.status().is_success(),
-        "the server at {url} is not ready: GET /readyz answered {}",
-        response.status()
-    );
-    Ok(())
-}
-
 /// What every request needs; cheap to clone into each task.
 #[derive(Clone)]
 struct Target {
@@ -95,66 +74,20 @@ struct Attempt {
     answer: Answer,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Answer {
-    Status(u16),
-    Timeout,
-    /// The connection was refused or failed: the server is not (or no longer) there.
-    Unreachable,
-    /// Any other transport failure, such as a connection closed mid-response.
-    Broken,
-}
-
-impl Answer {
-    fn is_created(self) -> bool {
-        self == Self::Status(201)
-    }
-
-    /// How the error table names it: the status code, or the kind of failure.
-    fn label(self) -> String {
-        match self {
-            Self::Status(code) => code.to_string(),
-            Self::Timeout => "timeout".into(),
-            Self::Unreachable => "connect".into(),
-            Self::Broken => "transport".into(),
-        }
-    }
-
-    fn from_error(error: &reqwest::Error) -> Self {
-        if error.is_timeout() {
-            Self::Timeout
-        } else if error.is_connect() {
-            Self::Unreachable
-        } else {
-            Self::Broken
-        }
-    }
-}
-
 impl Target {
     /// Registers one new person. `scheduled`: when the request should have gone out (open
     /// loop), the start of its latency; `None` counts from the actual send.
     async fn register(&self, scheduled: Option<Instant>) -> Attempt {
         let identity = self.identities.fresh();
         let sent_at = Instant::now();
-        let answer = match self
-            .client
-            .post(&*self.endpoint)
-            .json(&identity.request())
-            .send()
-            .await
-        {
-            // Read the whole body: the latency is to the full answer, and a drained
-            // connection goes back to the pool for the next request.
-            Ok(response) => {
-                let status = response.status().as_u16();
-                match response.bytes().await {
-                    Ok(_) => Answer::Status(status),
-                    Err(e) => Answer::from_error(&e),
-                }
-            }
-            Err(e) => Answer::from_error(&e),
-        };
+        let answer = Answer::of(
+            self.client
+                .post(&*self.endpoint)
+                .json(&identity.request())
+                .send()
+                .await,
+        )
+        .await;
         Attempt {
             email: identity.email,
             sent_at,

@@ -1,6 +1,7 @@
 //! A minimal SMTP server that accepts every message and remembers, per recipient, when it
-//! accepted it: enough for lettre's client (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) and for
-//! measuring how long activation emails take, without a real mail server on the machine.
+//! accepted it and the message's subject: enough for lettre's client (EHLO, MAIL, RCPT, DATA,
+//! RSET, NOOP, QUIT), for measuring how long activation emails take and for reading their codes,
+//! without a real mail server on the machine.
 
 use std::{
     collections::HashMap,
@@ -23,6 +24,8 @@ struct Delivery {
     recipient: String,
     /// When the message's final `.` line was read, just before answering `250`.
     accepted_at: Instant,
+    /// The `Subject:` header, unfolded; `None` when the message had none.
+    subject: Option<String>,
 }
 
 type Deliveries = Arc<Mutex<Vec<Delivery>>>;
@@ -61,6 +64,20 @@ impl SmtpSink {
                 .or_insert(delivery.accepted_at);
         }
         first
+    }
+
+    /// The subject of the latest message to `recipient` that had one.
+    pub fn latest_subject(&self, recipient: &str) -> Option<String> {
+        let recipient = recipient.to_ascii_lowercase();
+        let deliveries = self
+            .deliveries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        deliveries
+            .iter()
+            .rev()
+            .filter(|delivery| delivery.recipient == recipient)
+            .find_map(|delivery| delivery.subject.clone())
     }
 }
 
@@ -127,8 +144,8 @@ async fn session(stream: TcpStream, deliveries: &Mutex<Vec<Delivery>>) -> std::i
                 writer
                     .write_all(b"354 end data with <CR><LF>.<CR><LF>\r\n")
                     .await?;
-                skip_message(&mut reader).await?;
-                record(deliveries, &mut recipients, Instant::now());
+                let subject = read_message(&mut reader).await?;
+                record(deliveries, &mut recipients, subject, Instant::now());
                 b"250 ok queued\r\n"
             }
             "QUIT" => {
@@ -141,26 +158,69 @@ async fn session(stream: TcpStream, deliveries: &Mutex<Vec<Delivery>>) -> std::i
     }
 }
 
-/// Reads the message body up to and including the line that is exactly `.`.
-async fn skip_message(reader: &mut BufReader<OwnedReadHalf>) -> std::io::Result<()> {
+/// Reads the message up to and including the line that is exactly `.`, keeping its header
+/// section (at most [`MAX_HEADER_BYTES`]); returns the subject. The body is read and dropped.
+async fn read_message(reader: &mut BufReader<OwnedReadHalf>) -> std::io::Result<Option<String>> {
     let mut line = Vec::new();
+    let mut headers = Vec::new();
+    let mut in_headers = true;
     loop {
         line.clear();
         if reader.read_until(b'\n', &mut line).await? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
         if matches!(line.as_slice(), b".\r\n" | b".\n") {
-            return Ok(());
+            return Ok(subject_of(&String::from_utf8_lossy(&headers)));
+        }
+        if !in_headers {
+            continue;
+        }
+        if matches!(line.as_slice(), b"\r\n" | b"\n") {
+            in_headers = false;
+        } else if headers.len() + line.len() <= MAX_HEADER_BYTES {
+            // Dot-stuffing: the client doubled a leading `.`.
+            let unstuffed = line.strip_prefix(b".").unwrap_or(line.as_slice());
+            headers.extend_from_slice(unstuffed);
         }
     }
 }
 
+/// More header than any activation email has; the rest of an oversized header is dropped.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The value of the `Subject:` header (any case) in a message's header section, with folded
+/// continuation lines joined back on and the surrounding spaces trimmed.
+fn subject_of(headers: &str) -> Option<String> {
+    let mut lines = headers.lines();
+    while let Some(line) = lines.next() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if !name.trim_end().eq_ignore_ascii_case("subject") {
+            continue;
+        }
+        let mut subject = value.to_string();
+        // Unfolding (RFC 5322 §2.2.3): a line that starts with white space continues the field.
+        for continuation in lines.by_ref().take_while(|l| l.starts_with([' ', '\t'])) {
+            subject.push_str(continuation);
+        }
+        return Some(subject.trim().to_string());
+    }
+    None
+}
+
 /// Notes the message as accepted for each of its recipients; the next transaction starts empty.
-fn record(deliveries: &Mutex<Vec<Delivery>>, recipients: &mut Vec<String>, accepted_at: Instant) {
+fn record(
+    deliveries: &Mutex<Vec<Delivery>>,
+    recipients: &mut Vec<String>,
+    subject: Option<String>,
+    accepted_at: Instant,
+) {
     let mut deliveries = deliveries.lock().unwrap_or_else(PoisonError::into_inner);
     deliveries.extend(recipients.drain(..).map(|recipient| Delivery {
         recipient,
         accepted_at,
+        subject: subject.clone(),
     }));
 }
 
@@ -186,6 +246,33 @@ mod tests {
         assert_eq!(angle_address("RCPT TO:ada@example.com\r\n"), None);
     }
 
+    #[test]
+    fn reads_the_subject() {
+        let headers = "From: Accounts <no-reply@localhost>\r\n\
+                       To: ada@example.com\r\n\
+                       Subject: 0427 is your activation code\r\n\
+                       MIME-Version: 1.0\r\n";
+        assert_eq!(
+            subject_of(headers).as_deref(),
+            Some("0427 is your activation code")
+        );
+        assert_eq!(
+            subject_of("subject:   spaced  \n").as_deref(),
+            Some("spaced")
+        );
+        assert_eq!(subject_of("To: a@b.c\r\nX-Subject: no\r\n"), None);
+        assert_eq!(subject_of(""), None);
+    }
+
+    #[test]
+    fn unfolds_a_long_subject() {
+        let headers = "Subject: 0427 is your\r\n activation code\r\nTo: ada@example.com\r\n";
+        assert_eq!(
+            subject_of(headers).as_deref(),
+            Some("0427 is your activation code")
+        );
+    }
+
     /// A whole conversation as lettre has it, over a real socket.
     #[tokio::test]
     async fn accepts_a_message_and_records_its_recipient() -> anyhow::Result<()> {
@@ -198,7 +285,8 @@ mod tests {
         client
             .write_all(
                 b"EHLO test\r\nMAIL FROM:<no-reply@localhost>\r\nRCPT TO:<Ada@Example.com>\r\n\
-                  DATA\r\nSubject: hi\r\n\r\n..not the end\r\n.\r\nRSET\r\nNOOP\r\nQUIT\r\n",
+                  DATA\r\nSubject: 1234 is your\r\n\tactivation code\r\n\r\nSubject: body\r\n\
+                  ..not the end\r\n.\r\nRSET\r\nNOOP\r\nQUIT\r\n",
             )
             .await?;
         let mut replies = String::new();
@@ -212,6 +300,11 @@ mod tests {
             ]
         );
         assert!(sink.first_acceptances().contains_key("ada@example.com"));
+        assert_eq!(
+            sink.latest_subject("Ada@example.com").as_deref(),
+            Some("1234 is your\tactivation code")
+        );
+        assert_eq!(sink.latest_subject("bob@example.com"), None);
         Ok(())
     }
 }

@@ -2,8 +2,25 @@ use std::process::ExitCode;
 
 use server::{settings::Settings, startup, telemetry};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Rendering a large page builds deeply nested view types; in debug builds their futures need
+/// more than tokio's default 2 MiB of stack per worker thread.
+const WORKER_STACK_BYTES: usize = 8 * 1024 * 1024;
+
+fn main() -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(WORKER_STACK_BYTES)
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> ExitCode {
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(e) => {

@@ -188,3 +188,10 @@ pub async fn delete_account(#[server(default)] password: String) -> Result<Done,
 pub async fn export_account() -> Result<AccountExport, ApiError> {
     crate::backend::account_changes::export_account().await
 }
+
+/// Who is signed in on this browser, if anyone: what the header shows. Reads only, so a
+/// cross-site request simply counts as signed out.
+#[server(endpoint = "current-user", input = server_fn::codec::GetUrl)]
+pub async fn current_user() -> Result<Option<Profile>, ApiError> {
+    crate::backend::account::current_user().await
+}

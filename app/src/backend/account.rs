@@ -229,6 +229,16 @@ pub(super) async fn load_profile(
 
 /// One query: the session lookup and the profile together (this is the hot read path).
 pub async fn profile() -> Result<Profile, ApiError> {
+    profile_of_session(true)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)
+}
+
+pub async fn current_user() -> Result<Option<Profile>, ApiError> {
+    profile_of_session(false).await
+}
+
+async fn profile_of_session(api: bool) -> Result<Option<Profile>, ApiError> {
     let state = expect_context::<AppState>();
     let headers = leptos_axum::extract::<http::HeaderMap>()
         .await
@@ -236,14 +246,13 @@ pub async fn profile() -> Result<Profile, ApiError> {
     let row: Option<ProfileWithId> = sessions::lookup(
         &state,
         &headers,
-        true,
+        api,
         "select u.id, u.first_name, u.last_name, u.email, u.phone_number,
                 u.email_verified_at, u.created_at
          from s join users u on u.id = s.user_id",
     )
     .await?;
-    let row = row.ok_or_else(ApiError::unauthenticated)?;
-    Ok(row.profile.into_profile(row.id))
+    Ok(row.map(|row| row.profile.into_profile(row.id)))
 }
 
 pub async fn update_profile(

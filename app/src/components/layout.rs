@@ -1,6 +1,9 @@
 use leptos::prelude::*;
 
-/// The frame around every page: a header with the product name and navigation, the page, a footer.
+use crate::{api::account::Logout, browser::load_page, session::CurrentUser};
+
+/// The frame around every page: a header with the product name and navigation (signed in or
+/// out, as rendered by the server), the page, a footer.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     view! {
@@ -11,10 +14,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true">"◆"</span>
                     " Accounts"
                 </a>
-                <ul class="nav-links">
-                    <li><a href="/register">"Create account"</a></li>
-                    <li><a class="button button-small" href="/login">"Sign in"</a></li>
-                </ul>
+                <Transition fallback=|| view! { <ul class="nav-links"></ul> }>
+                    <NavLinks />
+                </Transition>
             </nav>
         </header>
         <main id="main" class="container main" tabindex="-1">
@@ -25,5 +27,53 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <p>"Accounts · your details, your sessions, your history — in one place."</p>
             </div>
         </footer>
+    }
+}
+
+#[component]
+fn NavLinks() -> impl IntoView {
+    let user = CurrentUser::get();
+    move || {
+        match user.profile() {
+        Some(profile) => view! {
+            <ul class="nav-links">
+                <li><a href="/account">{format!("{} {}", profile.first_name, profile.last_name)}</a></li>
+                <li><SignOut /></li>
+            </ul>
+        }
+        .into_any(),
+        None => view! {
+            <ul class="nav-links">
+                <li><a href="/register">"Create account"</a></li>
+                <li><a class="button button-small" href="/login">"Sign in"</a></li>
+            </ul>
+        }
+        .into_any(),
+    }
+    }
+}
+
+/// Ends the session on the server, then shows the signed-out site.
+#[component]
+pub fn SignOut() -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+    Effect::new(move |_| {
+        if logout.value().get().is_some() {
+            load_page("/");
+        }
+    });
+    view! {
+        <button
+            type="button"
+            class="button button-small button-secondary"
+            disabled=move || !hydrated.get() || logout.pending().get()
+            on:click=move |_| {
+                logout.dispatch(Logout {});
+            }
+        >
+            "Sign out"
+        </button>
     }
 }

@@ -1,0 +1,389 @@
+//! `/account`: the signed-in area. Anonymous visitors are sent to sign in and brought back.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+use crate::{
+    api::account::{
+        ChangeEmail, ChangePassword, ConfirmEmail, DeleteAccount, Profile, RevokeSession,
+        UpdateProfile, security_events, sessions,
+    },
+    browser::load_page,
+    components::{
+        field::{Field, FieldState},
+        layout::SignOut,
+    },
+    domain::{Email, Password, PersonName, VerificationCode, check_phone_shape},
+    error::ApiError,
+    session::CurrentUser,
+};
+
+fn message<T>(result: Result<T, crate::domain::FieldError>) -> Option<String> {
+    result.err().map(|e| e.0)
+}
+
+/// Puts a server error on the field it names, or returns it for the form's alert.
+fn place_error(error: ApiError, fields: &[(&str, FieldState)]) -> Option<String> {
+    match fields
+        .iter()
+        .find(|(name, _)| Some(*name) == error.field.as_deref())
+    {
+        Some((_, state)) => {
+            state.server_error.set(Some(error.message));
+            None
+        }
+        None => Some(error.message),
+    }
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let user = CurrentUser::get();
+    // Only signing in or out re-renders the page: a refreshed profile (after a save) must not
+    // reset the forms and their messages.
+    let signed_in = Memo::new(move |_| user.signed_in());
+    view! {
+        <Title text="Your account" />
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || match signed_in.get() {
+                Some(false) => view! { <Redirect path="/login?next=/account" /> }.into_any(),
+                Some(true) => match untrack(|| user.profile()) {
+                    Some(profile) => view! { <Account profile /> }.into_any(),
+                    None => ().into_any(),
+                },
+                None => ().into_any(),
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn Account(profile: Profile) -> impl IntoView {
+    view! {
+        <section class="account">
+            <div class="account-head">
+                <h1>"Your account"</h1>
+                <SignOut />
+            </div>
+            // Boxed: one concrete type per section keeps the page's type (and its stack use) small.
+            {view! { <ProfileForm profile=profile.clone() /> }.into_any()}
+            {view! { <EmailForm current=profile.email.clone() /> }.into_any()}
+            {view! { <PasswordForm /> }.into_any()}
+            {view! { <Sessions /> }.into_any()}
+            {view! { <History /> }.into_any()}
+            <section class="card" aria-labelledby="export-heading">
+                <h2 id="export-heading">"Your data"</h2>
+                <p>"Everything we store about you, as JSON: profile, sessions and security history."</p>
+                <a class="button button-secondary" href="/api/export-account" download="account.json">"Download your data"</a>
+            </section>
+            {view! { <DeleteForm /> }.into_any()}
+        </section>
+    }
+}
+
+#[component]
+fn ProfileForm(profile: Profile) -> impl IntoView {
+    let user = CurrentUser::get();
+    let first = FieldState::new(|v| message(PersonName::parse(v)));
+    let last = FieldState::new(|v| message(PersonName::parse(v)));
+    let phone = FieldState::new(|v| message(check_phone_shape(v)));
+    first.value.set(profile.first_name);
+    last.value.set(profile.last_name);
+    phone.value.set(profile.phone_number);
+    let save = ServerAction::<UpdateProfile>::new();
+    let notice = RwSignal::new(None::<Result<String, String>>);
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(_)) => {
+            notice.set(Some(Ok("Saved.".into())));
+            user.refresh();
+        }
+        Some(Err(e)) => {
+            let fields = [
+                ("first_name", first),
+                ("last_name", last),
+                ("phone_number", phone),
+            ];
+            notice.set(place_error(e, &fields).map(Err));
+        }
+        None => {}
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        notice.set(None);
+        if [first.validate(), last.validate(), phone.validate()]
+            .iter()
+            .all(|ok| *ok)
+        {
+            let mut changes = serde_json::Map::new();
+            changes.insert("first_name".into(), first.value.get_untracked().into());
+            changes.insert("last_name".into(), last.value.get_untracked().into());
+            changes.insert("phone_number".into(), phone.value.get_untracked().into());
+            save.dispatch(UpdateProfile { changes });
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="profile-heading">
+            <h2 id="profile-heading">"Profile"</h2>
+            <form class="form" method="post" novalidate on:submit=on_submit>
+                <div class="field-row">
+                    <Field state=first id="first_name" label="First name" autocomplete="given-name" />
+                    <Field state=last id="last_name" label="Surname" autocomplete="family-name" />
+                </div>
+                <Field state=phone id="phone_number" label="Phone number" kind="tel" autocomplete="tel" />
+                <Notice notice />
+                <button type="submit" class="button" disabled=move || save.pending().get()>"Save profile"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn Notice(notice: RwSignal<Option<Result<String, String>>>) -> impl IntoView {
+    view! {
+        <div role="alert" class="form-error">
+            {move || notice.get().and_then(Result::err)}
+        </div>
+        <p role="status" class="form-info">
+            {move || notice.get().and_then(Result::ok)}
+        </p>
+    }
+}
+
+#[component]
+fn EmailForm(current: String) -> impl IntoView {
+    let user = CurrentUser::get();
+    let new_email = FieldState::new(|v| message(Email::parse(v)));
+    let password = FieldState::new(|v| v.is_empty().then(|| "Enter your password.".to_string()));
+    let code = FieldState::new(|v| message(VerificationCode::parse(v, None)));
+    let request = ServerAction::<ChangeEmail>::new();
+    let confirm = ServerAction::<ConfirmEmail>::new();
+    let notice = RwSignal::new(None::<Result<String, String>>);
+    let awaiting_code = RwSignal::new(false);
+    Effect::new(move |_| match request.value().get() {
+        Some(Ok(_)) => {
+            awaiting_code.set(true);
+            notice.set(Some(Ok(format!(
+                "We sent a code to {}. Enter it below to confirm.",
+                new_email.value.get_untracked().trim()
+            ))));
+        }
+        Some(Err(e)) => {
+            notice
+                .set(place_error(e, &[("new_email", new_email), ("password", password)]).map(Err));
+        }
+        None => {}
+    });
+    Effect::new(move |_| match confirm.value().get() {
+        Some(Ok(profile)) => {
+            awaiting_code.set(false);
+            notice.set(Some(Ok(format!("Your email is now {}.", profile.email))));
+            user.refresh();
+        }
+        Some(Err(e)) => notice.set(place_error(e, &[("code", code)]).map(Err)),
+        None => {}
+    });
+    let on_request = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        notice.set(None);
+        if [new_email.validate(), password.validate()]
+            .iter()
+            .all(|ok| *ok)
+        {
+            request.dispatch(ChangeEmail {
+                new_email: new_email.value.get_untracked().trim().to_string(),
+                password: password.value.get_untracked(),
+            });
+        }
+    };
+    let on_confirm = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        notice.set(None);
+        if code.validate() {
+            confirm.dispatch(ConfirmEmail {
+                code: code.value.get_untracked(),
+            });
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="email-heading">
+            <h2 id="email-heading">"Email address"</h2>
+            <p>"Currently " <strong>{current}</strong> ". A new address is used once you confirm it with the code we send there."</p>
+            <Show
+                when=move || awaiting_code.get()
+                fallback=move || view! {
+                    <form class="form" method="post" novalidate on:submit=on_request>
+                        <Field state=new_email id="new_email" label="New email" kind="email" autocomplete="email" />
+                        <Field state=password id="email_password" label="Your password" kind="password" autocomplete="current-password" />
+                        <button type="submit" class="button" disabled=move || request.pending().get()>"Send a code"</button>
+                    </form>
+                }
+            >
+                <form class="form" method="post" novalidate on:submit=on_confirm>
+                    <Field state=code id="email_code" label="Code from the new address" inputmode="numeric" autocomplete="one-time-code" />
+                    <button type="submit" class="button" disabled=move || confirm.pending().get()>"Confirm new email"</button>
+                </form>
+            </Show>
+            <Notice notice />
+        </section>
+    }
+}
+
+#[component]
+fn PasswordForm() -> impl IntoView {
+    let current = FieldState::new(|v| {
+        v.is_empty()
+            .then(|| "Enter your current password.".to_string())
+    });
+    let new = FieldState::new(|v| message(Password::parse(v)));
+    let change = ServerAction::<ChangePassword>::new();
+    let notice = RwSignal::new(None::<Result<String, String>>);
+    Effect::new(move |_| match change.value().get() {
+        Some(Ok(_)) => {
+            current.value.set(String::new());
+            new.value.set(String::new());
+            current.shown.set(false);
+            new.shown.set(false);
+            notice.set(Some(Ok(
+                "Password changed. Every other session was signed out.".into(),
+            )));
+        }
+        Some(Err(e)) => {
+            notice.set(
+                place_error(e, &[("current_password", current), ("new_password", new)]).map(Err),
+            );
+        }
+        None => {}
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        notice.set(None);
+        if [current.validate(), new.validate()].iter().all(|ok| *ok) {
+            change.dispatch(ChangePassword {
+                current_password: current.value.get_untracked(),
+                new_password: new.value.get_untracked(),
+            });
+        }
+    };
+    view! {
+        <section class="card" aria-labelledby="password-heading">
+            <h2 id="password-heading">"Password"</h2>
+            <form class="form" method="post" novalidate on:submit=on_submit>
+                <Field state=current id="current_password" label="Current password" kind="password" autocomplete="current-password" />
+                <Field state=new id="new_password" label="New password" kind="password" autocomplete="new-password" />
+                <Notice notice />
+                <button type="submit" class="button" disabled=move || change.pending().get()>"Change password"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn Sessions() -> impl IntoView {
+    let revoke = ServerAction::<RevokeSession>::new();
+    let list = Resource::new(move || revoke.version().get(), |_| sessions());
+    view! {
+        <section class="card" aria-labelledby="sessions-heading">
+            <h2 id="sessions-heading">"Where you are signed in"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                <ul class="list">
+                    {move || list.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|s| {
+                        let id = s.session_id.to_string();
+                        let label = format!(
+                            "{} · {} · last seen {}",
+                            if s.kind == "bearer" { "API token" } else { "Browser" },
+                            s.user_agent.unwrap_or_else(|| "unknown device".into()),
+                            s.last_seen_at,
+                        );
+                        view! {
+                            <li>
+                                <span>{label}" · "{s.ip.unwrap_or_default()}</span>
+                                {if s.current {
+                                    view! { <strong>" (this browser)"</strong> }.into_any()
+                                } else {
+                                    view! {
+                                        <button
+                                            type="button"
+                                            class="button button-small button-secondary"
+                                            on:click=move |_| {
+                                                revoke.dispatch(RevokeSession { session_id: id.clone() });
+                                            }
+                                        >
+                                            "Revoke"
+                                        </button>
+                                    }
+                                    .into_any()
+                                }}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn History() -> impl IntoView {
+    let events = Resource::new(|| (), |()| security_events(Some(20), None));
+    view! {
+        <section class="card" aria-labelledby="history-heading">
+            <h2 id="history-heading">"Security history"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                <ol class="list">
+                    {move || events.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|e| {
+                        view! {
+                            <li>
+                                <strong>{e.kind.replace('_', " ")}</strong>
+                                " · "<time datetime=e.created_at.clone()>{e.created_at.clone()}</time>
+                                " · "{e.ip.unwrap_or_default()}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn DeleteForm() -> impl IntoView {
+    let password = FieldState::new(|v| {
+        v.is_empty()
+            .then(|| "Enter your password to confirm.".to_string())
+    });
+    let confirmed = RwSignal::new(false);
+    let delete = ServerAction::<DeleteAccount>::new();
+    let notice = RwSignal::new(None::<Result<String, String>>);
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(_)) => load_page("/"),
+        Some(Err(e)) => notice.set(place_error(e, &[("password", password)]).map(Err)),
+        None => {}
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        notice.set(None);
+        if password.validate() && confirmed.get_untracked() {
+            delete.dispatch(DeleteAccount {
+                password: password.value.get_untracked(),
+            });
+        }
+    };
+    view! {
+        <section class="card danger" aria-labelledby="delete-heading">
+            <h2 id="delete-heading">"Delete your account"</h2>
+            <p>"This removes your account and everything we store about you. It cannot be undone."</p>
+            <form class="form" method="post" novalidate on:submit=on_submit>
+                <Field state=password id="delete_password" label="Password" kind="password" autocomplete="current-password" />
+                <label class="check">
+                    <input type="checkbox" prop:checked=move || confirmed.get() on:change=move |ev| confirmed.set(event_target_checked(&ev)) />
+                    " I understand that this cannot be undone"
+                </label>
+                <Notice notice />
+                <button type="submit" class="button button-danger" disabled=move || !confirmed.get() || delete.pending().get()>
+                    "Delete my account"
+                </button>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,102 @@
+//! `/forgot-password`: ask for a code by email, then set a new password with it.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    api::account::{RequestPasswordReset, ResetPassword},
+    components::field::{Field, FieldState},
+    domain::{Email, Password, VerificationCode},
+    error::ApiError,
+};
+
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let email = FieldState::new(|v| Email::parse(v).err().map(|e| e.0));
+    let code = FieldState::new(|v| VerificationCode::parse(v, None).err().map(|e| e.0));
+    let new_password = FieldState::new(|v| Password::parse(v).err().map(|e| e.0));
+    let request = ServerAction::<RequestPasswordReset>::new();
+    let reset = ServerAction::<ResetPassword>::new();
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+
+    let requested = move || matches!(request.value().get(), Some(Ok(_)));
+    let done = move || matches!(reset.value().get(), Some(Ok(_)));
+    let reset_error = RwSignal::new(None::<String>);
+    Effect::new(move |_| match reset.value().get() {
+        Some(Err(ApiError {
+            field: Some(f),
+            message,
+            ..
+        })) if f == "new_password" => new_password.server_error.set(Some(message)),
+        Some(Err(e)) => reset_error.set(Some(e.message)),
+        _ => reset_error.set(None),
+    });
+
+    let on_request = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if email.validate() {
+            request.dispatch(RequestPasswordReset {
+                email: email.value.get_untracked().trim().to_string(),
+            });
+        }
+    };
+    let on_reset = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let ok = [code.validate(), new_password.validate()]
+            .iter()
+            .all(|ok| *ok);
+        if ok {
+            reset.dispatch(ResetPassword {
+                email: email.value.get_untracked().trim().to_string(),
+                code: code.value.get_untracked(),
+                new_password: new_password.value.get_untracked(),
+            });
+        }
+    };
+
+    view! {
+        <Title text="Reset your password" />
+        <section class="form-page">
+            <h1>"Reset your password"</h1>
+            <Show
+                when=done
+                fallback=move || view! {
+                    <Show
+                        when=requested
+                        fallback=move || view! {
+                            <p class="muted">"We will email a code to your address if it belongs to an activated account."</p>
+                            <form class="card form" method="post" novalidate on:submit=on_request>
+                                <Field state=email id="email" label="Email" kind="email" autocomplete="username" />
+                                <div role="alert" class="form-error">
+                                    {move || request.value().get().and_then(Result::err).map(|e| e.message)}
+                                </div>
+                                <button type="submit" class="button" disabled=move || !hydrated.get() || request.pending().get()>
+                                    "Email me a code"
+                                </button>
+                            </form>
+                        }
+                    >
+                        <p role="status" class="form-info">
+                            "If an activated account uses that address, a code is on its way. It expires in one minute."
+                        </p>
+                        <form class="card form" method="post" novalidate on:submit=on_reset>
+                            <Field state=code id="code" label="Code" inputmode="numeric" autocomplete="one-time-code" />
+                            <Field state=new_password id="new_password" label="New password" kind="password" autocomplete="new-password" />
+                            <div role="alert" class="form-error">{move || reset_error.get()}</div>
+                            <button type="submit" class="button" disabled=move || reset.pending().get()>
+                                "Set the new password"
+                            </button>
+                        </form>
+                    </Show>
+                }
+            >
+                <div class="card confirmation">
+                    <h2>"Your password was changed"</h2>
+                    <p>"Every session was signed out. Sign in with the new password."</p>
+                    <a class="button" href="/login">"Sign in"</a>
+                </div>
+            </Show>
+        </section>
+    }
+}

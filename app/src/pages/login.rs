@@ -1,0 +1,87 @@
+//! `/login`: sign in, with the ways out for a forgotten password or an account not activated.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::{
+    api::account::Login,
+    browser::load_page,
+    components::field::{Field, FieldState},
+    domain::Email,
+    error::{ApiError, ErrorCode},
+    pages::activate::PendingActivation,
+    session::safe_next,
+};
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let email = FieldState::new(|v| Email::parse(v).err().map(|e| e.0));
+    let password = FieldState::new(|v| v.is_empty().then(|| "Enter your password.".to_string()));
+    let login = ServerAction::<Login>::new();
+    let error = RwSignal::new(None::<ApiError>);
+    let pending = expect_context::<RwSignal<Option<PendingActivation>>>();
+    let query = use_query_map();
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+
+    Effect::new(move |_| {
+        let Some(result) = login.value().get() else {
+            return;
+        };
+        match result {
+            Ok(_) => load_page(&safe_next(query.with_untracked(|q| q.get("next")))),
+            Err(e) => {
+                if e.error == ErrorCode::NotActivated {
+                    // The activation page can resend a code with these, without asking again.
+                    pending.set(Some(PendingActivation {
+                        email: email.value.get_untracked().trim().to_string(),
+                        password: password.value.get_untracked(),
+                        code_sent_at_ms: None,
+                        code_expires_in: 60,
+                    }));
+                }
+                error.set(Some(e));
+            }
+        }
+    });
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        let ok = [email.validate(), password.validate()].iter().all(|ok| *ok);
+        if ok && !login.pending().get_untracked() {
+            login.dispatch(Login {
+                email: email.value.get_untracked().trim().to_string(),
+                password: password.value.get_untracked(),
+            });
+        }
+    };
+
+    view! {
+        <Title text="Sign in" />
+        <section class="form-page">
+            <h1>"Sign in"</h1>
+            <form class="card form" method="post" novalidate on:submit=on_submit>
+                <Field state=email id="email" label="Email" kind="email" autocomplete="username" />
+                <Field state=password id="password" label="Password" kind="password" autocomplete="current-password" />
+                <div role="alert" class="form-error">
+                    {move || error.get().map(|e| {
+                        let activate = (e.error == ErrorCode::NotActivated).then(|| view! {
+                            " "<a href="/activate">"Activate your account"</a>
+                        });
+                        view! { {e.message} {activate} }
+                    })}
+                </div>
+                <button type="submit" class="button" disabled=move || !hydrated.get() || login.pending().get()>
+                    {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </form>
+            <p class="muted">
+                <a href="/forgot-password">"Forgot your password?"</a>
+                " · Not activated yet? "<a href="/activate">"Enter or resend your code"</a>
+                " · New here? "<a href="/register">"Create an account"</a>
+            </p>
+        </section>
+    }
+}
