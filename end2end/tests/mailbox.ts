@@ -71,31 +71,73 @@ function unescapeHtml(text: string): string {
 }
 
 const ARTICLE = /<article\b[^>]*\bdata-recipient="([^"]*)"[^>]*>([\s\S]*?)<\/article>/g;
-const SUBJECT = /<h2>\s*(\d+) is your activation code\s*<\/h2>/;
+const HEADING = /<h2>([\s\S]*?)<\/h2>/;
 
-/** The activation codes mailed to `email` in a /dev/mailbox page, newest first. */
-export function codesIn(html: string, email: string): string[] {
+/** Subjects of the mails that carry a code, with the code as the first group. */
+export const SUBJECTS = {
+  /** After registering, or "Send a new code" on /activate. */
+  activation: /^(\d+) is your activation code$/,
+  /** Sent to the new address when changing the email on /account. */
+  emailChange: /^(\d+) is your code to confirm this email address$/,
+  /** From /forgot-password. */
+  passwordReset: /^(\d+) is your password reset code$/,
+  /** Any mail whose subject starts with a code. */
+  any: /^(\d+)\b/,
+} as const satisfies Record<string, RegExp>;
+
+/** The subject of each mail to `email` in a /dev/mailbox page, newest first. */
+export function subjectsIn(html: string, email: string): string[] {
   const wanted = email.trim().toLowerCase();
-  const codes: string[] = [];
+  const subjects: string[] = [];
   for (const [, recipient = '', body = ''] of html.matchAll(ARTICLE)) {
     if (unescapeHtml(recipient).trim().toLowerCase() !== wanted) continue;
-    const subject = SUBJECT.exec(body);
-    if (subject?.[1]) codes.push(subject[1]);
+    const heading = HEADING.exec(body);
+    if (heading?.[1] !== undefined) subjects.push(unescapeHtml(heading[1]).trim());
+  }
+  return subjects;
+}
+
+/**
+ * The codes mailed to `email` in a /dev/mailbox page, newest first: those in subjects that
+ * match `subject` (its first group is the code). Activation codes unless told otherwise.
+ */
+export function codesIn(html: string, email: string, subject: RegExp = SUBJECTS.activation): string[] {
+  const codes: string[] = [];
+  for (const text of subjectsIn(html, email)) {
+    const code = subject.exec(text)?.[1];
+    if (code !== undefined) codes.push(code);
   }
   return codes;
 }
 
-/** The activation codes /dev/mailbox lists for `email` right now, newest first. */
-export async function readCodes(
-  request: APIRequestContext,
-  baseURL: string,
-  email: string,
-): Promise<string[]> {
+async function mailboxPage(request: APIRequestContext, baseURL: string): Promise<string> {
   const response = await request.get(new URL('/dev/mailbox', baseURL).toString());
   if (!response.ok()) {
     throw new Error(`GET /dev/mailbox answered ${response.status()}`);
   }
-  return codesIn(await response.text(), email);
+  return response.text();
+}
+
+/** The subjects of the mail /dev/mailbox lists for `email` right now, newest first. */
+export async function readSubjects(
+  request: APIRequestContext,
+  baseURL: string,
+  email: string,
+): Promise<string[]> {
+  return subjectsIn(await mailboxPage(request, baseURL), email);
+}
+
+/**
+ * The codes /dev/mailbox lists for `email` right now, newest first (activation codes unless
+ * `subject` says otherwise).
+ */
+export async function readCodes(
+  request: APIRequestContext,
+  baseURL: string,
+  email: string,
+  subject: RegExp = SUBJECTS.activation,
+): Promise<string[]> {
+  return codesIn(await mailboxPage(request, baseURL), email, subject);
 }
 
 export interface ReadCodeOptions {
@@ -108,12 +150,19 @@ export interface ReadCodeOptions {
   afterMails?: number;
   /** Give up after this long (default 10 s). */
   timeoutMs?: number;
+  /**
+   * Which mails count: a pattern for the subject, the code as its first group. Defaults to
+   * activation codes (`SUBJECTS.activation`); see `SUBJECTS` for the others. `afterMails`
+   * counts only the mails this pattern matches.
+   */
+  subject?: RegExp;
 }
 
 /**
- * Polls /dev/mailbox every 100 ms until it lists an activation code for `email` (one that
- * `opts` does not skip) and returns the newest. Mail shows up there once the outbox worker
- * has "sent" it, which is a moment after the request that queued it.
+ * Polls /dev/mailbox every 100 ms until it lists a code for `email` (an activation code unless
+ * `opts.subject` says otherwise, and one that `opts` does not skip) and returns the newest.
+ * Mail shows up there once the outbox worker has "sent" it, which is a moment after the
+ * request that queued it.
  */
 export async function readCode(
   request: APIRequestContext,
@@ -122,11 +171,12 @@ export async function readCode(
   opts: ReadCodeOptions = {},
 ): Promise<string> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
+  const subject = opts.subject ?? SUBJECTS.activation;
   const deadline = Date.now() + timeoutMs;
   let seen = 'no mail for this address yet';
   for (;;) {
     try {
-      const codes = await readCodes(request, baseURL, email);
+      const codes = await readCodes(request, baseURL, email, subject);
       const newest = codes[0];
       if (newest !== undefined) {
         seen = `${codes.length} mail(s), the newest with code ${newest}`;
@@ -138,8 +188,55 @@ export async function readCode(
       seen = e instanceof Error ? e.message : String(e);
     }
     if (Date.now() >= deadline) {
-      throw new Error(`No new activation code for ${email} in /dev/mailbox within ${timeoutMs} ms (${seen}).`);
+      const what = subject === SUBJECTS.activation ? 'activation code' : `code (subject ${subject})`;
+      throw new Error(`No new ${what} for ${email} in /dev/mailbox within ${timeoutMs} ms (${seen}).`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * The newest code mailed to `email` in any subject that starts with one (activation, email
+ * change, password reset…): `readCode` with `subject: SUBJECTS.any`.
+ */
+export async function readAnyCode(
+  request: APIRequestContext,
+  baseURL: string,
+  email: string,
+  opts: Omit<ReadCodeOptions, 'subject'> = {},
+): Promise<string> {
+  return readCode(request, baseURL, email, { ...opts, subject: SUBJECTS.any });
+}
+
+/** `Basic base64(email:password)`, with the UTF-8 bytes of both, as /api/activate takes it. */
+export function basicAuthorization(email: string, password: string): string {
+  return `Basic ${Buffer.from(`${email}:${password}`, 'utf8').toString('base64')}`;
+}
+
+/**
+ * An activated account, without the UI: `POST /api/register`, the code from /dev/mailbox,
+ * `POST /api/activate` with Basic auth. Returns the person (a new one unless given), who can
+ * sign in at once.
+ */
+export async function activatedPerson(
+  request: APIRequestContext,
+  baseURL: string | undefined,
+  person: Person = newPerson(),
+): Promise<Person> {
+  const server = origin(baseURL);
+  const registered = await request.post(new URL('/api/register', server).toString(), {
+    data: registerBody(person),
+  });
+  if (registered.status() !== 201) {
+    throw new Error(`POST /api/register answered ${registered.status()}: ${await registered.text()}`);
+  }
+  const code = await readCode(request, server, person.email);
+  const activated = await request.post(new URL('/api/activate', server).toString(), {
+    headers: { Authorization: basicAuthorization(person.email, person.password) },
+    data: { code },
+  });
+  if (!activated.ok()) {
+    throw new Error(`POST /api/activate answered ${activated.status()}: ${await activated.text()}`);
+  }
+  return person;
 }

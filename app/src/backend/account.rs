@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{
     client::{self, ClientInfo},
+    credentials::FailureCounter,
     db,
     events::{self, EventKind},
     mail, rate_limit,
@@ -103,14 +104,11 @@ async fn check_credentials(
     {
         return Err(too_many_attempts(retry_after));
     }
-    // Failures are counted per email as typed (lower-cased), known or not: a lock that only
-    // known accounts could get would tell which emails have accounts.
-    let failures_key = format!("login:email:{}", email.trim().to_lowercase());
-    let (allowed, window) = (auth.login_failures_allowed, auth.login_failure_window);
-    if let rate_limit::Decision::Limited { retry_after } =
-        rate_limit::peek(&mut conn, &failures_key, allowed, window)
-            .await
-            .map_err(db::internal)?
+    let failures = FailureCounter::for_email(email);
+    if let Some(retry_after) = failures
+        .blocked_for(&mut conn, auth)
+        .await
+        .map_err(db::internal)?
     {
         return Err(too_many_attempts(retry_after));
     }
@@ -124,7 +122,8 @@ async fn check_credentials(
     .map_err(db::internal)?;
     let stored = row.as_ref().map(|(_, hash, _)| hash.as_str());
     if !state.hasher.verify(password, stored).await? {
-        rate_limit::check(&mut conn, &failures_key, allowed, window)
+        failures
+            .failed(&mut conn, auth)
             .await
             .map_err(db::internal)?;
         if let Some((user_id, _, _)) = &row {
@@ -143,9 +142,7 @@ async fn check_credentials(
             "This account is not activated yet. Enter the code we emailed you, or ask for a new one.",
         ));
     }
-    rate_limit::reset(&mut conn, &failures_key)
-        .await
-        .map_err(db::internal)?;
+    failures.clear(&mut conn).await.map_err(db::internal)?;
     Ok(user_id)
 }
 

@@ -12,6 +12,7 @@ use super::{
     account::{export_events, export_sessions, load_profile},
     client::{self, ClientInfo},
     codes::{self, Purpose, Verdict},
+    credentials::FailureCounter,
     db,
     events::{self, EventKind},
     mail::{self, CodeMessage},
@@ -422,7 +423,8 @@ pub async fn reset_password(
         .execute(&mut *tx)
         .await
         .map_err(db::internal)?;
-    rate_limit::reset(&mut tx, &format!("login:email:{key}"))
+    FailureCounter::for_email(&key)
+        .clear(&mut tx)
         .await
         .map_err(db::internal)?;
     events::record(&mut tx, user_id, EventKind::PasswordReset, &client)
@@ -450,9 +452,8 @@ pub async fn delete_account(password: String) -> Result<Done, ApiError> {
         .execute(&mut *tx)
         .await
         .map_err(db::internal)?;
-    sqlx::query("delete from rate_limits where key = $1")
-        .bind(format!("login:email:{}", email.to_lowercase()))
-        .execute(&mut *tx)
+    FailureCounter::for_email(&email)
+        .clear(&mut tx)
         .await
         .map_err(db::internal)?;
     let goodbye = mail::notice_email(

@@ -7,6 +7,7 @@ pub mod basic_auth;
 pub mod client;
 pub mod codes;
 pub mod config;
+pub mod credentials;
 pub mod db;
 pub mod events;
 pub mod mail;

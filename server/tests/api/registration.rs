@@ -726,3 +726,21 @@ async fn basic_auth_matches_the_email_case_insensitively() {
         .await;
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn wrong_passwords_on_basic_auth_share_the_sign_in_limit() {
+    let app = spawn_app().await;
+    let person = Person::new();
+    let code = app.register_and_get_code(&person).await;
+    let mut guesser = person.clone();
+    guesser.password = "guessing the password".into();
+    for _ in 0..5 {
+        assert_eq!(app.activate(&guesser, &code).await.status(), 401);
+    }
+    let response = app.activate(&person, &code).await;
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(error_code(response, 429).await, "too_many_requests");
+    // Signing in counts against the same budget.
+    let response = app.login(&person.email, &person.password).await;
+    assert_eq!(error_code(response, 429).await, "too_many_attempts");
+}
