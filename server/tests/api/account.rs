@@ -523,3 +523,29 @@ async fn the_security_history_is_newest_first_and_pages() {
         "invalid"
     );
 }
+
+#[tokio::test]
+async fn token_issue_has_the_sign_in_errors() {
+    let app = spawn_app().await;
+    let person = app.activated_person().await;
+    let token = |email: String, password: String| {
+        let app = &app;
+        async move {
+            app.post_json("/api/token", &json!({"email": email, "password": password}))
+                .await
+        }
+    };
+    let response = token(person.email.clone(), "wrong password".into()).await;
+    assert_eq!(error_code(response, 401).await, "invalid_credentials");
+    let pending = Person::new();
+    app.register_and_get_code(&pending).await;
+    let response = token(pending.email.clone(), pending.password.clone()).await;
+    assert_eq!(error_code(response, 403).await, "not_activated");
+    for _ in 0..4 {
+        token(person.email.clone(), "wrong password".into()).await;
+    }
+    let response = token(person.email.clone(), person.password.clone()).await;
+    assert_eq!(error_code(response, 429).await, "too_many_attempts");
+    let response = app.post_json("/api/token", &json!({"email": 5})).await;
+    assert_eq!(error_code(response, 422).await, "invalid");
+}

@@ -365,3 +365,28 @@ async fn deleting_the_account_frees_its_email_and_phone() {
     // The address and the number are free again.
     assert_eq!(app.register(&person).await.status(), 201);
 }
+
+#[tokio::test]
+async fn five_wrong_reset_codes_burn_it() {
+    let app = spawn_app().await;
+    let person = app.activated_person().await;
+    let code = reset_code(&app, &person.email, 2).await;
+    let wrong = format!("{:04}", (code.parse::<u32>().expect("digits") + 3) % 10_000);
+    for left in (0..5).rev() {
+        let response = app
+            .post_json("/api/reset-password", &json!({"email": person.email, "code": wrong, "new_password": "a fresh new password"}))
+            .await;
+        assert_eq!(body(response).await["attempts_left"], left);
+    }
+    let response = app
+        .post_json(
+            "/api/reset-password",
+            &json!({"email": person.email, "code": code, "new_password": "a fresh new password"}),
+        )
+        .await;
+    assert_eq!(error_code(response, 429).await, "too_many_attempts");
+    assert_eq!(
+        app.login(&person.email, &person.password).await.status(),
+        200
+    );
+}
