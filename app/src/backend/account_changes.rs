@@ -1,11 +1,8 @@
 //! Changing the email address, resetting a forgotten password, exporting and deleting the
 //! account (see `api::account`).
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 use secrecy::ExposeSecret as _;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
@@ -16,7 +13,7 @@ use super::{
     db,
     events::{self, EventKind},
     mail::{self, CodeMessage},
-    rate_limit, sessions,
+    sessions,
 };
 use crate::{
     api::account::{AccountExport, CodeSentTo, Done, Profile},
@@ -24,39 +21,6 @@ use crate::{
     error::{ApiError, ErrorCode},
     state::AppState,
 };
-
-fn resend_too_soon(retry_after: u64) -> ApiError {
-    ApiError::new(
-        ErrorCode::ResendTooSoon,
-        format!("A code was sent moments ago. You can ask again in {retry_after} seconds."),
-    )
-    .with_retry_after(retry_after.max(1))
-}
-
-/// The same pacing as activation codes: a cooldown since the last code, and a few per hour.
-async fn pace_codes(
-    conn: &mut PgConnection,
-    state: &AppState,
-    key: &str,
-    last_issued_secs_ago: Option<f64>,
-) -> Result<(), ApiError> {
-    let cooldown = state.auth.resend_cooldown().as_secs_f64();
-    if let Some(elapsed) = last_issued_secs_ago.filter(|elapsed| *elapsed < cooldown) {
-        return Err(resend_too_soon((cooldown - elapsed).ceil() as u64));
-    }
-    if let rate_limit::Decision::Limited { retry_after } = rate_limit::check(
-        conn,
-        key,
-        state.auth.resends_per_hour,
-        Duration::from_secs(3600),
-    )
-    .await
-    .map_err(db::internal)?
-    {
-        return Err(resend_too_soon(retry_after));
-    }
-    Ok(())
-}
 
 async fn verify_password(
     state: &AppState,
@@ -115,9 +79,9 @@ pub async fn change_email(new_email: String, password: String) -> Result<CodeSen
     .fetch_optional(&mut *tx)
     .await
     .map_err(db::internal)?;
-    pace_codes(
+    codes::pace(
         &mut tx,
-        &state,
+        &state.auth,
         &format!("email-change:user:{}", who.user_id),
         last,
     )
@@ -305,7 +269,7 @@ async fn issue_reset(state: &AppState, client: &ClientInfo, email: &str) -> Resu
     .fetch_optional(&mut *tx)
     .await
     .map_err(db::internal)?;
-    pace_codes(&mut tx, state, &format!("reset:email:{key}"), last).await?;
+    codes::pace(&mut tx, &state.auth, &format!("reset:email:{key}"), last).await?;
     // Unknown addresses get a row too, with a code nobody receives.
     let code = codes::generate(auth.code_length);
     let code_hash = codes::hash_for(

@@ -6,6 +6,9 @@ use rand::Rng;
 use sha2::Sha256;
 use uuid::Uuid;
 
+use sqlx::PgConnection;
+
+use super::{config::AuthConfig, rate_limit};
 use crate::error::{ApiError, ErrorCode};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -132,6 +135,40 @@ pub fn code_burned() -> ApiError {
         ErrorCode::TooManyAttempts,
         "Too many wrong tries: this code no longer works. Ask for a new one.",
     )
+}
+
+pub fn resend_too_soon(retry_after: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::ResendTooSoon,
+        format!("A code was sent moments ago. You can ask again in {retry_after} seconds."),
+    )
+    .with_retry_after(retry_after.max(1))
+}
+
+/// Paces new codes for one subject (`key`): a cooldown since the last code (issued
+/// `last_issued_secs_ago`), then a few per hour.
+pub async fn pace(
+    conn: &mut PgConnection,
+    auth: &AuthConfig,
+    key: &str,
+    last_issued_secs_ago: Option<f64>,
+) -> Result<(), ApiError> {
+    let cooldown = auth.resend_cooldown().as_secs_f64();
+    if let Some(elapsed) = last_issued_secs_ago.filter(|elapsed| *elapsed < cooldown) {
+        return Err(resend_too_soon((cooldown - elapsed).ceil() as u64));
+    }
+    match rate_limit::check(
+        conn,
+        key,
+        auth.resends_per_hour,
+        std::time::Duration::from_secs(3600),
+    )
+    .await
+    .map_err(ApiError::internal)?
+    {
+        rate_limit::Decision::Limited { retry_after } => Err(resend_too_soon(retry_after)),
+        rate_limit::Decision::Allowed => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -44,18 +44,10 @@ pub async fn check(
     if allowed.is_some() {
         return Ok(Decision::Allowed);
     }
-    let wait: Option<f64> = sqlx::query_scalar(
-        "select extract(epoch from greatest(tat, now()) + make_interval(secs => $2)
-                                   - now() - make_interval(secs => $3))::float8
-         from rate_limits where key = $1",
-    )
-    .bind(key)
-    .bind(interval_secs)
-    .bind(period_secs)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(Decision::Limited {
-        retry_after: wait.unwrap_or(1.0).ceil().max(1.0) as u64,
+    // Refused: say for how long (a concurrent refill may already allow it; then wait a second).
+    Ok(match peek(conn, key, limit, period).await? {
+        Decision::Allowed => Decision::Limited { retry_after: 1 },
+        limited => limited,
     })
 }
 

@@ -438,22 +438,13 @@ pub async fn resend_code() -> Result<CodeSent, ApiError> {
     .fetch_optional(&mut *tx)
     .await
     .map_err(db::internal)?;
-    let cooldown = auth.resend_cooldown().as_secs_f64();
-    if let Some(elapsed) = since_last.filter(|elapsed| *elapsed < cooldown) {
-        return Err(resend_too_soon((cooldown - elapsed).ceil() as u64));
-    }
-    let key = format!("resend:user:{}", account.id);
-    if let rate_limit::Decision::Limited { retry_after } = rate_limit::check(
+    codes::pace(
         &mut tx,
-        &key,
-        auth.resends_per_hour,
-        Duration::from_secs(3600),
+        auth,
+        &format!("resend:user:{}", account.id),
+        since_last,
     )
-    .await
-    .map_err(db::internal)?
-    {
-        return Err(resend_too_soon(retry_after));
-    }
+    .await?;
     send_activation_code(
         &mut tx,
         &state,
@@ -468,12 +459,4 @@ pub async fn resend_code() -> Result<CodeSent, ApiError> {
     Ok(CodeSent {
         code_expires_in: auth.code_ttl_secs(),
     })
-}
-
-fn resend_too_soon(retry_after: u64) -> ApiError {
-    ApiError::new(
-        ErrorCode::ResendTooSoon,
-        format!("A code was sent moments ago. You can ask again in {retry_after} seconds."),
-    )
-    .with_retry_after(retry_after.max(1))
 }
