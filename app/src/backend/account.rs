@@ -90,38 +90,45 @@ async fn check_credentials(
     password: &str,
 ) -> Result<Uuid, ApiError> {
     let auth = &state.auth;
-    let mut conn = state.pool.acquire().await.map_err(db::internal)?;
-    if auth.login_per_ip_per_minute > 0
-        && let Some(ip) = client.ip
-        && let rate_limit::Decision::Limited { retry_after } = rate_limit::check(
-            &mut conn,
-            &format!("login:ip:{ip}"),
-            auth.login_per_ip_per_minute,
-            std::time::Duration::from_secs(60),
-        )
-        .await
-        .map_err(db::internal)?
-    {
-        return Err(too_many_attempts(retry_after));
-    }
     let failures = FailureCounter::for_email(email);
-    if let Some(retry_after) = failures
-        .blocked_for(&mut conn, auth)
-        .await
-        .map_err(db::internal)?
-    {
-        return Err(too_many_attempts(retry_after));
-    }
+    // The connection goes back to the pool before the hash: waiting for a hashing slot must
+    // never hold one (a burst of sign-ins would starve everything else).
+    let row = {
+        let mut conn = state.pool.acquire().await.map_err(db::internal)?;
+        if auth.login_per_ip_per_minute > 0
+            && let Some(ip) = client.ip
+            && let rate_limit::Decision::Limited { retry_after } = rate_limit::check(
+                &mut conn,
+                &format!("login:ip:{ip}"),
+                auth.login_per_ip_per_minute,
+                std::time::Duration::from_secs(60),
+            )
+            .await
+            .map_err(db::internal)?
+        {
+            return Err(too_many_attempts(retry_after));
+        }
+        if let Some(retry_after) = failures
+            .blocked_for(&mut conn, auth)
+            .await
+            .map_err(db::internal)?
+        {
+            return Err(too_many_attempts(retry_after));
+        }
 
-    let row: Option<(Uuid, String, String)> = sqlx::query_as(
-        "select id, password_hash, status from users where lower(email) = lower($1)",
-    )
-    .bind(email.trim())
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db::internal)?;
+        let row: Option<(Uuid, String, String)> = sqlx::query_as(
+            "select id, password_hash, status from users where lower(email) = lower($1)",
+        )
+        .bind(email.trim())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db::internal)?;
+        row
+    };
     let stored = row.as_ref().map(|(_, hash, _)| hash.as_str());
-    if !state.hasher.verify(password, stored).await? {
+    let verified = state.hasher.verify(password, stored).await?;
+    let mut conn = state.pool.acquire().await.map_err(db::internal)?;
+    if !verified {
         failures
             .failed(&mut conn, auth)
             .await

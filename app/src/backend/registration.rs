@@ -239,32 +239,37 @@ async fn authenticate(state: &AppState) -> Result<PendingAccount, ApiError> {
         return Err(ApiError::invalid_credentials()
             .with_message("Send your email address and password with HTTP Basic Auth."));
     };
-    let mut conn = state.pool.acquire().await.map_err(db::internal)?;
     let failures = FailureCounter::for_email(&credentials.email);
-    if let Some(retry_after) = failures
-        .blocked_for(&mut conn, &state.auth)
-        .await
-        .map_err(db::internal)?
-    {
-        return Err(ApiError::new(
-            ErrorCode::TooManyRequests,
-            "Too many wrong passwords for this email. Please wait before trying again.",
-        )
-        .with_retry_after(retry_after));
-    }
-    let row: Option<(Uuid, String, String, String, String)> = sqlx::query_as(
+    // No pooled connection is held while waiting for a hashing slot.
+    let row = {
+        let mut conn = state.pool.acquire().await.map_err(db::internal)?;
+        if let Some(retry_after) = failures
+            .blocked_for(&mut conn, &state.auth)
+            .await
+            .map_err(db::internal)?
+        {
+            return Err(ApiError::new(
+                ErrorCode::TooManyRequests,
+                "Too many wrong passwords for this email. Please wait before trying again.",
+            )
+            .with_retry_after(retry_after));
+        }
+        let row: Option<(Uuid, String, String, String, String)> = sqlx::query_as(
         "select id, email, first_name, password_hash, status from users where lower(email) = lower($1)",
     )
     .bind(&credentials.email)
     .fetch_optional(&mut *conn)
     .await
     .map_err(db::internal)?;
+        row
+    };
     let stored_hash = row.as_ref().map(|(_, _, _, hash, _)| hash.as_str());
     if !state
         .hasher
         .verify(&credentials.password, stored_hash)
         .await?
     {
+        let mut conn = state.pool.acquire().await.map_err(db::internal)?;
         failures
             .failed(&mut conn, &state.auth)
             .await
