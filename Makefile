@@ -34,7 +34,7 @@ size: ## Release-build the browser bundle and print its raw and brotli sizes
 	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release --frontend-only
 	@node scripts/size.mjs target/site/pkg
 
-bench: ## Benchmark registration (release build): rate vs bare argon2, latency, email delay
+bench: ## Benchmark the release build: registration vs bare argon2, latency, email delay, GET /api/profile, token issue
 	@bench/run.sh
 
 db: ## Start the project's Postgres (kept in .data/) and print its DATABASE_URL
