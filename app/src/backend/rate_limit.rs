@@ -18,6 +18,12 @@ pub enum Decision {
     },
 }
 
+/// The emission interval (period / limit) and the period, in seconds, as the SQL takes them.
+fn seconds(limit: u32, period: Duration) -> (f64, f64) {
+    let period_secs = period.as_secs_f64();
+    (period_secs / f64::from(limit.max(1)), period_secs)
+}
+
 /// Counts one request against `key`: at most `limit` per `period`.
 pub async fn check(
     conn: &mut PgConnection,
@@ -25,8 +31,7 @@ pub async fn check(
     limit: u32,
     period: Duration,
 ) -> Result<Decision, sqlx::Error> {
-    let period_secs = period.as_secs_f64();
-    let interval_secs = period_secs / f64::from(limit.max(1));
+    let (interval_secs, period_secs) = seconds(limit, period);
     let allowed: Option<i32> = sqlx::query_scalar(
         "insert into rate_limits as r (key, tat)
          values ($1, now() + make_interval(secs => $2))
@@ -59,8 +64,7 @@ pub async fn peek(
     limit: u32,
     period: Duration,
 ) -> Result<Decision, sqlx::Error> {
-    let period_secs = period.as_secs_f64();
-    let interval_secs = period_secs / f64::from(limit.max(1));
+    let (interval_secs, period_secs) = seconds(limit, period);
     let over: Option<f64> = sqlx::query_scalar(
         "select extract(epoch from greatest(tat, now()) + make_interval(secs => $2)
                                    - now() - make_interval(secs => $3))::float8

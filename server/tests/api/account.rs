@@ -3,11 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Person, error_code, spawn_app, spawn_app_with};
-
-async fn body(response: reqwest::Response) -> Value {
-    response.json().await.expect("a JSON body")
-}
+use crate::helpers::{Person, body, error_code, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn login_sets_a_session_cookie_and_returns_the_profile() {
@@ -345,6 +341,13 @@ async fn update_profile_changes_only_the_allowed_fields() {
     assert_eq!(error["field"], "last_name");
     let error = body(update(json!({"first_name": 5})).await).await;
     assert_eq!(error["field"], "first_name");
+    for malformed in [json!([]), json!("Augusta"), json!(null)] {
+        assert_eq!(
+            error_code(update(malformed.clone()).await, 422).await,
+            "invalid",
+            "{malformed}"
+        );
+    }
 
     let other = app.activated_person().await;
     let response = update(json!({"phone_number": other.phone_number})).await;

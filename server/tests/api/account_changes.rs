@@ -5,11 +5,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Person, TestApp, error_code, spawn_app};
-
-async fn body(response: reqwest::Response) -> Value {
-    response.json().await.expect("a JSON body")
-}
+use crate::helpers::{Person, TestApp, body, error_code, other_code, spawn_app};
 
 async fn post(app: &TestApp, token: &str, path: &str, payload: Value) -> reqwest::Response {
     app.bearer(Method::POST, path, token)
@@ -82,7 +78,7 @@ async fn the_email_changes_only_once_the_new_address_confirms() {
     .await;
     assert_eq!(error_code(again, 429).await, "resend_too_soon");
 
-    let wrong_code = format!("{:04}", (code.parse::<u32>().expect("digits") + 1) % 10_000);
+    let wrong_code = other_code(&code, 1);
     let response = post(
         &app,
         &token,
@@ -151,7 +147,7 @@ async fn an_expired_or_burned_email_change_code_is_refused() {
     )
     .await;
     let code = app.mail.wait_for(&new_email).await.code();
-    let wrong = format!("{:04}", (code.parse::<u32>().expect("digits") + 7) % 10_000);
+    let wrong = other_code(&code, 7);
     for _ in 0..5 {
         post(&app, &token, "/api/confirm-email", json!({"code": wrong})).await;
     }
@@ -197,7 +193,7 @@ async fn a_forgotten_password_is_reset_with_an_emailed_code() {
             .await
         }
     };
-    let wrong = format!("{:04}", (code.parse::<u32>().expect("digits") + 1) % 10_000);
+    let wrong = other_code(&code, 1);
     let error = body(reset(wrong, "a fresh new password").await).await;
     assert_eq!(
         (error["error"].as_str(), error["attempts_left"].as_u64()),
@@ -371,7 +367,7 @@ async fn five_wrong_reset_codes_burn_it() {
     let app = spawn_app().await;
     let person = app.activated_person().await;
     let code = reset_code(&app, &person.email, 2).await;
-    let wrong = format!("{:04}", (code.parse::<u32>().expect("digits") + 3) % 10_000);
+    let wrong = other_code(&code, 3);
     for left in (0..5).rev() {
         let response = app
             .post_json("/api/reset-password", &json!({"email": person.email, "code": wrong, "new_password": "a fresh new password"}))

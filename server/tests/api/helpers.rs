@@ -56,6 +56,18 @@ impl Person {
     }
 }
 
+/// The JSON body of a response.
+pub async fn body(response: reqwest::Response) -> Value {
+    response.json().await.expect("a JSON body")
+}
+
+/// A code of the same length that is not `code`.
+pub fn other_code(code: &str, offset: u32) -> String {
+    let n = code.parse::<u32>().expect("digits");
+    let modulus = 10u32.pow(u32::try_from(code.len()).expect("a short code"));
+    format!("{:0width$}", (n + offset) % modulus, width = code.len())
+}
+
 /// A local port nothing listens on (the OS picked it, then it was released).
 pub fn free_port() -> u16 {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -3,23 +3,11 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{MailSink, Person, basic, error_code, free_port, spawn_app, spawn_app_with};
-
-/// A code of the same length that is not `code`.
-fn other_code(code: &str, offset: u32) -> String {
-    let n = code.parse::<u32>().expect("digits");
-    format!(
-        "{:0width$}",
-        (n + offset) % 10u32.pow(code.len() as u32),
-        width = code.len()
-    )
-}
-
-async fn body(response: reqwest::Response) -> Value {
-    response.json().await.expect("a JSON body")
-}
+use crate::helpers::{
+    MailSink, Person, basic, body, error_code, free_port, other_code, spawn_app, spawn_app_with,
+};
 
 #[tokio::test]
 async fn registration_answers_201_and_emails_a_code() {
