@@ -1,4 +1,5 @@
 import { defineConfig, devices, type Config } from '@playwright/test';
+import { SHORT_TTL_CODE_TTL_SECS, SIX_DIGIT_CODE_LENGTH, SIX_DIGIT_CODE_TTL_SECS } from './tests/servers';
 
 // `make e2e` (and `make test`) build the app, start a throwaway Postgres, and set these.
 const port = Number(process.env.E2E_PORT ?? 3100);
@@ -7,17 +8,32 @@ const databaseUrl = process.env.E2E_DATABASE_URL;
 if (!databaseUrl) {
   throw new Error('E2E_DATABASE_URL is not set: run the end-to-end tests with `make e2e` or `make test`.');
 }
-// A second server whose activation codes live 2 seconds, for tests/expiry.spec.ts. It has its
-// own database: two servers applying the migrations to one database at start-up would race.
-const shortTtlPort = Number(process.env.E2E_SHORT_TTL_PORT);
-const shortTtlDatabaseUrl = process.env.E2E_SHORT_TTL_DATABASE_URL;
-if (!process.env.E2E_SHORT_TTL_PORT || !Number.isInteger(shortTtlPort) || !shortTtlDatabaseUrl) {
-  throw new Error(
-    'E2E_SHORT_TTL_PORT and E2E_SHORT_TTL_DATABASE_URL are not set: run the end-to-end tests with `make e2e` or `make test`.',
-  );
+
+/** The port and database of one more server, from `E2E_<prefix>_PORT` and `E2E_<prefix>_DATABASE_URL`. */
+function extraServer(prefix: string): { port: number; databaseUrl: string } {
+  const portVariable = `E2E_${prefix}_PORT`;
+  const databaseVariable = `E2E_${prefix}_DATABASE_URL`;
+  const serverPort = Number(process.env[portVariable]);
+  const database = process.env[databaseVariable];
+  if (!process.env[portVariable] || !Number.isInteger(serverPort) || !database) {
+    throw new Error(
+      `${portVariable} and ${databaseVariable} are not set: run the end-to-end tests with \`make e2e\` or \`make test\`.`,
+    );
+  }
+  return { port: serverPort, databaseUrl: database };
 }
-if (shortTtlPort === port || shortTtlDatabaseUrl === databaseUrl) {
-  throw new Error('The short-TTL server needs its own port and database (E2E_SHORT_TTL_PORT, E2E_SHORT_TTL_DATABASE_URL).');
+
+// More servers, each with its own port and database (two servers applying the migrations to one
+// database at start-up would race): one whose activation codes live 2 seconds, for
+// tests/expiry.spec.ts, and one with 6-digit codes, for tests/six-digit.spec.ts.
+const shortTtl = extraServer('SHORT_TTL');
+const sixDigit = extraServer('SIX_DIGIT');
+const all = [{ port, databaseUrl }, shortTtl, sixDigit];
+if (new Set(all.map((s) => s.port)).size !== all.length || new Set(all.map((s) => s.databaseUrl)).size !== all.length) {
+  throw new Error(
+    'Each server needs its own port and database: E2E_PORT, E2E_SHORT_TTL_PORT and E2E_SIX_DIGIT_PORT must differ, ' +
+      'and so must E2E_DATABASE_URL, E2E_SHORT_TTL_DATABASE_URL and E2E_SIX_DIGIT_DATABASE_URL.',
+  );
 }
 
 type WebServer = Exclude<NonNullable<Config['webServer']>, readonly unknown[]>;
@@ -42,6 +58,10 @@ function server(name: string, serverPort: number, database: string, env: Record<
       // Empty counts as unset: mail goes to /dev/mailbox, where the tests read the codes.
       SMTP_URL: '',
       RUST_LOG: process.env.E2E_RUST_LOG ?? 'warn',
+      // Every browser of the suite comes from 127.0.0.1, and activation, resend and sign-in all
+      // count against one per-IP budget of password checks: a real person never shares theirs
+      // with a whole test suite. The per-IP limit has its own integration tests.
+      RATE_LIMIT_LOGIN_PER_IP: '0',
       ...env,
     },
   };
@@ -51,14 +71,16 @@ export default defineConfig({
   testDir: './tests',
   fullyParallel: true,
   forbidOnly: !!process.env.CI,
-  retries: process.env.CI ? 1 : 0,
+  // A test that passes only on a second try is a failing test: no retries, on CI either.
+  retries: 0,
   workers: 2,
   timeout: 30_000,
   expect: { timeout: 10_000 },
   reporter: 'list',
   use: {
     baseURL,
-    trace: 'on-first-retry',
+    // Without retries, 'on-first-retry' would never record: keep the trace of every failure.
+    trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
   },
   projects: [
@@ -83,6 +105,12 @@ export default defineConfig({
   ],
   webServer: [
     server('app', port, databaseUrl),
-    server('app, 2 s codes', shortTtlPort, shortTtlDatabaseUrl, { ACTIVATION_CODE_TTL_SECS: '2' }),
+    server('app, 2 s codes', shortTtl.port, shortTtl.databaseUrl, {
+      ACTIVATION_CODE_TTL_SECS: String(SHORT_TTL_CODE_TTL_SECS),
+    }),
+    server('app, 6-digit codes', sixDigit.port, sixDigit.databaseUrl, {
+      ACTIVATION_CODE_LENGTH: String(SIX_DIGIT_CODE_LENGTH),
+      ACTIVATION_CODE_TTL_SECS: String(SIX_DIGIT_CODE_TTL_SECS),
+    }),
   ],
 });

@@ -63,28 +63,36 @@ start_postgres() {
   export DATABASE_URL
 }
 
-# Two app servers, each on its own database and port: the usual one, and one whose activation
-# codes live 2 seconds (end2end/tests/expiry.spec.ts).
+# Three app servers, each on its own database and port: the usual one, one whose activation
+# codes live 2 seconds (end2end/tests/expiry.spec.ts), and one with 6-digit codes
+# (end2end/tests/six-digit.spec.ts).
 run_e2e() {
-  local db="accounts_e2e_$$" short_db="accounts_e2e_short_ttl_$$"
-  local port short_port status=0
+  local db="accounts_e2e_$$" short_db="accounts_e2e_short_ttl_$$" six_db="accounts_e2e_six_digit_$$"
+  local port short_port six_port status=0
   port=$(scripts/postgres.sh free-port) || return 1
   short_port=$(scripts/postgres.sh free-port) || return 1
   while [ "$short_port" = "$port" ]; do
     short_port=$(scripts/postgres.sh free-port) || return 1
   done
+  six_port=$(scripts/postgres.sh free-port) || return 1
+  while [ "$six_port" = "$port" ] || [ "$six_port" = "$short_port" ]; do
+    six_port=$(scripts/postgres.sh free-port) || return 1
+  done
   scripts/postgres.sh create-db "$DATABASE_URL" "$db" &&
-    scripts/postgres.sh create-db "$DATABASE_URL" "$short_db" || status=1
+    scripts/postgres.sh create-db "$DATABASE_URL" "$short_db" &&
+    scripts/postgres.sh create-db "$DATABASE_URL" "$six_db" || status=1
   if [ "$status" -eq 0 ]; then
     (
       cd end2end &&
         E2E_DATABASE_URL="${DATABASE_URL%/*}/$db" E2E_PORT=$port \
         E2E_SHORT_TTL_DATABASE_URL="${DATABASE_URL%/*}/$short_db" E2E_SHORT_TTL_PORT=$short_port \
+        E2E_SIX_DIGIT_DATABASE_URL="${DATABASE_URL%/*}/$six_db" E2E_SIX_DIGIT_PORT=$six_port \
           npx playwright test
     ) || status=$?
   fi
   scripts/postgres.sh drop-db "$DATABASE_URL" "$db" || true
   scripts/postgres.sh drop-db "$DATABASE_URL" "$short_db" || true
+  scripts/postgres.sh drop-db "$DATABASE_URL" "$six_db" || true
   return "$status"
 }
 
@@ -96,8 +104,10 @@ fi
 if [ "$what" = all ] || [ "$what" = lint ]; then
   step "rustfmt" cargo fmt --all --check
   step "clippy (server build)" cargo clippy -p app -p server -p bench --all-targets --features app/ssr -- -D warnings
+  # The target directory and profile of cargo-leptos's WASM build (Cargo.toml: `lib-profile-dev`),
+  # so the two share proc-macros and build scripts.
   step "clippy (WASM build)" cargo clippy -p frontend -p app --target wasm32-unknown-unknown \
-    --target-dir target/front -- -D warnings
+    --target-dir target/front --profile wasm-dev -- -D warnings
 fi
 
 if [ "$what" != lint ]; then

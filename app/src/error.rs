@@ -37,8 +37,11 @@ pub enum ErrorCode {
     InvalidCode,
     /// The code's lifetime is over: ask for a new one.
     CodeExpired,
-    /// The code took too many wrong attempts and no longer works: ask for a new one.
+    /// Too many wrong passwords for this email (or attempts from this network): wait for
+    /// `Retry-After`. The same on sign-in, token, activation and resend.
     TooManyAttempts,
+    /// This one-time code took too many wrong tries and no longer works: ask for a new one.
+    CodeUsedUp,
     /// The account is already activated.
     AlreadyActive,
     /// Too many failed attempts on this pending account: it can no longer be activated.
@@ -76,7 +79,7 @@ impl ErrorCode {
             Self::InvalidCredentials | Self::Unauthenticated => S::UNAUTHORIZED,
             Self::NotActivated | Self::Forbidden => S::FORBIDDEN,
             Self::InvalidCode => S::UNPROCESSABLE_ENTITY,
-            Self::CodeExpired => S::GONE,
+            Self::CodeExpired | Self::CodeUsedUp => S::GONE,
             Self::TooManyAttempts | Self::ResendTooSoon => S::TOO_MANY_REQUESTS,
             Self::Internal | Self::Unknown => S::INTERNAL_SERVER_ERROR,
         }
@@ -98,6 +101,10 @@ pub struct ApiError {
     /// How many more tries the code allows (`invalid_code` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts_left: Option<u32>,
+    /// Why an `internal` error happened, for the log line written when it becomes a response;
+    /// never sent.
+    #[serde(skip)]
+    cause: Option<String>,
 }
 
 impl ApiError {
@@ -108,6 +115,7 @@ impl ApiError {
             field: None,
             retry_after: None,
             attempts_left: None,
+            cause: None,
         }
     }
 
@@ -149,14 +157,75 @@ impl ApiError {
         )
     }
 
-    /// A failure that is the server's fault. The cause is logged here, once, and never sent.
-    #[cfg(feature = "ssr")]
+    /// A failure that is the server's fault. The cause travels with the error and is logged
+    /// once, when the error becomes a response; it is never sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error.cause = %cause, "internal error");
-        Self::new(
+        let mut error = Self::new(
             ErrorCode::Internal,
             "Something went wrong on our side. Please try again.",
+        );
+        error.cause = Some(cause.to_string());
+        error
+    }
+
+    /// Names the operation that failed, in the logged cause of an internal error.
+    pub fn context(mut self, operation: &str) -> Self {
+        if let Some(cause) = &self.cause {
+            self.cause = Some(format!("{operation}: {cause}"));
+        }
+        self
+    }
+
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+
+    pub fn invalid_code(attempts_left: u32) -> Self {
+        let mut error = Self::new(
+            ErrorCode::InvalidCode,
+            if attempts_left == 0 {
+                "That code is wrong, and it was the last try: ask for a new code.".to_string()
+            } else {
+                format!("That code is wrong. {attempts_left} tries left.")
+            },
         )
+        .with_field("code");
+        error.attempts_left = Some(attempts_left);
+        error
+    }
+
+    pub fn code_expired() -> Self {
+        Self::new(
+            ErrorCode::CodeExpired,
+            "This code has expired. Ask for a new one.",
+        )
+    }
+
+    pub fn code_used_up() -> Self {
+        Self::new(
+            ErrorCode::CodeUsedUp,
+            "Too many wrong tries: this code no longer works. Ask for a new one.",
+        )
+    }
+
+    pub fn too_many_attempts(retry_after: u64) -> Self {
+        Self::new(
+            ErrorCode::TooManyAttempts,
+            format!("Too many wrong passwords. Try again in {retry_after} seconds."),
+        )
+        .with_retry_after(retry_after.max(1))
+    }
+
+    pub fn resend_too_soon(retry_after: u64) -> Self {
+        Self::new(
+            ErrorCode::ResendTooSoon,
+            format!("A code was sent moments ago. You can ask again in {retry_after} seconds."),
+        )
+        .with_retry_after(retry_after.max(1))
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("No such {what}."))
     }
 
     pub fn unavailable(retry_after: u64) -> Self {
@@ -174,6 +243,22 @@ impl ApiError {
 
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
+
+    /// Where an error becomes a response: the one place an internal cause is logged.
+    fn ser(&self) -> server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        if self.error == ErrorCode::Internal {
+            tracing::error!(
+                error.cause = self.cause.as_deref().unwrap_or("unknown"),
+                "internal error"
+            );
+        }
+        <Self::Encoder as server_fn::Encodes<Self>>::encode(self).unwrap_or_else(|_| {
+            server_fn::Bytes::from_static(
+                br#"{"error":"internal","message":"Something went wrong on our side."}"#,
+            )
+        })
+    }
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
@@ -195,17 +280,35 @@ impl FromServerFnError for ApiError {
                 ErrorCode::Unavailable,
                 "Could not reach the server. Check your connection and try again.",
             ),
-            other => {
-                #[cfg(feature = "ssr")]
-                tracing::error!(error.cause = %other, "server function failed");
-                #[cfg(not(feature = "ssr"))]
-                let _ = other;
-                Self::new(
-                    ErrorCode::Internal,
-                    "Something went wrong. Please try again.",
-                )
-            }
+            other => Self::internal(other),
         }
+    }
+}
+
+/// Database failures are the server's problem unless a caller maps them (see
+/// [`crate::infra::db::DbResultExt`]).
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::internal(error)
+    }
+}
+
+/// `?` with a name for the operation: `.context("load the profile")?`.
+pub trait Context<T> {
+    fn context(self, operation: &str) -> Result<T, ApiError>;
+}
+
+impl<T> Context<T> for Result<T, ApiError> {
+    fn context(self, operation: &str) -> Result<T, ApiError> {
+        self.map_err(|e| e.context(operation))
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl<T> Context<T> for Result<T, sqlx::Error> {
+    fn context(self, operation: &str) -> Result<T, ApiError> {
+        self.map_err(|e| ApiError::from(e).context(operation))
     }
 }
 
@@ -234,6 +337,8 @@ mod tests {
         assert_eq!(ErrorCode::InvalidCredentials.status(), 401);
         assert_eq!(ErrorCode::CodeExpired.status(), 410);
         assert_eq!(ErrorCode::ResendTooSoon.status(), 429);
+        assert_eq!(ErrorCode::TooManyAttempts.status(), 429);
+        assert_eq!(ErrorCode::CodeUsedUp.status(), 410);
         let json = serde_json::to_value(ErrorCode::ResendTooSoon).expect("serialises");
         assert_eq!(json, "resend_too_soon");
     }
@@ -249,5 +354,19 @@ mod tests {
     fn malformed_bodies_are_client_errors() {
         let e = ApiError::from_server_fn_error(ServerFnErrorErr::Deserialization("eof".into()));
         assert_eq!(e.status(), 422);
+    }
+}
+
+#[cfg(test)]
+mod cause_tests {
+    use super::*;
+
+    #[test]
+    fn internal_causes_gain_context_and_are_never_sent() {
+        let e = ApiError::internal("connection reset").context("load the profile");
+        assert_eq!(e.cause(), Some("load the profile: connection reset"));
+        let json = serde_json::to_string(&e).expect("serialises");
+        assert!(!json.contains("connection reset"), "{json}");
+        assert_eq!(e.status(), 500);
     }
 }

@@ -4,13 +4,17 @@
 #![recursion_limit = "256"]
 
 pub mod api;
-#[cfg(feature = "ssr")]
-pub mod backend;
 pub mod browser;
 pub mod components;
 pub mod domain;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod infra;
+pub mod model;
 pub mod pages;
+pub mod rules;
+#[cfg(feature = "ssr")]
+pub mod services;
 pub mod session;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -92,9 +96,13 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_pending_activation();
     session::CurrentUser::provide();
-    // Effects run only in the browser, after hydration: the mark tells tests (and CSS) that the
-    // page is live.
-    Effect::new(|_| {
+    rules::Rules::provide();
+    // Effects run only in the browser, after hydration: the signal enables the controls, and
+    // the mark tells tests (and CSS) that the page is live.
+    let (hydrated, set_hydrated) = signal(false);
+    provide_context(rules::Hydrated(hydrated));
+    Effect::new(move |_| {
+        set_hydrated.set(true);
         if let Some(root) = document().document_element() {
             let _ = root.set_attribute("data-hydrated", "true");
         }

@@ -3,10 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::{
-    api::account::{Profile, current_user},
-    error::ApiError,
-};
+use crate::{api::session::current_user, error::ApiError, model::Profile};
 
 #[derive(Clone, Copy)]
 pub struct CurrentUser(pub Resource<Result<Option<Profile>, ApiError>>);

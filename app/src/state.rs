@@ -5,14 +5,15 @@ use std::{sync::Arc, time::Duration};
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 
-use crate::backend::{config::AuthConfig, passwords::PasswordHasher};
+use crate::infra::{config::Settings, hashing::PasswordHasher};
 
-/// Everything a request handler may need. Cheap to clone: every field is a handle.
+/// Everything a request handler or a service may need. Cheap to clone: every field is a
+/// handle.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
-    pub auth: Arc<AuthConfig>,
+    pub settings: Arc<Settings>,
     pub hasher: PasswordHasher,
 }
 

@@ -1,14 +1,11 @@
 import { expect, test } from '@playwright/test';
 import { newPerson, origin, readCode, readCodes, registerInBrowser } from './mailbox';
+import { SHORT_TTL_CODE_TTL_SECS, serverOrigin } from './servers';
 
 // The second server of playwright.config.ts: its codes live 2 seconds, so the resend cooldown
 // (30 s, or the code lifetime when shorter) is 2 seconds too.
-const CODE_TTL_MS = 2_000;
-const shortTtlPort = process.env.E2E_SHORT_TTL_PORT;
-if (!shortTtlPort) {
-  throw new Error('E2E_SHORT_TTL_PORT is not set: run the end-to-end tests with `make e2e` or `make test`.');
-}
-test.use({ baseURL: `http://127.0.0.1:${shortTtlPort}` });
+const CODE_TTL_MS = SHORT_TTL_CODE_TTL_SECS * 1000;
+test.use({ baseURL: serverOrigin('E2E_SHORT_TTL_PORT') });
 
 test.describe('an activation code that expired', () => {
   test('is refused, and a new one can be sent and used', async ({ page, request, baseURL }) => {

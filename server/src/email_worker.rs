@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use app::backend::mail::OUTBOX_CHANNEL;
+use app::infra::mail::OUTBOX_CHANNEL;
 use futures_util::future::join_all;
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
@@ -44,7 +44,7 @@ pub enum Mailer {
 
 impl Mailer {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        match &settings.smtp_url {
+        match &settings.mail.smtp_url {
             None => Ok(Self::DevMailbox),
             Some(url) => {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 const INTERVAL: Duration = Duration::from_secs(60);
 
 /// Removes what is past its use: pending registrations older than 24 hours, expired sessions
-/// and password resets, spent rate-limit rows, and outbox rows finished more than a week ago.
+/// and one-time codes, spent rate-limit rows, and outbox rows finished more than a week ago.
 pub async fn sweep(pool: &PgPool) -> Result<(), sqlx::Error> {
     let purged = sqlx::query(
         "delete from users where status <> 'active' and created_at < now() - interval '24 hours'",
@@ -22,7 +22,7 @@ pub async fn sweep(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query("delete from sessions where expires_at < now()")
         .execute(pool)
         .await?;
-    sqlx::query("delete from password_resets where expires_at < now() - interval '1 hour'")
+    sqlx::query("delete from one_time_codes where expires_at < now() - interval '1 hour'")
         .execute(pool)
         .await?;
     sqlx::query("delete from rate_limits where tat < now()")

@@ -4,12 +4,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use app::{
-    App,
-    backend::{config::AuthConfig, passwords::PasswordHasher},
-    shell,
-    state::AppState,
-};
+use app::{App, infra::hashing::PasswordHasher, shell, state::AppState};
 use axum::{
     Router,
     extract::Request,
@@ -33,7 +28,7 @@ use tracing::Level;
 use crate::{
     email_worker::{EmailWorker, Mailer},
     health, mailbox, maintenance, middleware as mw,
-    settings::{AppEnv, Settings, database_target},
+    settings::{AppEnv, CodeSettings, Settings},
 };
 
 /// The name cargo-leptos gives the WASM, JS and CSS files (`name` in the workspace metadata).
@@ -59,46 +54,47 @@ impl Application {
 
     /// Binds with a pool the caller made: no connection attempt, no migrations.
     pub async fn build_with_pool(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(settings.site_addr)
+        let site_addr = settings.http.site_addr;
+        let listener = TcpListener::bind(site_addr)
             .await
-            .with_context(|| format!("could not listen on {}", settings.site_addr))?;
+            .with_context(|| format!("could not listen on {site_addr}"))?;
         let leptos_options = LeptosOptions::builder()
             .output_name(OUTPUT_NAME)
-            .site_root(settings.site_root.to_string_lossy().into_owned())
+            .site_root(settings.http.site_root.to_string_lossy().into_owned())
             .site_pkg_dir("pkg")
             .site_addr(listener.local_addr()?)
-            .reload_port(settings.reload_port)
-            .env(match settings.app_env {
+            .reload_port(settings.http.reload_port)
+            .env(match settings.env {
                 AppEnv::Development => Env::DEV,
                 AppEnv::Production => Env::PROD,
             })
             .build();
         let mailer = Mailer::from_settings(&settings)?;
         let dev_mailbox =
-            matches!(mailer, Mailer::DevMailbox) && settings.app_env == AppEnv::Development;
+            matches!(mailer, Mailer::DevMailbox) && settings.env == AppEnv::Development;
         let email_worker = EmailWorker::new(
             pool.clone(),
             mailer,
-            settings.email_from.clone(),
-            settings.email_retry_base,
+            settings.mail.from.clone(),
+            settings.mail.retry_base,
         );
         if dev_mailbox {
             tracing::info!(
                 "no SMTP_URL: mail is not sent; read it at {}dev/mailbox",
-                settings.app_base_url
+                settings.http.app_base_url
             );
         }
-        let auth = auth_config(&settings);
-        warn_if_codes_are_weak(&auth);
+        warn_if_codes_are_weak(&settings.codes);
         PasswordHasher::warm_up();
+        let hasher = PasswordHasher::new(
+            settings.passwords.hash_slots,
+            settings.passwords.hash_max_wait,
+        );
         let state = AppState {
             leptos_options,
             pool: pool.clone(),
-            auth: Arc::new(auth),
-            hasher: PasswordHasher::new(
-                std::thread::available_parallelism().map_or(1, |n| n.get()),
-                settings.password_hash_max_wait,
-            ),
+            settings: Arc::new(settings),
+            hasher,
         };
         Ok(Self {
             listener,
@@ -206,52 +202,21 @@ pub fn with_middleware(router: Router) -> Router {
     )
 }
 
-fn auth_config(settings: &Settings) -> AuthConfig {
-    use secrecy::ExposeSecret as _;
-
-    AuthConfig {
-        code_key: settings
-            .secret_key
-            .expose_secret()
-            .as_bytes()
-            .to_vec()
-            .into(),
-        code_length: settings.activation_code_length,
-        code_ttl: settings.activation_code_ttl,
-        code_max_attempts: AuthConfig::DEFAULT_CODE_MAX_ATTEMPTS,
-        account_max_failed_codes: AuthConfig::DEFAULT_ACCOUNT_MAX_FAILED_CODES,
-        resend_cooldown: AuthConfig::DEFAULT_RESEND_COOLDOWN,
-        resends_per_hour: AuthConfig::DEFAULT_RESENDS_PER_HOUR,
-        pending_hold: settings.pending_hold,
-        register_per_ip_per_minute: settings.rate_limit_register_per_ip,
-        trusted_proxies: settings.trusted_proxies.clone(),
-        default_region: settings.default_phone_region,
-        app_base_url: settings.app_base_url.as_str().to_string(),
-        app_origin: settings.app_base_url.origin().ascii_serialization(),
-        secure_cookies: settings.app_base_url.scheme() == "https",
-        session_idle_timeout: settings.session_idle_timeout,
-        session_lifetime: settings.session_lifetime,
-        login_per_ip_per_minute: settings.rate_limit_login_per_ip,
-        login_failures_allowed: AuthConfig::DEFAULT_LOGIN_FAILURES_ALLOWED,
-        login_failure_window: AuthConfig::DEFAULT_LOGIN_FAILURE_WINDOW,
-    }
-}
-
 /// OWASP ASVS 5.0 asks out-of-band codes for at least 20 bits of entropy and at most
 /// 10 minutes of life. The product's 4-digit code is weaker; say so, and say what makes up for it.
-fn warn_if_codes_are_weak(auth: &AuthConfig) {
-    let bits = auth.code_bits();
-    if bits < 20.0 || auth.code_ttl > Duration::from_secs(600) {
+fn warn_if_codes_are_weak(codes: &CodeSettings) {
+    let bits = codes.bits();
+    if bits < 20.0 || codes.ttl > Duration::from_secs(600) {
         tracing::warn!(
             code.bits = format!("{bits:.1}"),
-            code.ttl_secs = auth.code_ttl.as_secs(),
+            code.ttl_secs = codes.ttl.as_secs(),
             "activation codes are weaker than OWASP ASVS's 20 bits / 10 minutes; compensated by \
              HTTP Basic Auth on every attempt (the password is verified first), {} tries per code, \
              {} per account before it locks, and resends limited to one per {} s and {} per hour",
-            auth.code_max_attempts,
-            auth.account_max_failed_codes,
-            auth.resend_cooldown.as_secs(),
-            auth.resends_per_hour,
+            codes.max_attempts,
+            codes.account_max_failures,
+            codes.resend_cooldown().as_secs(),
+            codes.resends_per_hour,
         );
     }
 }
@@ -259,9 +224,9 @@ fn warn_if_codes_are_weak(auth: &AuthConfig) {
 /// Opens the pool once Postgres answers, retrying while it is still starting, for at most
 /// `DATABASE_CONNECT_TIMEOUT_SECS`.
 pub async fn connect_with_retry(settings: &Settings) -> anyhow::Result<PgPool> {
-    let target = database_target(&settings.database);
+    let target = settings.database.target();
     let started = tokio::time::Instant::now();
-    let deadline = started + settings.database_connect_timeout;
+    let deadline = started + settings.database.connect_timeout;
     let mut delay = Duration::from_millis(250);
     let mut attempt = 1u32;
     loop {
@@ -272,7 +237,7 @@ pub async fn connect_with_retry(settings: &Settings) -> anyhow::Result<PgPool> {
             .min(Duration::from_secs(5));
         let error = match tokio::time::timeout(
             budget,
-            PgConnection::connect_with(&settings.database),
+            PgConnection::connect_with(&settings.database.options),
         )
         .await
         {
@@ -280,9 +245,9 @@ pub async fn connect_with_retry(settings: &Settings) -> anyhow::Result<PgPool> {
                 let _ = connection.close().await;
                 tracing::info!(db.target = %target, attempt, "connected to Postgres");
                 return Ok(PgPoolOptions::new()
-                    .max_connections(settings.database_max_connections)
+                    .max_connections(settings.database.max_connections)
                     .acquire_timeout(Duration::from_secs(5))
-                    .connect_lazy_with(settings.database.clone()));
+                    .connect_lazy_with(settings.database.options.clone()));
             }
             Ok(Err(e)) => e.to_string(),
             Err(_) => format!("no answer within {} ms", budget.as_millis()),
@@ -290,7 +255,7 @@ pub async fn connect_with_retry(settings: &Settings) -> anyhow::Result<PgPool> {
         if tokio::time::Instant::now() + delay >= deadline {
             anyhow::bail!(
                 "could not connect to Postgres at {target} within {} s ({attempt} attempts): {error}",
-                settings.database_connect_timeout.as_secs()
+                settings.database.connect_timeout.as_secs()
             );
         }
         tracing::warn!(

@@ -9,9 +9,9 @@ use crate::settings::{LogFormat, Settings};
 pub fn init(settings: &Settings) {
     // The filter was validated when the settings were read.
     let filter =
-        EnvFilter::try_new(&settings.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+        EnvFilter::try_new(&settings.log.filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
-    match settings.log_format {
+    match settings.log.format {
         LogFormat::Json => registry
             .with(
                 fmt::layer()

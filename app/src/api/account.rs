@@ -1,115 +1,25 @@
-//! The signed-in account: sign-in, tokens, profile, password, sessions and security history.
-//!
-//! Every endpoint but `login` and `token` takes the session cookie or `Authorization: Bearer`.
+//! The signed-in account. Every endpoint takes the session cookie or `Authorization: Bearer`
+//! (see [`extract::Request::caller`](crate::api::extract::Request::caller)).
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::{
+    error::ApiError,
+    model::{AccountExport, CodeSentTo, Done, Profile, Secret, SecurityEvent, SessionInfo},
+};
 
-/// What the app stores about a person, as they may see it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Profile {
-    pub user_id: Uuid,
-    pub first_name: String,
-    pub last_name: String,
-    pub email: String,
-    pub phone_number: String,
-    /// RFC 3339.
-    pub email_verified_at: Option<String>,
-    /// RFC 3339.
-    pub created_at: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SignedIn {
-    pub user: Profile,
-}
-
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-pub struct TokenIssued {
-    pub token: String,
-    /// RFC 3339.
-    pub expires_at: String,
-}
-
-impl std::fmt::Debug for TokenIssued {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenIssued")
-            .field("token", &"[redacted]")
-            .field("expires_at", &self.expires_at)
-            .finish()
-    }
-}
-
-/// The answer of endpoints that have nothing else to say.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Done {
-    pub ok: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionInfo {
-    pub session_id: Uuid,
-    /// `cookie` (a browser) or `bearer` (a program's token).
-    pub kind: String,
-    pub created_at: String,
-    pub last_seen_at: String,
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
-    /// The session this request came with.
-    pub current: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SecurityEvent {
-    pub kind: String,
-    pub created_at: String,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CodeSentTo {
-    pub code_expires_in: u64,
-}
-
-/// Everything the product stores about a person, without secrets.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AccountExport {
-    pub profile: Profile,
-    pub sessions: Vec<SessionInfo>,
-    pub security_events: Vec<SecurityEvent>,
-}
-
-/// Signs in with a session cookie (HttpOnly, SameSite=Lax).
-#[server(endpoint = "login", input = server_fn::codec::Json)]
-pub async fn login(
-    #[server(default)] email: String,
-    #[server(default)] password: String,
-) -> Result<SignedIn, ApiError> {
-    crate::backend::account::login(email, password).await
-}
-
-/// Issues a bearer token for programs; no cookie.
-#[server(endpoint = "token", input = server_fn::codec::Json)]
-pub async fn token(
-    #[server(default)] email: String,
-    #[server(default)] password: String,
-) -> Result<TokenIssued, ApiError> {
-    crate::backend::account::token(email, password).await
-}
-
-/// Revokes the session or token the request came with.
-#[server(endpoint = "logout", input = server_fn::codec::Json)]
-pub async fn logout() -> Result<Done, ApiError> {
-    crate::backend::account::logout().await
-}
-
+/// One query: the session lookup and the profile together (the hot read path).
 #[server(endpoint = "profile", input = server_fn::codec::GetUrl)]
 pub async fn get_profile() -> Result<Profile, ApiError> {
-    crate::backend::account::profile().await
+    use crate::{api::extract, infra::sessions};
+
+    let request = extract::Request::current().await;
+    let settings = &request.state.settings;
+    let presented = sessions::presented(settings, &request.headers, sessions::CrossSite::Refuse)?
+        .ok_or_else(ApiError::unauthenticated)?;
+    sessions::profile(&request.state.pool, &settings.sessions, &presented)
+        .await?
+        .ok_or_else(ApiError::unauthenticated)
 }
 
 /// Changes any of `first_name`, `last_name`, `phone_number`; any other key is refused.
@@ -117,26 +27,51 @@ pub async fn get_profile() -> Result<Profile, ApiError> {
 pub async fn update_profile(
     #[server(flatten)] changes: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Profile, ApiError> {
-    crate::backend::account::update_profile(changes).await
+    use crate::{api::extract, services::account};
+
+    let request = extract::Request::current().await;
+    let caller = request.caller().await?;
+    account::update_profile(&request.state, &caller, &changes).await
 }
 
 /// Revokes every other session and token; a notice goes to the account's email.
 #[server(endpoint = "change-password", input = server_fn::codec::Json)]
 pub async fn change_password(
-    #[server(default)] current_password: String,
-    #[server(default)] new_password: String,
+    #[server(default)] current_password: Secret,
+    #[server(default)] new_password: Secret,
 ) -> Result<Done, ApiError> {
-    crate::backend::account::change_password(current_password, new_password).await
+    use crate::{api::extract, services::account};
+
+    let request = extract::Request::current().await;
+    let caller = request.caller().await?;
+    account::change_password(
+        &request.state,
+        &request.client,
+        &caller,
+        &current_password,
+        &new_password,
+    )
+    .await?;
+    Ok(Done::OK)
 }
 
 #[server(endpoint = "sessions", input = server_fn::codec::GetUrl)]
 pub async fn sessions() -> Result<Vec<SessionInfo>, ApiError> {
-    crate::backend::account::sessions().await
+    use crate::{api::extract, services::account};
+
+    let request = extract::Request::current().await;
+    let caller = request.caller().await?;
+    account::list_sessions(&request.state, &caller).await
 }
 
 #[server(endpoint = "revoke-session", input = server_fn::codec::Json)]
 pub async fn revoke_session(#[server(default)] session_id: String) -> Result<Done, ApiError> {
-    crate::backend::account::revoke_session(session_id).await
+    use crate::{api::extract, services::account};
+
+    let request = extract::Request::current().await;
+    let caller = request.caller().await?;
+    account::revoke_session(&request.state, &request.client, &caller, &session_id).await?;
+    Ok(Done::OK)
 }
 
 /// Newest first.
@@ -145,7 +80,11 @@ pub async fn security_events(
     #[server(default)] limit: Option<u32>,
     #[server(default)] offset: Option<u32>,
 ) -> Result<Vec<SecurityEvent>, ApiError> {
-    crate::backend::account::security_events(limit, offset).await
+    use crate::{api::extract, services::account};
+
+    let request = extract::Request::current().await;
+    let caller = request.caller().await?;
+    account::security_events(&request.state, &caller, limit, offset).await
 }
 
 /// Sends a code to `new_email` (and a notice to the current address); nothing changes until
@@ -153,45 +92,47 @@ pub async fn security_events(
 #[server(endpoint = "change-email", input = server_fn::codec::Json)]
 pub async fn change_email(
     #[server(default)] new_email: String,
-    #[server(default)] password: String,
+    #[server(default)] password: Secret,
 ) -> Result<CodeSentTo, ApiError> {
-    crate::backend::account_changes::change_email(new_email, password).await
+    use crate::{api::extract, services::email_change};
+
+    let request = extract::Request::current().await;
+    let caller = request.caller().await?;
+    email_change::request(
+        &request.state,
+        &request.client,
+        &caller,
+        &new_email,
+        &password,
+    )
+    .await
 }
 
 #[server(endpoint = "confirm-email", input = server_fn::codec::Json)]
 pub async fn confirm_email(#[server(default)] code: String) -> Result<Profile, ApiError> {
-    crate::backend::account_changes::confirm_email(code).await
-}
+    use crate::{api::extract, services::email_change};
 
-/// Always 200, whatever the address: a code goes out only to an activated account.
-#[server(endpoint = "request-password-reset", input = server_fn::codec::Json)]
-pub async fn request_password_reset(#[server(default)] email: String) -> Result<Done, ApiError> {
-    crate::backend::account_changes::request_password_reset(email).await
-}
-
-/// Every session and token of the account is revoked.
-#[server(endpoint = "reset-password", input = server_fn::codec::Json)]
-pub async fn reset_password(
-    #[server(default)] email: String,
-    #[server(default)] code: String,
-    #[server(default)] new_password: String,
-) -> Result<Done, ApiError> {
-    crate::backend::account_changes::reset_password(email, code, new_password).await
+    let request = extract::Request::current().await;
+    let caller = request.caller().await?;
+    email_change::confirm(&request.state, &request.client, &caller, &code).await
 }
 
 #[server(endpoint = "delete-account", input = server_fn::codec::Json)]
-pub async fn delete_account(#[server(default)] password: String) -> Result<Done, ApiError> {
-    crate::backend::account_changes::delete_account(password).await
+pub async fn delete_account(#[server(default)] password: Secret) -> Result<Done, ApiError> {
+    use crate::{api::extract, infra::sessions, services::account};
+
+    let request = extract::Request::current().await;
+    let caller = request.caller().await?;
+    account::delete(&request.state, &caller, &password).await?;
+    extract::set_cookie(sessions::clearing_cookie(&request.state.settings));
+    Ok(Done::OK)
 }
 
 #[server(endpoint = "export-account", input = server_fn::codec::GetUrl)]
 pub async fn export_account() -> Result<AccountExport, ApiError> {
-    crate::backend::account_changes::export_account().await
-}
+    use crate::{api::extract, services::account};
 
-/// Who is signed in on this browser, if anyone: what the header shows. Reads only, so a
-/// cross-site request simply counts as signed out.
-#[server(endpoint = "current-user", input = server_fn::codec::GetUrl)]
-pub async fn current_user() -> Result<Option<Profile>, ApiError> {
-    crate::backend::account::current_user().await
+    let request = extract::Request::current().await;
+    let caller = request.caller().await?;
+    account::export(&request.state, &caller).await
 }

@@ -1,18 +1,11 @@
-//! `GET /api/status`: what the home page's status check asks.
+//! `GET /api/status` (is the service up) and `GET /api/settings` (the rules the pages explain).
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
-
-/// Whether the parts the product needs are answering.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusReport {
-    /// `true` when Postgres answered a query just now.
-    pub database_ok: bool,
-    /// The server's version, from its Cargo manifest.
-    pub version: String,
-}
+use crate::{
+    error::ApiError,
+    model::{PublicSettings, StatusReport},
+};
 
 #[server(endpoint = "status", input = server_fn::codec::GetUrl)]
 pub async fn service_status() -> Result<StatusReport, ApiError> {
@@ -30,4 +23,15 @@ pub async fn service_status() -> Result<StatusReport, ApiError> {
         database_ok,
         version: env!("CARGO_PKG_VERSION").to_string(),
     })
+}
+
+/// Code length and timers, as this server applies them.
+#[server(endpoint = "settings", input = server_fn::codec::GetUrl)]
+pub async fn get_settings() -> Result<PublicSettings, ApiError> {
+    use crate::state::AppState;
+
+    // Also asked while the router lists its routes at start-up, outside any request.
+    Ok(use_context::<AppState>()
+        .map(|state| state.settings.codes.public())
+        .unwrap_or_default())
 }

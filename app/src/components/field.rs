@@ -42,6 +42,26 @@ impl FieldState {
     }
 }
 
+/// A parser's verdict as a field shows it: the error's sentence, or nothing.
+pub fn verdict<T>(result: Result<T, crate::domain::FieldError>) -> Option<String> {
+    result.err().map(|e| e.0)
+}
+
+/// Puts a server error on the field it names (one of `fields`), or gives it back for the
+/// form's own alert: the one place that turns an `ApiError` into a message for a field.
+pub fn place_error(error: crate::error::ApiError, fields: &[(&str, FieldState)]) -> Option<String> {
+    match fields
+        .iter()
+        .find(|(name, _)| Some(*name) == error.field.as_deref())
+    {
+        Some((_, state)) => {
+            state.server_error.set(Some(error.message));
+            None
+        }
+        None => Some(error.message),
+    }
+}
+
 #[component]
 pub fn Field(
     state: FieldState,
@@ -50,16 +70,17 @@ pub fn Field(
     #[prop(default = "text")] kind: &'static str,
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(optional)] inputmode: Option<&'static str>,
-    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional, into)] hint: Option<String>,
     #[prop(optional)] maxlength: Option<usize>,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
+    let has_hint = hint.is_some();
     let described_by = {
         let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
         move || {
             let mut ids = Vec::new();
-            if hint.is_some() {
+            if has_hint {
                 ids.push(hint_id.clone());
             }
             if state.error().is_some() {

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::{api::account::Logout, browser::load_page, session::CurrentUser};
+use crate::{api::session::Logout, browser::load_page, session::CurrentUser};
 
 /// The frame around every page: a header with the product name and navigation (signed in or
 /// out, as rendered by the server), the page, a footer.
@@ -57,8 +57,7 @@ fn NavLinks() -> impl IntoView {
 #[component]
 pub fn SignOut() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
-    let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| set_hydrated.set(true));
+    let hydrated = crate::rules::Hydrated::get();
     Effect::new(move |_| {
         if logout.value().get().is_some() {
             load_page("/");

@@ -6,36 +6,18 @@ use leptos_router::components::Redirect;
 
 use crate::{
     api::account::{
-        ChangeEmail, ChangePassword, ConfirmEmail, DeleteAccount, Profile, RevokeSession,
-        UpdateProfile, security_events, sessions,
+        ChangeEmail, ChangePassword, ConfirmEmail, DeleteAccount, RevokeSession, UpdateProfile,
+        security_events, sessions,
     },
     browser::load_page,
     components::{
-        field::{Field, FieldState},
+        field::{Field, FieldState, place_error, verdict},
         layout::SignOut,
     },
     domain::{Email, Password, PersonName, VerificationCode, check_phone_shape},
-    error::ApiError,
+    model::{Profile, SessionKind},
     session::CurrentUser,
 };
-
-fn message<T>(result: Result<T, crate::domain::FieldError>) -> Option<String> {
-    result.err().map(|e| e.0)
-}
-
-/// Puts a server error on the field it names, or returns it for the form's alert.
-fn place_error(error: ApiError, fields: &[(&str, FieldState)]) -> Option<String> {
-    match fields
-        .iter()
-        .find(|(name, _)| Some(*name) == error.field.as_deref())
-    {
-        Some((_, state)) => {
-            state.server_error.set(Some(error.message));
-            None
-        }
-        None => Some(error.message),
-    }
-}
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -85,9 +67,9 @@ fn Account(profile: Profile) -> impl IntoView {
 #[component]
 fn ProfileForm(profile: Profile) -> impl IntoView {
     let user = CurrentUser::get();
-    let first = FieldState::new(|v| message(PersonName::parse(v)));
-    let last = FieldState::new(|v| message(PersonName::parse(v)));
-    let phone = FieldState::new(|v| message(check_phone_shape(v)));
+    let first = FieldState::new(|v| verdict(PersonName::parse(v)));
+    let last = FieldState::new(|v| verdict(PersonName::parse(v)));
+    let phone = FieldState::new(|v| verdict(check_phone_shape(v)));
     first.value.set(profile.first_name);
     last.value.set(profile.last_name);
     phone.value.set(profile.phone_number);
@@ -153,9 +135,9 @@ fn Notice(notice: RwSignal<Option<Result<String, String>>>) -> impl IntoView {
 #[component]
 fn EmailForm(current: String) -> impl IntoView {
     let user = CurrentUser::get();
-    let new_email = FieldState::new(|v| message(Email::parse(v)));
+    let new_email = FieldState::new(|v| verdict(Email::parse(v)));
     let password = FieldState::new(|v| v.is_empty().then(|| "Enter your password.".to_string()));
-    let code = FieldState::new(|v| message(VerificationCode::parse(v, None)));
+    let code = FieldState::new(|v| verdict(VerificationCode::parse(v, None)));
     let request = ServerAction::<ChangeEmail>::new();
     let confirm = ServerAction::<ConfirmEmail>::new();
     let notice = RwSignal::new(None::<Result<String, String>>);
@@ -192,7 +174,7 @@ fn EmailForm(current: String) -> impl IntoView {
         {
             request.dispatch(ChangeEmail {
                 new_email: new_email.value.get_untracked().trim().to_string(),
-                password: password.value.get_untracked(),
+                password: password.value.get_untracked().into(),
             });
         }
     };
@@ -235,7 +217,7 @@ fn PasswordForm() -> impl IntoView {
         v.is_empty()
             .then(|| "Enter your current password.".to_string())
     });
-    let new = FieldState::new(|v| message(Password::parse(v)));
+    let new = FieldState::new(|v| verdict(Password::parse(v)));
     let change = ServerAction::<ChangePassword>::new();
     let notice = RwSignal::new(None::<Result<String, String>>);
     Effect::new(move |_| match change.value().get() {
@@ -260,8 +242,8 @@ fn PasswordForm() -> impl IntoView {
         notice.set(None);
         if [current.validate(), new.validate()].iter().all(|ok| *ok) {
             change.dispatch(ChangePassword {
-                current_password: current.value.get_untracked(),
-                new_password: new.value.get_untracked(),
+                current_password: current.value.get_untracked().into(),
+                new_password: new.value.get_untracked().into(),
             });
         }
     };
@@ -291,7 +273,7 @@ fn Sessions() -> impl IntoView {
                         let id = s.session_id.to_string();
                         let label = format!(
                             "{} · {} · last seen {}",
-                            if s.kind == "bearer" { "API token" } else { "Browser" },
+                            if s.kind == SessionKind::Bearer { "API token" } else { "Browser" },
                             s.user_agent.unwrap_or_else(|| "unknown device".into()),
                             s.last_seen_at,
                         );
@@ -334,7 +316,7 @@ fn History() -> impl IntoView {
                     {move || events.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|e| {
                         view! {
                             <li>
-                                <strong>{e.kind.replace('_', " ")}</strong>
+                                <strong>{e.kind.as_str().replace('_', " ")}</strong>
                                 " · "<time datetime=e.created_at.clone()>{e.created_at.clone()}</time>
                                 " · "{e.ip.unwrap_or_default()}
                             </li>
@@ -365,7 +347,7 @@ fn DeleteForm() -> impl IntoView {
         notice.set(None);
         if password.validate() && confirmed.get_untracked() {
             delete.dispatch(DeleteAccount {
-                password: password.value.get_untracked(),
+                password: password.value.get_untracked().into(),
             });
         }
     };

@@ -9,11 +9,12 @@ use leptos_meta::Title;
 use serde_json::json;
 
 use crate::{
-    api::registration::{Activated, CodeSent, resend_cooldown_secs},
     browser::{basic_authorization, now_ms, post_json_with_auth},
-    components::field::{Field, FieldState},
+    components::field::{Field, FieldState, place_error, verdict},
     domain::{Email, VerificationCode},
     error::{ApiError, ErrorCode},
+    model::{Activated, CodeSent},
+    rules::{Hydrated, Rules},
 };
 
 /// What registration hands to the activation page, in memory.
@@ -43,22 +44,29 @@ pub fn ActivatePage() -> impl IntoView {
     let remembered = pending.get_untracked();
     let ask_credentials = remembered.is_none();
 
-    let email = FieldState::new(|v| Email::parse(v).err().map(|e| e.0));
+    let email = FieldState::new(|v| verdict(Email::parse(v)));
     let password = FieldState::new(|v| v.is_empty().then(|| "Enter your password.".to_string()));
-    let code = FieldState::new(|v| VerificationCode::parse(v, None).err().map(|e| e.0));
+    let code = FieldState::new(|v| verdict(VerificationCode::parse(v, None)));
 
+    let rules = Rules::get();
+    let code_hint = StoredValue::new(format!(
+        "The {} digits from the email we sent you.",
+        rules.code_length
+    ));
     let sent_at = remembered.as_ref().and_then(|p| p.code_sent_at_ms);
-    let ttl = remembered.as_ref().map_or(60, |p| p.code_expires_in);
+    let ttl = remembered
+        .as_ref()
+        .map_or(rules.code_ttl_secs, |p| p.code_expires_in);
+    let cooldown = rules.resend_cooldown_secs;
     let expires_at = RwSignal::new(sent_at.map(|t| t + ttl as f64 * 1000.0));
-    let resend_at = RwSignal::new(sent_at.map(|t| t + resend_cooldown_secs(ttl) as f64 * 1000.0));
+    let resend_at = RwSignal::new(sent_at.map(|t| t + cooldown as f64 * 1000.0));
     let notice = RwSignal::new(None::<Notice>);
     let activated = RwSignal::new(false);
 
     // The clock, ticking in the browser only (effects do not run on the server).
     let now = RwSignal::new(0.0);
-    let (hydrated, set_hydrated) = signal(false);
+    let hydrated = Hydrated::get();
     Effect::new(move |_| {
-        set_hydrated.set(true);
         now.set(now_ms());
         if let Ok(handle) = set_interval_with_handle(
             move || now.set(now_ms()),
@@ -111,8 +119,10 @@ pub fn ActivatePage() -> impl IntoView {
                     activated.set(true);
                     pending.set(None);
                 }
-                ErrorCode::Invalid if e.field.as_deref() == Some("code") => {
-                    code.server_error.set(Some(e.message));
+                ErrorCode::Invalid => {
+                    if let Some(message) = place_error(e, &[("code", code)]) {
+                        notice.set(Some(Notice::Error(message)));
+                    }
                 }
                 ErrorCode::CodeExpired => {
                     expires_at.set(Some(now_ms()));
@@ -130,9 +140,7 @@ pub fn ActivatePage() -> impl IntoView {
         match result {
             Ok(CodeSent { code_expires_in }) => {
                 expires_at.set(Some(now + code_expires_in as f64 * 1000.0));
-                resend_at.set(Some(
-                    now + resend_cooldown_secs(code_expires_in) as f64 * 1000.0,
-                ));
+                resend_at.set(Some(now + cooldown as f64 * 1000.0));
                 code.value.set(String::new());
                 code.shown.set(false);
                 notice.set(Some(Notice::Info(
@@ -183,7 +191,7 @@ pub fn ActivatePage() -> impl IntoView {
             0 => "The code has expired. Send a new one.".to_string(),
             1..=10 => "The code expires in less than 10 seconds.".to_string(),
             11..=30 => "The code expires in less than 30 seconds.".to_string(),
-            _ => "The code expires in about a minute.".to_string(),
+            _ => "The code is valid.".to_string(),
         })
     });
     let resend_wait = move || seconds_until(resend_at.get()).filter(|s| *s > 0);
@@ -202,7 +210,7 @@ pub fn ActivatePage() -> impl IntoView {
                     label="Activation code"
                     inputmode="numeric"
                     autocomplete="one-time-code"
-                    hint="The 4 digits from the email we sent you."
+                    hint=code_hint.get_value()
                 />
                 <p class="countdown" role="timer" aria-atomic="true">{countdown}</p>
                 <p class="visually-hidden" aria-live="polite">{move || announcement.get()}</p>

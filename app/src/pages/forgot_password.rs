@@ -4,32 +4,25 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::account::{RequestPasswordReset, ResetPassword},
-    components::field::{Field, FieldState},
+    api::password_reset::{RequestPasswordReset, ResetPassword},
+    components::field::{Field, FieldState, place_error, verdict},
     domain::{Email, Password, VerificationCode},
-    error::ApiError,
 };
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
-    let email = FieldState::new(|v| Email::parse(v).err().map(|e| e.0));
-    let code = FieldState::new(|v| VerificationCode::parse(v, None).err().map(|e| e.0));
-    let new_password = FieldState::new(|v| Password::parse(v).err().map(|e| e.0));
+    let email = FieldState::new(|v| verdict(Email::parse(v)));
+    let code = FieldState::new(|v| verdict(VerificationCode::parse(v, None)));
+    let new_password = FieldState::new(|v| verdict(Password::parse(v)));
     let request = ServerAction::<RequestPasswordReset>::new();
     let reset = ServerAction::<ResetPassword>::new();
-    let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| set_hydrated.set(true));
+    let hydrated = crate::rules::Hydrated::get();
 
     let requested = move || matches!(request.value().get(), Some(Ok(_)));
     let done = move || matches!(reset.value().get(), Some(Ok(_)));
     let reset_error = RwSignal::new(None::<String>);
     Effect::new(move |_| match reset.value().get() {
-        Some(Err(ApiError {
-            field: Some(f),
-            message,
-            ..
-        })) if f == "new_password" => new_password.server_error.set(Some(message)),
-        Some(Err(e)) => reset_error.set(Some(e.message)),
+        Some(Err(e)) => reset_error.set(place_error(e, &[("new_password", new_password)])),
         _ => reset_error.set(None),
     });
 
@@ -50,7 +43,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             reset.dispatch(ResetPassword {
                 email: email.value.get_untracked().trim().to_string(),
                 code: code.value.get_untracked(),
-                new_password: new_password.value.get_untracked(),
+                new_password: new_password.value.get_untracked().into(),
             });
         }
     };
@@ -78,7 +71,10 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                         }
                     >
                         <p role="status" class="form-info">
-                            "If an activated account uses that address, a code is on its way. It expires in one minute."
+                            {format!(
+                                "If an activated account uses that address, a code is on its way. It expires in {}.",
+                                crate::rules::Rules::get().code_lifetime_text()
+                            )}
                         </p>
                         <form class="card form" method="post" novalidate on:submit=on_reset>
                             <Field state=code id="code" label="Code" inputmode="numeric" autocomplete="one-time-code" />

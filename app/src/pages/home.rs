@@ -1,19 +1,29 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::status::{ServiceStatus, StatusReport};
 use crate::error::ApiError;
+use crate::{api::status::ServiceStatus, model::StatusReport};
 
 /// What the product is, where to start, and a live check that the service answers.
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let rules = crate::rules::Rules::get();
+    let code_summary = format!(
+        "{}-digit code we email you, then sign in and keep your profile up to date. ",
+        rules.code_length
+    );
+    let activate_step = format!(
+        "Enter the {}-digit code from your email within {}. Lost it? Ask for a new one.",
+        rules.code_length,
+        rules.code_lifetime_text()
+    );
     view! {
         <Title text="" />
         <section class="hero">
             <h1>"Your account, done properly."</h1>
             <p class="lead">
                 "Create an account with your name, email and phone number, confirm it with the "
-                "4-digit code we email you, then sign in and keep your profile up to date. "
+                {code_summary}
                 "Passwords are hashed with Argon2id, sessions live on the server, and every "
                 "sign-in is in your security history."
             </p>
@@ -32,7 +42,7 @@ pub fn HomePage() -> impl IntoView {
                 </li>
                 <li>
                     <h3>"Activate"</h3>
-                    <p>"Enter the 4-digit code from your email within one minute. Lost it? Ask for a new one."</p>
+                    <p>{activate_step}</p>
                 </li>
                 <li>
                     <h3>"Sign in"</h3>
@@ -54,8 +64,7 @@ pub fn HomePage() -> impl IntoView {
 fn StatusCheck() -> impl IntoView {
     let check = ServerAction::<ServiceStatus>::new();
     // Disabled until the page is hydrated, so a click never falls into the void.
-    let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| set_hydrated.set(true));
+    let hydrated = crate::rules::Hydrated::get();
 
     let result = move || {
         check.value().get().map(|outcome: Result<StatusReport, ApiError>| match outcome {

@@ -5,9 +5,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    api::account::Login,
+    api::session::Login,
     browser::load_page,
-    components::field::{Field, FieldState},
+    components::field::{Field, FieldState, verdict},
     domain::Email,
     error::{ApiError, ErrorCode},
     pages::activate::PendingActivation,
@@ -16,14 +16,14 @@ use crate::{
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let email = FieldState::new(|v| Email::parse(v).err().map(|e| e.0));
+    let email = FieldState::new(|v| verdict(Email::parse(v)));
+    let code_ttl = crate::rules::Rules::get().code_ttl_secs;
     let password = FieldState::new(|v| v.is_empty().then(|| "Enter your password.".to_string()));
     let login = ServerAction::<Login>::new();
     let error = RwSignal::new(None::<ApiError>);
     let pending = expect_context::<RwSignal<Option<PendingActivation>>>();
     let query = use_query_map();
-    let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| set_hydrated.set(true));
+    let hydrated = crate::rules::Hydrated::get();
 
     Effect::new(move |_| {
         let Some(result) = login.value().get() else {
@@ -38,7 +38,7 @@ pub fn LoginPage() -> impl IntoView {
                         email: email.value.get_untracked().trim().to_string(),
                         password: password.value.get_untracked(),
                         code_sent_at_ms: None,
-                        code_expires_in: 60,
+                        code_expires_in: code_ttl,
                     }));
                 }
                 error.set(Some(e));
@@ -53,7 +53,7 @@ pub fn LoginPage() -> impl IntoView {
         if ok && !login.pending().get_untracked() {
             login.dispatch(Login {
                 email: email.value.get_untracked().trim().to_string(),
-                password: password.value.get_untracked(),
+                password: password.value.get_untracked().into(),
             });
         }
     };

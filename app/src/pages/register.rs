@@ -5,25 +5,21 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
 use crate::{
-    api::registration::{Register, Registered},
+    api::registration::Register,
     browser::now_ms,
-    components::field::{Field, FieldState},
-    domain::{Email, FieldError, PASSWORD_MAX_CHARS, Password, PersonName, check_phone_shape},
-    error::ApiError,
+    components::field::{Field, FieldState, place_error, verdict},
+    domain::{Email, PASSWORD_MAX_CHARS, Password, PersonName, check_phone_shape},
+    model::Registered,
     pages::activate::PendingActivation,
 };
 
-fn message<T>(result: Result<T, FieldError>) -> Option<String> {
-    result.err().map(|e| e.0)
-}
-
 #[component]
 pub fn RegisterPage() -> impl IntoView {
-    let first_name = FieldState::new(|v| message(PersonName::parse(v)));
-    let last_name = FieldState::new(|v| message(PersonName::parse(v)));
-    let email = FieldState::new(|v| message(Email::parse(v)));
-    let phone = FieldState::new(|v| message(check_phone_shape(v)));
-    let password = FieldState::new(|v| message(Password::parse(v)));
+    let first_name = FieldState::new(|v| verdict(PersonName::parse(v)));
+    let last_name = FieldState::new(|v| verdict(PersonName::parse(v)));
+    let email = FieldState::new(|v| verdict(Email::parse(v)));
+    let phone = FieldState::new(|v| verdict(check_phone_shape(v)));
+    let password = FieldState::new(|v| verdict(Password::parse(v)));
     let fields = [
         ("first_name", first_name),
         ("last_name", last_name),
@@ -38,8 +34,7 @@ pub fn RegisterPage() -> impl IntoView {
     let navigate = use_navigate();
     // The submit button is disabled until hydration: before that a press would be a native
     // form submission that could put the password in a URL.
-    let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| set_hydrated.set(true));
+    let hydrated = crate::rules::Hydrated::get();
 
     Effect::new(move |_| {
         let Some(result) = register.value().get() else {
@@ -60,16 +55,11 @@ pub fn RegisterPage() -> impl IntoView {
                 }));
                 navigate("/activate", Default::default());
             }
-            Err(ApiError {
-                field: Some(field),
-                message,
-                ..
-            }) if fields.iter().any(|(name, _)| *name == field) => {
-                if let Some((_, state)) = fields.iter().find(|(name, _)| *name == field) {
-                    state.server_error.set(Some(message));
+            Err(e) => {
+                if let Some(message) = place_error(e, &fields) {
+                    general_error.set(Some(message));
                 }
             }
-            Err(e) => general_error.set(Some(e.message)),
         }
     });
 
@@ -87,16 +77,17 @@ pub fn RegisterPage() -> impl IntoView {
             last_name: last_name.value.get_untracked(),
             email: email.value.get_untracked(),
             phone_number: phone.value.get_untracked(),
-            password: password.value.get_untracked(),
+            password: password.value.get_untracked().into(),
         });
     };
 
+    let code_length = crate::rules::Rules::get().code_length;
     view! {
         <Title text="Create your account" />
         <section class="form-page">
             <h1>"Create your account"</h1>
             <p class="muted">
-                "We will email you a 4-digit code to activate it. Already registered? "
+                {format!("We will email you a {code_length}-digit code to activate it. Already registered? ")}
                 <a href="/activate">"Enter your code"</a>" or "<a href="/login">"sign in"</a>"."
             </p>
             <form class="card form" method="post" novalidate on:submit=on_submit>

@@ -2,8 +2,34 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
 
-use crate::helpers::{Person, body, error_code, spawn_app, spawn_app_with};
+use crate::helpers::{Person, TestApp, body, error_code, spawn_app, spawn_app_with};
+
+/// Only the SHA-256 of a session cookie or bearer token is stored: exactly one session row has
+/// it as its hash, and no row holds the token itself, as bytes or as text.
+async fn assert_stored_only_as_its_hash(app: &TestApp, token: &str) {
+    assert!(!token.is_empty(), "a token to look for");
+    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    let matching: i64 = sqlx::query_scalar("select count(*) from sessions where token_hash = $1")
+        .bind(hash)
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(
+        matching, 1,
+        "exactly one session stored under the token's SHA-256"
+    );
+    let holding_the_token: i64 = sqlx::query_scalar(
+        "select count(*) from sessions s
+         where position(convert_to($1, 'UTF8') in s.token_hash) > 0 or strpos(s::text, $1) > 0",
+    )
+    .bind(token)
+    .fetch_one(&app.pool)
+    .await
+    .expect("count");
+    assert_eq!(holding_the_token, 0, "a session row holds the token itself");
+}
 
 #[tokio::test]
 async fn login_sets_a_session_cookie_and_returns_the_profile() {
@@ -54,12 +80,7 @@ async fn login_sets_a_session_cookie_and_returns_the_profile() {
         .and_then(|c| c.split_once('='))
         .map(|(_, v)| v.to_string())
         .expect("value");
-    let stored: i64 = sqlx::query_scalar("select count(*) from sessions where token_hash = $1")
-        .bind(token.as_bytes())
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
-    assert_eq!(stored, 0);
+    assert_stored_only_as_its_hash(&app, &token).await;
 }
 
 #[tokio::test]
@@ -114,7 +135,9 @@ async fn the_sixth_failure_in_five_minutes_is_429_for_known_and_unknown_emails()
 
 #[tokio::test]
 async fn sign_ins_are_capped_per_ip() {
-    let app = spawn_app_with(&[("RATE_LIMIT_LOGIN_PER_IP", "2")]).await;
+    // Three password checks a minute from one address: the activation spends one (activation,
+    // resend and sign-in share the budget), the two sign-ins the rest.
+    let app = spawn_app_with(&[("RATE_LIMIT_LOGIN_PER_IP", "3")]).await;
     let person = app.activated_person().await;
     for _ in 0..2 {
         assert_eq!(
@@ -146,6 +169,7 @@ async fn a_token_works_until_logout() {
     assert!(
         chrono::DateTime::parse_from_rfc3339(issued["expires_at"].as_str().expect("time")).is_ok()
     );
+    assert_stored_only_as_its_hash(&app, &token).await;
 
     let profile = app
         .bearer(Method::GET, "/api/profile", &token)
@@ -267,6 +291,110 @@ async fn cookies_from_other_sites_are_refused_but_bearer_tokens_are_not() {
         .await
         .expect("request");
     assert_eq!(bearer.status(), 200);
+}
+
+#[tokio::test]
+async fn current_user_is_null_for_anonymous_and_cross_site_callers() {
+    let app = spawn_app().await;
+    let person = app.activated_person().await;
+    let anonymous = reqwest::Client::new()
+        .get(app.url("/api/current-user"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(anonymous.status(), 200);
+    assert_eq!(body(anonymous).await, Value::Null);
+
+    assert_eq!(
+        app.login(&person.email, &person.password).await.status(),
+        200
+    );
+    let signed_in = app.get("/api/current-user").await;
+    assert_eq!(signed_in.status(), 200);
+    let profile = body(signed_in).await;
+    assert_eq!(profile["email"], person.email.as_str());
+    assert_eq!(profile["first_name"], "Ada");
+    assert_eq!(profile, body(app.get("/api/profile").await).await);
+
+    // The cookie sent from another site: signed out, not an error.
+    for (header, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ] {
+        let response = app
+            .client
+            .get(app.url("/api/current-user"))
+            .header(header, value)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200, "{header}");
+        assert_eq!(body(response).await, Value::Null, "{header}");
+    }
+}
+
+#[tokio::test]
+async fn current_user_with_a_bearer_token_is_the_tokens_owner() {
+    let app = spawn_app().await;
+    let cookie_person = app.activated_person().await;
+    let token_person = app.activated_person().await;
+    app.login(&cookie_person.email, &cookie_person.password)
+        .await;
+    let token = app.token(&token_person).await;
+    let response = app
+        .bearer(Method::GET, "/api/current-user", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let profile = body(response).await;
+    assert_eq!(profile["email"], token_person.email.as_str());
+    assert!(profile["user_id"].is_string(), "{profile}");
+}
+
+#[tokio::test]
+async fn the_account_page_sends_anonymous_visitors_to_sign_in() {
+    let app = spawn_app().await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    // As a browser asks for a page (Leptos answers a 302 only to requests that accept HTML;
+    // others get the `Location` alone).
+    let response = no_redirects
+        .get(app.url("/account"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 302);
+    assert_eq!(
+        response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok()),
+        Some("/login?next=/account")
+    );
+
+    // Signed in, the page itself.
+    let person = app.activated_person().await;
+    assert_eq!(
+        app.login(&person.email, &person.password).await.status(),
+        200
+    );
+    let page = app
+        .client
+        .get(app.url("/account"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("a page");
+    assert!(
+        html.contains(&person.email),
+        "the signed-in page shows the account"
+    );
 }
 
 #[tokio::test]

@@ -208,10 +208,40 @@ impl TestApp {
         }
     }
 
+    /// Waits (up to 10 s) until `sql`, a query answering one boolean, answers true; `what`
+    /// names the awaited state in the failure message.
+    pub async fn db_reaches(&self, sql: &str, what: &str) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let reached: bool = sqlx::query_scalar(sql)
+                .fetch_one(&self.pool)
+                .await
+                .expect("a yes-or-no query");
+            if reached {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "still not {what} after 10 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until no outbox row is pending any more (each one sent, expired or dead). A row is
+    /// marked sent only once the SMTP server took it, so the sink then holds every message.
+    pub async fn outbox_settles(&self) {
+        self.db_reaches(
+            "select not exists(select 1 from email_outbox where status = 'pending')",
+            "every queued email handled",
+        )
+        .await;
+    }
+
     /// Moves a person's code `secs` into the past (issue and expiry), as if time had passed.
     pub async fn age_code(&self, email: &str, secs: f64) {
         sqlx::query(
-            "update verification_codes c set issued_at = issued_at - make_interval(secs => $2),
+            "update one_time_codes c set issued_at = issued_at - make_interval(secs => $2),
                  expires_at = expires_at - make_interval(secs => $2)
              from users u where u.id = c.user_id and lower(u.email) = lower($1)",
         )

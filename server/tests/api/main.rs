@@ -3,8 +3,10 @@
 
 mod account;
 mod account_changes;
+mod emails;
 mod health;
 mod helpers;
+mod hostile;
 mod limits;
 mod pages;
 mod registration;

@@ -3,6 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use base64::{Engine as _, engine::general_purpose::STANDARD};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::{TcpListener, TcpStream},
@@ -17,12 +18,44 @@ pub struct ReceivedMail {
 }
 
 impl ReceivedMail {
+    /// A header of the message itself (not of its parts), unfolded.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let data = self.data.replace("\r\n", "\n");
+        let entity = Entity::parse(&data);
+        entity.header(name).map(str::to_string)
+    }
+
     pub fn subject(&self) -> String {
-        self.data
-            .lines()
-            .find_map(|line| line.strip_prefix("Subject: "))
-            .unwrap_or_default()
-            .to_string()
+        self.header("subject").unwrap_or_default()
+    }
+
+    /// The `text/plain` part, decoded (7bit, quoted-printable or base64), lines ending in `\n`.
+    pub fn text_body(&self) -> String {
+        self.only_part("text/plain")
+    }
+
+    /// The `text/html` part, decoded like [`Self::text_body`].
+    pub fn html_body(&self) -> String {
+        self.only_part("text/html")
+    }
+
+    /// The decoded body of the one leaf part of type `media`; panics when there is none or more.
+    fn only_part(&self, media: &str) -> String {
+        let mut parts = Vec::new();
+        leaf_parts(&self.data.replace("\r\n", "\n"), &mut parts);
+        let mut matching = parts
+            .into_iter()
+            .filter(|(kind, _)| kind == media)
+            .map(|(_, body)| body);
+        let body = matching
+            .next()
+            .unwrap_or_else(|| panic!("no {media} part in:\n{}", self.data));
+        assert!(
+            matching.next().is_none(),
+            "more than one {media} part in:\n{}",
+            self.data
+        );
+        body
     }
 
     /// The first run of ASCII digits in the subject: the code.
@@ -33,6 +66,141 @@ impl ReceivedMail {
             .expect("a code in the subject")
             .to_string()
     }
+}
+
+/// A MIME entity (the message or one of its parts), line breaks already `\n`: its headers,
+/// names lower-cased and folded lines joined, and its body as sent (still encoded).
+struct Entity<'a> {
+    headers: Vec<(String, String)>,
+    body: &'a str,
+}
+
+impl<'a> Entity<'a> {
+    /// Splits `raw` at the blank line that ends the headers.
+    fn parse(raw: &'a str) -> Self {
+        let (head, body) = match raw.strip_prefix('\n') {
+            Some(body) => ("", body),
+            None => raw.split_once("\n\n").unwrap_or((raw, "")),
+        };
+        // Unfolding (RFC 5322 2.2.3): a line break followed by white space is not a break.
+        let head = head.replace("\n ", " ").replace("\n\t", "\t");
+        let headers = head
+            .lines()
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+            .collect();
+        Self { headers, body }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(found, _)| found.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// The media type of a `Content-Type` value, lower-cased: `text/plain`, `multipart/alternative`.
+fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// A parameter of a `Content-Type` value, unquoted (`boundary`, `charset`).
+fn parameter(content_type: &str, name: &str) -> Option<String> {
+    content_type
+        .split(';')
+        .skip(1)
+        .filter_map(|param| param.split_once('='))
+        .find(|(key, _)| key.trim().eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.trim().trim_matches('"').to_string())
+}
+
+/// Collects the leaf parts of the entity `raw` (line breaks `\n`), depth first, as
+/// (media type, decoded body with `\n` line breaks).
+fn leaf_parts(raw: &str, out: &mut Vec<(String, String)>) {
+    let entity = Entity::parse(raw);
+    let content_type = entity.header("content-type").unwrap_or("text/plain");
+    let media = media_type(content_type);
+    if media.starts_with("multipart/") {
+        let boundary = parameter(content_type, "boundary")
+            .unwrap_or_else(|| panic!("a multipart without a boundary: {content_type}"));
+        // RFC 2046 5.1.1: the line break before `--boundary` belongs to the delimiter. The
+        // first delimiter may open the body, hence the added line break.
+        let delimiter = format!("\n--{boundary}");
+        let body = format!("\n{}", entity.body);
+        for chunk in body.split(&delimiter).skip(1) {
+            if chunk.starts_with("--") {
+                break; // the closing delimiter
+            }
+            // The rest of the delimiter line (transport padding) is not part of the part.
+            let part = chunk.split_once('\n').map_or("", |(_, part)| part);
+            leaf_parts(part, out);
+        }
+        return;
+    }
+    let encoding = entity
+        .header("content-transfer-encoding")
+        .unwrap_or("7bit")
+        .to_ascii_lowercase();
+    let bytes = match encoding.as_str() {
+        "quoted-printable" => decode_quoted_printable(entity.body),
+        "base64" => STANDARD
+            .decode(entity.body.split_whitespace().collect::<String>())
+            .unwrap_or_else(|e| panic!("a {media} part that is not base64 ({e})")),
+        _ => entity.body.as_bytes().to_vec(), // 7bit, 8bit, binary
+    };
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| panic!("a {media} part that is not UTF-8 ({e})"))
+        .replace("\r\n", "\n");
+    out.push((media, text));
+}
+
+/// Decodes a quoted-printable body (RFC 2045 6.7) whose line breaks are `\n`: `=` at the end of
+/// a line is a soft break (the line goes on), `=XX` is the byte 0xXX, white space at the end of a
+/// line was added in transport and goes.
+fn decode_quoted_printable(encoded: &str) -> Vec<u8> {
+    fn hex_digit(byte: u8) -> Option<u8> {
+        char::from(byte)
+            .to_digit(16)
+            .and_then(|digit| u8::try_from(digit).ok())
+    }
+    let mut out = Vec::with_capacity(encoded.len());
+    let mut lines = encoded.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        let line = line.trim_end_matches([' ', '\t', '\r']);
+        let (line, soft_break) = match line.strip_suffix('=') {
+            Some(rest) => (rest.as_bytes(), true),
+            None => (line.as_bytes(), false),
+        };
+        let mut i = 0;
+        while i < line.len() {
+            let escaped = match line.get(i..i + 3) {
+                Some([b'=', high, low]) => hex_digit(*high)
+                    .zip(hex_digit(*low))
+                    .map(|(high, low)| high * 16 + low),
+                _ => None,
+            };
+            match escaped {
+                Some(byte) => {
+                    out.push(byte);
+                    i += 3;
+                }
+                None => {
+                    out.push(line[i]);
+                    i += 1;
+                }
+            }
+        }
+        if !soft_break && lines.peek().is_some() {
+            out.push(b'\n');
+        }
+    }
+    out
 }
 
 #[derive(Clone)]

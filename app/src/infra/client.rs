@@ -2,7 +2,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::ConnectInfo;
 use http::HeaderMap;
 use ipnet::IpNet;
 
@@ -23,21 +22,21 @@ impl ClientInfo {
 /// User agents are stored for people to read, not parsed: 256 characters are plenty.
 const MAX_USER_AGENT_CHARS: usize = 256;
 
-pub async fn current(trusted_proxies: &[IpNet]) -> ClientInfo {
-    let headers = leptos_axum::extract::<HeaderMap>()
-        .await
-        .unwrap_or_default();
-    let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .ok()
-        .map(|ConnectInfo(addr)| addr.ip());
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    ClientInfo {
-        ip: peer.map(|peer| client_ip(peer, forwarded, trusted_proxies)),
-        user_agent: headers
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect()),
+impl ClientInfo {
+    /// What a request says about its client: the socket's peer, and the headers.
+    pub fn from_request(
+        peer: Option<SocketAddr>,
+        headers: &HeaderMap,
+        trusted_proxies: &[IpNet],
+    ) -> Self {
+        let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        Self {
+            ip: peer.map(|peer| client_ip(peer.ip(), forwarded, trusted_proxies)),
+            user_agent: headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect()),
+        }
     }
 }
 

@@ -4,22 +4,16 @@
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use http::{HeaderMap, header::AUTHORIZATION};
 
+use crate::model::Secret;
+
 /// An email is at most 254 bytes and a password 128 characters (512 bytes of UTF-8): a header
 /// much longer than that is not credentials, and is not worth decoding.
 const MAX_HEADER_BYTES: usize = 1024;
 
+#[derive(Debug)]
 pub struct BasicCredentials {
     pub email: String,
-    pub password: String,
-}
-
-impl std::fmt::Debug for BasicCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BasicCredentials")
-            .field("email", &self.email)
-            .field("password", &"[redacted]")
-            .finish()
-    }
+    pub password: Secret,
 }
 
 pub fn parse(headers: &HeaderMap) -> Option<BasicCredentials> {
@@ -41,7 +35,7 @@ pub fn parse(headers: &HeaderMap) -> Option<BasicCredentials> {
     }
     Some(BasicCredentials {
         email: email.to_string(),
-        password: password.to_string(),
+        password: Secret::from(password),
     })
 }
 
@@ -65,7 +59,7 @@ mod tests {
         let encoded = STANDARD.encode("ada@example.com:pass:word");
         let c = parse(&headers(&format!("Basic {encoded}"))).expect("credentials");
         assert_eq!(c.email, "ada@example.com");
-        assert_eq!(c.password, "pass:word");
+        assert_eq!(c.password.expose(), "pass:word");
         assert!(parse(&headers(&format!("basic {encoded}"))).is_some());
     }
 
@@ -100,7 +94,7 @@ mod tests {
             prop_assert!(c.is_some());
             if let Some(c) = c {
                 prop_assert_eq!(c.email, email);
-                prop_assert_eq!(c.password, password);
+                prop_assert_eq!(c.password.expose(), password);
             }
         }
     }

@@ -1,0 +1,96 @@
+//! What a server function reads from its request and writes to its response: the only place
+//! (with the pages) that touches the Leptos request context. Services get plain values.
+
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+use crate::{
+    error::{ApiError, ErrorCode},
+    infra::{
+        basic_auth::{self, BasicCredentials},
+        client::ClientInfo,
+        sessions::{self, Caller, CrossSite},
+    },
+    state::AppState,
+};
+
+/// One request, as the services need it.
+pub struct Request {
+    pub state: AppState,
+    pub client: ClientInfo,
+    pub headers: HeaderMap,
+}
+
+impl Request {
+    pub async fn current() -> Self {
+        let state = expect_context::<AppState>();
+        let headers = leptos_axum::extract::<HeaderMap>()
+            .await
+            .unwrap_or_default();
+        let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+            .await
+            .ok()
+            .map(|ConnectInfo(addr)| addr);
+        let client = ClientInfo::from_request(peer, &headers, &state.settings.http.trusted_proxies);
+        Self {
+            state,
+            client,
+            headers,
+        }
+    }
+
+    /// The signed-in caller: 401 `unauthenticated` without a live session or token, 403
+    /// `forbidden` for a session cookie sent from another site.
+    pub async fn caller(&self) -> Result<Caller, ApiError> {
+        let settings = &self.state.settings;
+        let Some(presented) = sessions::presented(settings, &self.headers, CrossSite::Refuse)?
+        else {
+            return Err(ApiError::unauthenticated());
+        };
+        sessions::authenticate(&self.state.pool, &settings.sessions, &presented)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)
+    }
+
+    /// `Authorization: Basic` credentials; 401 with a challenge when there are none.
+    pub fn basic_credentials(&self) -> Result<BasicCredentials, ApiError> {
+        basic_auth::parse(&self.headers).ok_or_else(|| {
+            ApiError::invalid_credentials()
+                .with_message("Send your email address and password with HTTP Basic Auth.")
+        })
+    }
+}
+
+fn response() -> Option<ResponseOptions> {
+    use_context::<ResponseOptions>()
+}
+
+pub fn set_status(status: StatusCode) {
+    if let Some(response) = response() {
+        response.set_status(status);
+    }
+}
+
+pub fn set_cookie(cookie: HeaderValue) {
+    if let Some(response) = response() {
+        response.append_header(header::SET_COOKIE, cookie);
+    }
+}
+
+/// A 401 from a Basic-Auth endpoint says how to authenticate (RFC 9110 §11.6.1).
+pub fn with_basic_challenge<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
+    if let Err(e) = &result
+        && e.error == ErrorCode::InvalidCredentials
+        && let Some(response) = response()
+    {
+        response.insert_header(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Basic realm="accounts", charset="UTF-8""#),
+        );
+    }
+    result
+}

@@ -1,0 +1,91 @@
+//! Signing in and out: `POST /api/login`, `/api/token`, `/api/logout`, and
+//! `GET /api/current-user` (what the header shows).
+
+use leptos::prelude::*;
+
+use crate::{
+    error::ApiError,
+    model::{Done, Profile, Secret, SignedIn, TokenIssued},
+};
+
+/// Signs in with a session cookie (HttpOnly, SameSite=Lax).
+#[server(endpoint = "login", input = server_fn::codec::Json)]
+pub async fn login(
+    #[server(default)] email: String,
+    #[server(default)] password: Secret,
+) -> Result<SignedIn, ApiError> {
+    use crate::{api::extract, infra::sessions, model::SessionKind, services::sign_in};
+
+    let request = extract::Request::current().await;
+    let signed_in = sign_in::sign_in(
+        &request.state,
+        &request.client,
+        &email,
+        &password,
+        SessionKind::Cookie,
+    )
+    .await?;
+    extract::set_cookie(sessions::cookie(
+        &request.state.settings,
+        &signed_in.session.token,
+    ));
+    Ok(SignedIn {
+        user: signed_in.profile,
+    })
+}
+
+/// Issues a bearer token for programs; no cookie.
+#[server(endpoint = "token", input = server_fn::codec::Json)]
+pub async fn token(
+    #[server(default)] email: String,
+    #[server(default)] password: Secret,
+) -> Result<TokenIssued, ApiError> {
+    use crate::{api::extract, model::SessionKind, services::sign_in};
+
+    let request = extract::Request::current().await;
+    let signed_in = sign_in::sign_in(
+        &request.state,
+        &request.client,
+        &email,
+        &password,
+        SessionKind::Bearer,
+    )
+    .await?;
+    Ok(TokenIssued {
+        token: signed_in.session.token,
+        expires_at: signed_in.session.expires_at,
+    })
+}
+
+/// Revokes the session or token the request came with.
+#[server(endpoint = "logout", input = server_fn::codec::Json)]
+pub async fn logout() -> Result<Done, ApiError> {
+    use crate::{api::extract, infra::sessions, services::sign_in};
+
+    let request = extract::Request::current().await;
+    let caller = request.caller().await?;
+    sign_in::sign_out(&request.state, &caller).await?;
+    extract::set_cookie(sessions::clearing_cookie(&request.state.settings));
+    Ok(Done::OK)
+}
+
+/// Who is signed in on this browser, if anyone: what the header shows. Reads only, so a
+/// cross-site request simply counts as signed out.
+#[server(endpoint = "current-user", input = server_fn::codec::GetUrl)]
+pub async fn current_user() -> Result<Option<Profile>, ApiError> {
+    use crate::{api::extract, infra::sessions, state::AppState};
+
+    // The header's resource also runs while the router lists its routes at start-up, outside
+    // any request: nobody is signed in there.
+    if use_context::<AppState>().is_none() {
+        return Ok(None);
+    }
+    let request = extract::Request::current().await;
+    let settings = &request.state.settings;
+    match sessions::presented(settings, &request.headers, sessions::CrossSite::Ignore)? {
+        Some(presented) => {
+            sessions::profile(&request.state.pool, &settings.sessions, &presented).await
+        }
+        None => Ok(None),
+    }
+}

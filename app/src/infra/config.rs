@@ -1,0 +1,776 @@
+//! Typed settings, read once from the environment at start-up, in sections.
+//!
+//! [`Env`] is the one list of variables (read with `envy`; each field is the variable's name in
+//! lower case, with its default); [`Settings`] groups what they mean for each part of the app.
+//! A value that does not parse stops start-up with one line naming the variable; secrets are
+//! never echoed back.
+
+use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+use ipnet::IpNet;
+use lettre::message::Mailbox;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::Deserialize;
+use sqlx::postgres::PgConnectOptions;
+use url::Url;
+
+use crate::{
+    domain::{CODE_LENGTH_RANGE, Region},
+    model::PublicSettings,
+};
+
+/// The database `make run` starts when `DATABASE_URL` is not set (see `scripts/postgres.sh`).
+pub const DEFAULT_DATABASE_URL: &str = "postgres://accounts@127.0.0.1:54329/accounts";
+pub const DEFAULT_LOG_FILTER: &str = "info,server=debug,app=debug,sqlx=warn";
+/// Used when `SECRET_KEY` is unset in development. Production refuses to start without a key.
+const DEVELOPMENT_SECRET_KEY: &str = "development-only-key-never-use-this-in-production";
+
+/// Every variable the app reads, with its default. Empty values count as unset.
+#[derive(Deserialize)]
+#[serde(default)]
+struct Env {
+    app_env: String,
+    log_format: Option<String>,
+    rust_log: String,
+    database_url: String,
+    database_connect_timeout_secs: u64,
+    database_max_connections: u32,
+    smtp_url: Option<String>,
+    email_from: String,
+    email_retry_base_ms: u64,
+    leptos_site_addr: String,
+    leptos_site_root: String,
+    leptos_reload_port: u32,
+    app_base_url: Option<String>,
+    trusted_proxies: Option<String>,
+    secret_key: Option<String>,
+    activation_code_length: usize,
+    activation_code_ttl_secs: u64,
+    code_max_attempts: u32,
+    code_account_max_failures: u32,
+    code_resend_cooldown_secs: u64,
+    code_resends_per_hour: u32,
+    pending_hold_secs: u64,
+    default_phone_region: String,
+    rate_limit_register_per_ip: u32,
+    rate_limit_login_per_ip: u32,
+    login_failures_allowed: u32,
+    login_failure_window_secs: u64,
+    session_idle_timeout_secs: u64,
+    session_lifetime_secs: u64,
+    password_hash_slots: Option<usize>,
+    password_hash_max_wait_ms: u64,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Self {
+            app_env: "development".into(),
+            log_format: None,
+            rust_log: DEFAULT_LOG_FILTER.into(),
+            database_url: DEFAULT_DATABASE_URL.into(),
+            database_connect_timeout_secs: 30,
+            database_max_connections: 10,
+            smtp_url: None,
+            email_from: "Accounts <no-reply@localhost>".into(),
+            email_retry_base_ms: 1000,
+            leptos_site_addr: "127.0.0.1:3000".into(),
+            leptos_site_root: "target/site".into(),
+            leptos_reload_port: 3001,
+            app_base_url: None,
+            trusted_proxies: None,
+            secret_key: None,
+            activation_code_length: 4,
+            activation_code_ttl_secs: 60,
+            code_max_attempts: 5,
+            code_account_max_failures: 100,
+            code_resend_cooldown_secs: 30,
+            code_resends_per_hour: 5,
+            pending_hold_secs: 900,
+            default_phone_region: "GB".into(),
+            rate_limit_register_per_ip: 20,
+            rate_limit_login_per_ip: 60,
+            login_failures_allowed: 5,
+            login_failure_window_secs: 300,
+            session_idle_timeout_secs: 30 * 60,
+            session_lifetime_secs: 14 * 24 * 3600,
+            password_hash_slots: None,
+            password_hash_max_wait_ms: 2000,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub env: AppEnv,
+    pub log: LogSettings,
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub mail: MailSettings,
+    pub codes: CodeSettings,
+    pub registration: RegistrationSettings,
+    pub sessions: SessionSettings,
+    pub limits: LimitSettings,
+    pub passwords: PasswordSettings,
+}
+
+#[derive(Clone, Debug)]
+pub struct LogSettings {
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Where the server listens.
+    pub site_addr: SocketAddr,
+    /// Where the built site (`pkg/` with WASM, JS and CSS) is served from.
+    pub site_root: PathBuf,
+    /// The live-reload port `make watch` uses.
+    pub reload_port: u32,
+    /// The public address of the app, for links in emails and `Secure` cookies.
+    pub app_base_url: Url,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl HttpSettings {
+    /// `scheme://host[:port]`: a cookie-authenticated request from any other origin is refused.
+    pub fn app_origin(&self) -> String {
+        self.app_base_url.origin().ascii_serialization()
+    }
+
+    /// Cookies get `Secure` (and the `__Host-` prefix) when the app is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.app_base_url.scheme() == "https"
+    }
+
+    /// `base` + `path`, for links in emails.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.app_base_url.as_str().trim_end_matches('/'))
+    }
+}
+
+#[derive(Clone)]
+pub struct DatabaseSettings {
+    /// Holds the password, so it is never logged whole.
+    pub options: PgConnectOptions,
+    /// How long start-up keeps trying to reach Postgres before giving up.
+    pub connect_timeout: Duration,
+    pub max_connections: u32,
+}
+
+impl DatabaseSettings {
+    /// `host:port/database`: enough to say which Postgres, nothing secret.
+    pub fn target(&self) -> String {
+        database_target(&self.options)
+    }
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("target", &self.target())
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub struct MailSettings {
+    /// `None`: mail goes to the dev mailbox instead of an SMTP server.
+    pub smtp_url: Option<SecretString>,
+    pub from: Mailbox,
+    /// First retry delay of the mail worker; doubles on each failure.
+    pub retry_base: Duration,
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "[set]"))
+            .field("from", &self.from.to_string())
+            .field("retry_base", &self.retry_base)
+            .finish()
+    }
+}
+
+/// One-time codes (activation, email change, password reset).
+#[derive(Clone)]
+pub struct CodeSettings {
+    /// Keys the HMAC that stores codes (`SECRET_KEY`); the same on every replica.
+    pub key: SecretString,
+    pub length: usize,
+    pub ttl: Duration,
+    /// Wrong tries one code allows before it is used up.
+    pub max_attempts: u32,
+    /// Wrong codes one pending account allows, over all its codes, before it locks.
+    pub account_max_failures: u32,
+    cooldown: Duration,
+    pub resends_per_hour: u32,
+}
+
+impl CodeSettings {
+    pub fn key(&self) -> &[u8] {
+        self.key.expose_secret().as_bytes()
+    }
+
+    /// Least time between two codes: the cooldown, or the code's lifetime when that is
+    /// shorter, so an expired code can always be replaced.
+    pub fn resend_cooldown(&self) -> Duration {
+        self.cooldown.min(self.ttl)
+    }
+
+    /// Whole seconds a fresh code lives, as the API reports it.
+    pub fn ttl_secs(&self) -> u64 {
+        self.ttl.as_secs()
+    }
+
+    /// Entropy of one code, in bits.
+    pub fn bits(&self) -> f64 {
+        self.length as f64 * 10f64.log2()
+    }
+
+    pub fn public(&self) -> PublicSettings {
+        PublicSettings {
+            code_length: self.length,
+            code_ttl_secs: self.ttl_secs(),
+            resend_cooldown_secs: self.resend_cooldown().as_secs(),
+        }
+    }
+}
+
+impl std::fmt::Debug for CodeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeSettings")
+            .field("key", &"[redacted]")
+            .field("length", &self.length)
+            .field("ttl", &self.ttl)
+            .field("max_attempts", &self.max_attempts)
+            .field("account_max_failures", &self.account_max_failures)
+            .field("cooldown", &self.cooldown)
+            .field("resends_per_hour", &self.resends_per_hour)
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RegistrationSettings {
+    /// The country of phone numbers written without `+`.
+    pub default_phone_region: Region,
+    /// How long an idle pending registration (code expired) keeps its email and phone.
+    pub pending_hold: Duration,
+    /// Registrations per client IP per minute; 0 turns the limit off.
+    pub per_ip_per_minute: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionSettings {
+    /// A session unused this long is over.
+    pub idle_timeout: Duration,
+    /// A session or token is over this long after sign-in, used or not.
+    pub lifetime: Duration,
+    /// `__Host-session` over https (bound to this exact origin), else `session`.
+    pub cookie_name: &'static str,
+}
+
+#[derive(Clone, Debug)]
+pub struct LimitSettings {
+    /// Password checks per client IP per minute; 0 turns the limit off.
+    pub login_per_ip_per_minute: u32,
+    /// Wrong passwords per email (known or not) allowed in `login_failure_window`.
+    pub login_failures_allowed: u32,
+    pub login_failure_window: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct PasswordSettings {
+    /// Hashes computed at once (default: the number of cores).
+    pub hash_slots: usize,
+    /// The longest a request waits for a hashing slot before it gets 503.
+    pub hash_max_wait: Duration,
+}
+
+/// A variable that is set but does not parse.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid {var}: {reason}")]
+pub struct SettingsError {
+    pub var: String,
+    pub reason: String,
+}
+
+fn invalid(var: &str, reason: impl Into<String>) -> SettingsError {
+    SettingsError {
+        var: var.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn at_least_one(var: &str, value: u64) -> Result<u64, SettingsError> {
+    if value == 0 {
+        return Err(invalid(var, "must be at least 1"));
+    }
+    Ok(value)
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_vars(std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        }))
+    }
+
+    /// Reads settings through `lookup`, so tests can pass their own values without touching the
+    /// process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        Self::from_vars(
+            ENV_NAMES
+                .iter()
+                .filter_map(|name| lookup(name).map(|value| (name.to_string(), value))),
+        )
+    }
+
+    fn from_vars(vars: impl Iterator<Item = (String, String)>) -> Result<Self, SettingsError> {
+        // Empty counts as unset; a value's surrounding spaces are not part of it.
+        let vars = vars.filter_map(|(name, value)| {
+            let value = value.trim().to_string();
+            (!value.is_empty()).then_some((name, value))
+        });
+        let env: Env = envy::from_iter(vars).map_err(env_error)?;
+        Self::from_parsed(env)
+    }
+
+    fn from_parsed(env: Env) -> Result<Self, SettingsError> {
+        let app_env = match env.app_env.as_str() {
+            "development" => AppEnv::Development,
+            "production" => AppEnv::Production,
+            other => {
+                return Err(invalid(
+                    "APP_ENV",
+                    format!("{other:?} is neither `development` nor `production`"),
+                ));
+            }
+        };
+        let format = match env.log_format.as_deref() {
+            None if app_env == AppEnv::Production => LogFormat::Json,
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "LOG_FORMAT",
+                    format!("{other:?} is neither `pretty` nor `json`"),
+                ));
+            }
+        };
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&env.rust_log) {
+            return Err(invalid(
+                "RUST_LOG",
+                format!("{:?} is not a log filter ({e})", env.rust_log),
+            ));
+        }
+        let log = LogSettings {
+            filter: env.rust_log,
+            format,
+        };
+
+        // The URL may carry a password: say what is wrong with it, never what it is.
+        let url = &env.database_url;
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(invalid(
+                "DATABASE_URL",
+                "expected postgres://user:password@host:port/database",
+            ));
+        }
+        let database = DatabaseSettings {
+            options: PgConnectOptions::from_str(url)
+                .map_err(|e| invalid("DATABASE_URL", format!("not a Postgres URL ({e})")))?,
+            connect_timeout: Duration::from_secs(env.database_connect_timeout_secs),
+            max_connections: at_least_one(
+                "DATABASE_MAX_CONNECTIONS",
+                env.database_max_connections.into(),
+            )? as u32,
+        };
+
+        let smtp_url = match env.smtp_url {
+            None => None,
+            Some(raw) => {
+                let url = Url::parse(&raw)
+                    .map_err(|e| invalid("SMTP_URL", format!("not a URL ({e})")))?;
+                if !matches!(url.scheme(), "smtp" | "smtps") || url.host_str().is_none() {
+                    return Err(invalid(
+                        "SMTP_URL",
+                        "expected smtp://host:port or smtps://host:port",
+                    ));
+                }
+                Some(SecretString::from(raw))
+            }
+        };
+        let mail = MailSettings {
+            smtp_url,
+            from: env.email_from.parse::<Mailbox>().map_err(|e| {
+                invalid(
+                    "EMAIL_FROM",
+                    format!("{:?} is not an email address ({e})", env.email_from),
+                )
+            })?,
+            retry_base: Duration::from_millis(env.email_retry_base_ms.max(1)),
+        };
+
+        let site_addr = env.leptos_site_addr.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "LEPTOS_SITE_ADDR",
+                format!(
+                    "{:?} is not an address like 127.0.0.1:3000",
+                    env.leptos_site_addr
+                ),
+            )
+        })?;
+        let app_base_url_raw = env
+            .app_base_url
+            .unwrap_or_else(|| format!("http://{site_addr}"));
+        let app_base_url = Url::parse(&app_base_url_raw)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| {
+                invalid(
+                    "APP_BASE_URL",
+                    format!("{app_base_url_raw:?} is not an http(s) URL"),
+                )
+            })?;
+        let trusted_proxies = env
+            .trusted_proxies
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "TRUSTED_PROXIES",
+                            format!("{entry:?} is not an IP address or CIDR range"),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        let http = HttpSettings {
+            site_addr,
+            site_root: PathBuf::from(env.leptos_site_root),
+            reload_port: env.leptos_reload_port,
+            app_base_url,
+            trusted_proxies,
+        };
+
+        let key = match env.secret_key {
+            Some(key) if key.len() >= 32 => SecretString::from(key),
+            Some(_) => return Err(invalid("SECRET_KEY", "use at least 32 characters")),
+            None if app_env == AppEnv::Production => {
+                return Err(invalid(
+                    "SECRET_KEY",
+                    "required in production (at least 32 random characters, the same on every replica)",
+                ));
+            }
+            None => SecretString::from(DEVELOPMENT_SECRET_KEY),
+        };
+        if !CODE_LENGTH_RANGE.contains(&env.activation_code_length) {
+            return Err(invalid(
+                "ACTIVATION_CODE_LENGTH",
+                format!(
+                    "must be from {} to {}",
+                    CODE_LENGTH_RANGE.start(),
+                    CODE_LENGTH_RANGE.end()
+                ),
+            ));
+        }
+        let codes = CodeSettings {
+            key,
+            length: env.activation_code_length,
+            ttl: Duration::from_secs(at_least_one(
+                "ACTIVATION_CODE_TTL_SECS",
+                env.activation_code_ttl_secs,
+            )?),
+            max_attempts: at_least_one("CODE_MAX_ATTEMPTS", env.code_max_attempts.into())? as u32,
+            account_max_failures: at_least_one(
+                "CODE_ACCOUNT_MAX_FAILURES",
+                env.code_account_max_failures.into(),
+            )? as u32,
+            cooldown: Duration::from_secs(env.code_resend_cooldown_secs),
+            resends_per_hour: at_least_one(
+                "CODE_RESENDS_PER_HOUR",
+                env.code_resends_per_hour.into(),
+            )? as u32,
+        };
+
+        let registration = RegistrationSettings {
+            default_phone_region: env
+                .default_phone_region
+                .to_ascii_uppercase()
+                .parse::<Region>()
+                .map_err(|_| {
+                    invalid(
+                        "DEFAULT_PHONE_REGION",
+                        format!(
+                            "{:?} is not a two-letter region code like GB or US",
+                            env.default_phone_region
+                        ),
+                    )
+                })?,
+            pending_hold: Duration::from_secs(env.pending_hold_secs),
+            per_ip_per_minute: env.rate_limit_register_per_ip,
+        };
+        let sessions = SessionSettings {
+            idle_timeout: Duration::from_secs(at_least_one(
+                "SESSION_IDLE_TIMEOUT_SECS",
+                env.session_idle_timeout_secs,
+            )?),
+            lifetime: Duration::from_secs(at_least_one(
+                "SESSION_LIFETIME_SECS",
+                env.session_lifetime_secs,
+            )?),
+            cookie_name: if http.secure_cookies() {
+                "__Host-session"
+            } else {
+                "session"
+            },
+        };
+        let limits = LimitSettings {
+            login_per_ip_per_minute: env.rate_limit_login_per_ip,
+            login_failures_allowed: at_least_one(
+                "LOGIN_FAILURES_ALLOWED",
+                env.login_failures_allowed.into(),
+            )? as u32,
+            login_failure_window: Duration::from_secs(at_least_one(
+                "LOGIN_FAILURE_WINDOW_SECS",
+                env.login_failure_window_secs,
+            )?),
+        };
+        let passwords = PasswordSettings {
+            hash_slots: match env.password_hash_slots {
+                Some(0) => return Err(invalid("PASSWORD_HASH_SLOTS", "must be at least 1")),
+                Some(n) => n,
+                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            },
+            hash_max_wait: Duration::from_millis(env.password_hash_max_wait_ms),
+        };
+
+        Ok(Self {
+            env: app_env,
+            log,
+            http,
+            database,
+            mail,
+            codes,
+            registration,
+            sessions,
+            limits,
+            passwords,
+        })
+    }
+}
+
+/// The variables [`Env`] reads, for [`Settings::from_lookup`].
+const ENV_NAMES: &[&str] = &[
+    "APP_ENV",
+    "LOG_FORMAT",
+    "RUST_LOG",
+    "DATABASE_URL",
+    "DATABASE_CONNECT_TIMEOUT_SECS",
+    "DATABASE_MAX_CONNECTIONS",
+    "SMTP_URL",
+    "EMAIL_FROM",
+    "EMAIL_RETRY_BASE_MS",
+    "LEPTOS_SITE_ADDR",
+    "LEPTOS_SITE_ROOT",
+    "LEPTOS_RELOAD_PORT",
+    "APP_BASE_URL",
+    "TRUSTED_PROXIES",
+    "SECRET_KEY",
+    "ACTIVATION_CODE_LENGTH",
+    "ACTIVATION_CODE_TTL_SECS",
+    "CODE_MAX_ATTEMPTS",
+    "CODE_ACCOUNT_MAX_FAILURES",
+    "CODE_RESEND_COOLDOWN_SECS",
+    "CODE_RESENDS_PER_HOUR",
+    "PENDING_HOLD_SECS",
+    "DEFAULT_PHONE_REGION",
+    "RATE_LIMIT_REGISTER_PER_IP",
+    "RATE_LIMIT_LOGIN_PER_IP",
+    "LOGIN_FAILURES_ALLOWED",
+    "LOGIN_FAILURE_WINDOW_SECS",
+    "SESSION_IDLE_TIMEOUT_SECS",
+    "SESSION_LIFETIME_SECS",
+    "PASSWORD_HASH_SLOTS",
+    "PASSWORD_HASH_MAX_WAIT_MS",
+];
+
+/// envy names the variable at the end of its message (`… provided by NAME`); the value is left
+/// out of ours, in case it was a secret typed into the wrong variable.
+fn env_error(error: envy::Error) -> SettingsError {
+    match error {
+        envy::Error::MissingValue(field) => invalid(&field.to_ascii_uppercase(), "is required"),
+        envy::Error::Custom(message) => match message.rsplit_once(" provided by ") {
+            Some((_, var)) => invalid(var.trim(), "is not a whole number in range"),
+            None => invalid("environment", message),
+        },
+    }
+}
+
+/// `host:port/database`: enough to say which Postgres, nothing secret.
+pub fn database_target(options: &PgConnectOptions) -> String {
+    format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_run_locally() {
+        let s = settings(&[]).expect("defaults parse");
+        assert_eq!(s.env, AppEnv::Development);
+        assert_eq!(s.log.format, LogFormat::Pretty);
+        assert_eq!(s.http.site_addr, "127.0.0.1:3000".parse().expect("addr"));
+        assert_eq!(s.http.app_base_url.as_str(), "http://127.0.0.1:3000/");
+        assert!(s.mail.smtp_url.is_none());
+        assert_eq!(s.database.options.get_port(), 54329);
+        assert_eq!(s.sessions.cookie_name, "session");
+    }
+
+    #[test]
+    fn production_logs_json_by_default() {
+        let key = "k".repeat(32);
+        let s = settings(&[("APP_ENV", "production"), ("SECRET_KEY", &key)]).expect("parses");
+        assert_eq!(s.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        for (var, value) in [
+            ("APP_ENV", "staging"),
+            ("LOG_FORMAT", "xml"),
+            ("RUST_LOG", "info,[[["),
+            ("DATABASE_URL", "mysql://nope"),
+            ("DATABASE_CONNECT_TIMEOUT_SECS", "soon"),
+            ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("SMTP_URL", "http://mail.example.com"),
+            ("EMAIL_FROM", "not an address"),
+            ("LEPTOS_SITE_ADDR", "localhost"),
+            ("APP_BASE_URL", "ftp://example.com"),
+            ("SECRET_KEY", "short"),
+            ("ACTIVATION_CODE_LENGTH", "3"),
+            ("ACTIVATION_CODE_LENGTH", "11"),
+            ("ACTIVATION_CODE_TTL_SECS", "0"),
+            ("PENDING_HOLD_SECS", "-1"),
+            ("RATE_LIMIT_REGISTER_PER_IP", "lots"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
+            ("DEFAULT_PHONE_REGION", "Britain"),
+            ("SESSION_IDLE_TIMEOUT_SECS", "0"),
+            ("SESSION_LIFETIME_SECS", "forever"),
+            ("RATE_LIMIT_LOGIN_PER_IP", "-5"),
+            ("PASSWORD_HASH_SLOTS", "0"),
+            ("CODE_MAX_ATTEMPTS", "0"),
+            ("LOGIN_FAILURE_WINDOW_SECS", "x"),
+        ] {
+            let err = settings(&[(var, value)]).expect_err(var);
+            assert_eq!(err.var, var, "{err}");
+        }
+    }
+
+    #[test]
+    fn https_cookies_are_secure_and_host_bound() {
+        let s = settings(&[("APP_BASE_URL", "https://accounts.example.com")]).expect("parses");
+        assert!(s.http.secure_cookies());
+        assert_eq!(s.sessions.cookie_name, "__Host-session");
+        assert_eq!(s.http.app_origin(), "https://accounts.example.com");
+        assert_eq!(s.http.link("/login"), "https://accounts.example.com/login");
+    }
+
+    #[test]
+    fn the_resend_cooldown_never_outlives_the_code() {
+        let s = settings(&[("ACTIVATION_CODE_TTL_SECS", "2")]).expect("parses");
+        assert_eq!(s.codes.resend_cooldown(), Duration::from_secs(2));
+        assert_eq!(s.codes.public().resend_cooldown_secs, 2);
+    }
+
+    #[test]
+    fn production_needs_a_secret_key() {
+        let err = settings(&[("APP_ENV", "production")]).expect_err("no key");
+        assert_eq!(err.var, "SECRET_KEY");
+        let key = "k".repeat(32);
+        let s = settings(&[("APP_ENV", "production"), ("SECRET_KEY", &key)]).expect("parses");
+        assert_eq!(s.codes.key(), key.as_bytes());
+    }
+
+    #[test]
+    fn account_rules_have_the_issue_defaults() {
+        let s = settings(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1")]).expect("parses");
+        assert_eq!(s.codes.length, 4);
+        assert_eq!(s.codes.ttl, Duration::from_secs(60));
+        assert_eq!(s.codes.max_attempts, 5);
+        assert_eq!(s.codes.account_max_failures, 100);
+        assert_eq!(s.codes.resend_cooldown(), Duration::from_secs(30));
+        assert_eq!(s.limits.login_failures_allowed, 5);
+        assert_eq!(s.registration.pending_hold, Duration::from_secs(900));
+        assert_eq!(s.registration.per_ip_per_minute, 20);
+        assert_eq!(s.http.trusted_proxies.len(), 2);
+        assert_eq!(s.registration.default_phone_region, Region::GB);
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let s = settings(&[
+            (
+                "DATABASE_URL",
+                "postgres://u:hunter2@db.internal:5432/accounts",
+            ),
+            ("SMTP_URL", "smtps://mailer:swordfish@mail.example.com"),
+            ("SECRET_KEY", "tiger-tiger-burning-bright-in-the-forests"),
+        ])
+        .expect("parses");
+        let debug = format!("{s:?}");
+        assert!(debug.contains("db.internal:5432/accounts"), "{debug}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("swordfish") && !debug.contains("tiger"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn errors_never_echo_the_database_password() {
+        let err = settings(&[("DATABASE_URL", "postgres://u:hunter2@host:notaport/db")])
+            .expect_err("bad port");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+}

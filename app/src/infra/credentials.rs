@@ -1,0 +1,156 @@
+//! The one check of an email and password, used by sign-in, token, activation and resend: the
+//! same limits, history entries and error codes everywhere, so no endpoint is a way around
+//! another's limits.
+//!
+//! Wrong passwords are counted per email as typed (lower-cased), whether or not an account has
+//! it: a limit only known accounts could hit would tell which emails have accounts. Unknown
+//! emails cost a dummy hash, so both failures look and take the same.
+
+use std::time::Duration;
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{client::ClientInfo, config::Settings, events, rate_limit};
+use crate::{
+    error::{ApiError, Context as _},
+    model::{AccountStatus, EventKind, Secret},
+    state::AppState,
+};
+
+/// Failed password checks for one email.
+pub struct FailureCounter {
+    key: String,
+}
+
+impl FailureCounter {
+    pub fn for_email(email: &str) -> Self {
+        Self {
+            key: format!("login:email:{}", super::codes::text_key(email)),
+        }
+    }
+
+    /// `Some(seconds)` when this email has used up its failures for now.
+    async fn blocked_for(
+        &self,
+        conn: &mut PgConnection,
+        settings: &Settings,
+    ) -> Result<Option<u64>, ApiError> {
+        let decision = rate_limit::peek(
+            conn,
+            &self.key,
+            settings.limits.login_failures_allowed,
+            settings.limits.login_failure_window,
+        )
+        .await
+        .context("peek at failed passwords")?;
+        Ok(match decision {
+            rate_limit::Decision::Limited { retry_after } => Some(retry_after),
+            rate_limit::Decision::Allowed => None,
+        })
+    }
+
+    async fn failed(&self, conn: &mut PgConnection, settings: &Settings) -> Result<(), ApiError> {
+        rate_limit::check(
+            conn,
+            &self.key,
+            settings.limits.login_failures_allowed,
+            settings.limits.login_failure_window,
+        )
+        .await
+        .context("count a failed password")?;
+        Ok(())
+    }
+
+    /// A success (or a password reset) wipes the earlier failures.
+    pub async fn clear(&self, conn: &mut PgConnection) -> Result<(), ApiError> {
+        rate_limit::reset(conn, &self.key)
+            .await
+            .context("clear failed passwords")
+    }
+}
+
+/// An account whose password just checked out.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Verified {
+    #[sqlx(rename = "id")]
+    pub user_id: Uuid,
+    pub email: String,
+    pub first_name: String,
+    pub status: AccountStatus,
+}
+
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    #[sqlx(flatten)]
+    account: Verified,
+    password_hash: String,
+}
+
+/// Checks `email` and `password`: the per-IP and per-email limits first, then the hash, then
+/// records the outcome. The account's status is the caller's business (sign-in wants it
+/// active, activation pending).
+#[tracing::instrument(name = "credentials.verify", skip_all, fields(user.id))]
+pub async fn verify(
+    state: &AppState,
+    client: &ClientInfo,
+    email: &str,
+    password: &Secret,
+) -> Result<Verified, ApiError> {
+    let AppState {
+        pool,
+        hasher,
+        settings,
+        ..
+    } = state;
+    let failures = FailureCounter::for_email(email);
+    // The connection goes back to the pool before the hash: waiting for a hashing slot must
+    // never hold one (a burst of sign-ins would starve everything else).
+    let candidate = {
+        let mut conn = pool.acquire().await.context("acquire a connection")?;
+        let per_ip = settings.limits.login_per_ip_per_minute;
+        if per_ip > 0
+            && let Some(ip) = client.ip
+            && let rate_limit::Decision::Limited { retry_after } = rate_limit::check(
+                &mut conn,
+                &format!("login:ip:{ip}"),
+                per_ip,
+                Duration::from_secs(60),
+            )
+            .await
+            .context("count password checks from this address")?
+        {
+            tracing::warn!(client.ip = %ip, "password checks from this address limited");
+            return Err(ApiError::too_many_attempts(retry_after));
+        }
+        if let Some(retry_after) = failures.blocked_for(&mut conn, settings).await? {
+            return Err(ApiError::too_many_attempts(retry_after));
+        }
+        sqlx::query_as::<_, Candidate>(
+            "select id, email, first_name, status, password_hash from users
+             where lower(email) = lower($1)",
+        )
+        .bind(super::codes::text_key(email))
+        .fetch_optional(&mut *conn)
+        .await
+        .context("find the account")?
+    };
+    let stored = candidate.as_ref().map(|c| c.password_hash.as_str());
+    let matches = hasher.verify(password.expose(), stored).await?;
+    let mut conn = pool.acquire().await.context("acquire a connection")?;
+    match candidate {
+        Some(Candidate { account, .. }) if matches => {
+            tracing::Span::current().record("user.id", tracing::field::display(account.user_id));
+            failures.clear(&mut conn).await?;
+            Ok(account)
+        }
+        other => {
+            failures.failed(&mut conn, settings).await?;
+            if let Some(known) = other {
+                let user_id = known.account.user_id;
+                events::record(&mut conn, user_id, EventKind::LoginFailed, client).await?;
+            }
+            Err(ApiError::invalid_credentials())
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! Emails are rows in the outbox, written in the same transaction as the change that causes
+//! them; the server's mail worker delivers them (see `server/src/email_worker.rs`).
+//!
+//! Bodies come from the templates in `templates/` through minijinja: `.html` templates escape
+//! every value, `.txt` ones do not.
+
+use std::{sync::OnceLock, time::Duration};
+
+use chrono::{DateTime, Utc};
+use minijinja::{Environment, Value, context};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::{
+    error::{ApiError, Context as _},
+    model::{human_duration, text_enum},
+};
+
+/// The channel the worker listens on; a notification is sent with every new email and
+/// delivered by Postgres when the transaction commits.
+pub const OUTBOX_CHANNEL: &str = "email_outbox";
+
+text_enum! {
+    /// Which email a row of the outbox is.
+    pub enum EmailKind {
+        Activation = "activation",
+        EmailChange = "email_change",
+        EmailChangeNotice = "email_change_notice",
+        PasswordChanged = "password_changed",
+        PasswordReset = "password_reset",
+        Goodbye = "goodbye",
+    }
+}
+
+/// A message ready for the outbox.
+pub struct OutgoingEmail {
+    pub kind: EmailKind,
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// When the message is pointless (its code has expired): not sent after that.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for OutgoingEmail {
+    /// Bodies may hold a code: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingEmail")
+            .field("kind", &self.kind)
+            .field("recipient", &self.recipient)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Queues `email` in the caller's transaction and wakes the worker when it commits.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    user_id: Option<Uuid>,
+    email: &OutgoingEmail,
+) -> Result<(), ApiError> {
+    sqlx::query(
+        "with o as (
+             insert into email_outbox
+                 (user_id, kind, recipient, subject, text_body, html_body, expires_at)
+             values ($1, $2, $3, $4, $5, $6, $7)
+         )
+         select pg_notify($8, '')",
+    )
+    .bind(user_id)
+    .bind(email.kind)
+    .bind(&email.recipient)
+    .bind(&email.subject)
+    .bind(&email.text)
+    .bind(&email.html)
+    .bind(email.expires_at)
+    .bind(OUTBOX_CHANNEL)
+    .execute(conn)
+    .await
+    .context("queue an email")?;
+    Ok(())
+}
+
+fn templates() -> &'static Environment<'static> {
+    static TEMPLATES: OnceLock<Environment<'static>> = OnceLock::new();
+    TEMPLATES.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_keep_trailing_newline(true);
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, source) in [
+            ("activation.txt", include_str!("templates/activation.txt")),
+            ("activation.html", include_str!("templates/activation.html")),
+            ("code.txt", include_str!("templates/code.txt")),
+            ("code.html", include_str!("templates/code.html")),
+            ("notice.txt", include_str!("templates/notice.txt")),
+            ("notice.html", include_str!("templates/notice.html")),
+        ] {
+            env.add_template(name, source)
+                .expect("the email templates are valid");
+        }
+        env
+    })
+}
+
+/// A link to the app, built from `APP_BASE_URL` (a parsed URL: no quotes or angle brackets), kept
+/// as it is in HTML (minijinja would write every `/` as `&#x2f;`).
+fn link(url: &str) -> Value {
+    Value::from_safe_string(url.to_string())
+}
+
+/// The text and HTML bodies of template `name`.
+fn render(name: &str, values: Value) -> Result<(String, String), ApiError> {
+    let render_one = |file: String| {
+        templates()
+            .get_template(&file)
+            .and_then(|template| template.render(&values))
+            .map_err(|e| ApiError::internal(e).context("render an email"))
+    };
+    Ok((
+        render_one(format!("{name}.txt"))?,
+        render_one(format!("{name}.html"))?,
+    ))
+}
+
+/// The activation email: the code in the subject and on a line of its own.
+pub fn activation_email(
+    recipient: &str,
+    first_name: &str,
+    code: &str,
+    ttl: Duration,
+    activate_url: &str,
+) -> Result<OutgoingEmail, ApiError> {
+    let (text, html) = render(
+        "activation",
+        context! {
+            first_name,
+            code,
+            expires_in => human_duration(ttl.as_secs()),
+            activate_url => link(activate_url),
+        },
+    )?;
+    Ok(OutgoingEmail {
+        kind: EmailKind::Activation,
+        recipient: recipient.to_string(),
+        subject: format!("{code} is your activation code"),
+        text,
+        html,
+        expires_at: None,
+    })
+}
+
+/// What a one-time-code email (other than activation) says.
+pub struct CodeMessage<'a> {
+    pub kind: EmailKind,
+    pub recipient: &'a str,
+    pub first_name: &'a str,
+    pub subject: String,
+    /// Why the code was sent, one sentence.
+    pub purpose: &'a str,
+    /// What to do when the person did not ask for it.
+    pub ignore: &'a str,
+    pub code: &'a str,
+    pub ttl: Duration,
+}
+
+/// A one-time code for something other than activation (email change, password reset).
+pub fn code_email(message: CodeMessage<'_>) -> Result<OutgoingEmail, ApiError> {
+    let (text, html) = render(
+        "code",
+        context! {
+            first_name => message.first_name,
+            purpose => message.purpose,
+            ignore => message.ignore,
+            code => message.code,
+            expires_in => human_duration(message.ttl.as_secs()),
+        },
+    )?;
+    Ok(OutgoingEmail {
+        kind: message.kind,
+        recipient: message.recipient.to_string(),
+        subject: message.subject,
+        text,
+        html,
+        expires_at: None,
+    })
+}
+
+/// A notice about a change to the account, to an address that should know.
+pub fn notice_email(
+    kind: EmailKind,
+    recipient: &str,
+    first_name: &str,
+    subject: &str,
+    body: &str,
+    login_url: &str,
+) -> Result<OutgoingEmail, ApiError> {
+    let (text, html) = render(
+        "notice",
+        context! { first_name, subject, body, login_url => link(login_url) },
+    )?;
+    Ok(OutgoingEmail {
+        kind,
+        recipient: recipient.to_string(),
+        subject: subject.to_string(),
+        text,
+        html,
+        expires_at: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activation_email_carries_the_code_and_the_expiry() {
+        let email = activation_email(
+            "ada@example.com",
+            "<Ada & \"Bob\">",
+            "0427",
+            Duration::from_secs(60),
+            "http://127.0.0.1:3000/activate",
+        )
+        .expect("renders");
+        assert!(email.subject.contains("0427"));
+        assert!(email.text.lines().any(|line| line.trim() == "0427"));
+        assert!(email.text.contains("expires in one minute"));
+        assert!(email.text.contains("http://127.0.0.1:3000/activate"));
+        assert!(email.text.contains("Hello <Ada & \"Bob\">,"));
+        assert!(
+            email.html.contains("&lt;Ada &amp; &quot;Bob&quot;&gt;")
+                && !email.html.contains("<Ada"),
+            "{}",
+            email.html
+        );
+        assert!(!email.text.contains("{{") && !email.html.contains("{{"));
+        assert!(email.text.ends_with('\n'));
+    }
+
+    #[test]
+    fn notices_escape_their_body_in_html_only() {
+        let email = notice_email(
+            EmailKind::Goodbye,
+            "ada@example.com",
+            "Ada",
+            "Your account was deleted",
+            "Gone <for good>.",
+            "http://127.0.0.1:3000/login",
+        )
+        .expect("renders");
+        assert!(email.text.contains("Gone <for good>."));
+        assert!(email.html.contains("Gone &lt;for good&gt;."));
+        assert!(email.html.contains(r#"href="http://127.0.0.1:3000/login""#));
+    }
+}

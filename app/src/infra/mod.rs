@@ -1,0 +1,15 @@
+//! Server-only infrastructure the services are built on: settings, database helpers, password
+//! hashing, one-time codes, rate limits, sessions, the mail outbox and its templates. Nothing
+//! here reads the Leptos context: a command-line tool, a worker or a test can use all of it.
+
+pub mod basic_auth;
+pub mod client;
+pub mod codes;
+pub mod config;
+pub mod credentials;
+pub mod db;
+pub mod events;
+pub mod hashing;
+pub mod mail;
+pub mod rate_limit;
+pub mod sessions;

@@ -1,0 +1,129 @@
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::text_enum;
+
+text_enum! {
+    /// Where an account is in its life.
+    pub enum AccountStatus {
+        /// Registered, waiting for its activation code.
+        Pending = "pending",
+        Active = "active",
+        /// Too many wrong activation codes: this registration can no longer be activated.
+        Locked = "locked",
+    }
+}
+
+text_enum! {
+    /// How a session travels.
+    pub enum SessionKind {
+        /// A browser session: the token is in an HttpOnly cookie.
+        Cookie = "cookie",
+        /// A program's token: `Authorization: Bearer`.
+        Bearer = "bearer",
+    }
+}
+
+text_enum! {
+    /// What the security history records.
+    pub enum EventKind {
+        Registered = "registered",
+        CodeSent = "code_sent",
+        ActivationFailed = "activation_failed",
+        Activated = "activated",
+        AccountLocked = "account_locked",
+        LoginSucceeded = "login_succeeded",
+        LoginFailed = "login_failed",
+        PasswordChanged = "password_changed",
+        SessionRevoked = "session_revoked",
+        EmailChangeRequested = "email_change_requested",
+        EmailChanged = "email_changed",
+        PasswordReset = "password_reset",
+    }
+}
+
+/// What the app stores about a person, as they may see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Profile {
+    #[cfg_attr(feature = "ssr", sqlx(rename = "id"))]
+    pub user_id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone_number: String,
+    /// RFC 3339.
+    pub email_verified_at: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub user: Profile,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenIssued {
+    pub token: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+impl std::fmt::Debug for TokenIssued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenIssued")
+            .field("token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// The answer of endpoints that have nothing else to say.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Done {
+    pub ok: bool,
+}
+
+impl Done {
+    pub const OK: Self = Self { ok: true };
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct SessionInfo {
+    #[cfg_attr(feature = "ssr", sqlx(rename = "id"))]
+    pub session_id: Uuid,
+    pub kind: SessionKind,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub last_seen_at: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// The session this request came with.
+    pub current: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct SecurityEvent {
+    pub kind: EventKind,
+    /// RFC 3339.
+    pub created_at: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeSentTo {
+    pub code_expires_in: u64,
+}
+
+/// Everything the product stores about a person, without secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountExport {
+    pub profile: Profile,
+    pub sessions: Vec<SessionInfo>,
+    pub security_events: Vec<SecurityEvent>,
+}

@@ -1,0 +1,63 @@
+use serde::{Deserialize, Serialize};
+
+/// Whether the parts the product needs are answering.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// `true` when Postgres answered a query just now.
+    pub database_ok: bool,
+    /// The server's version, from its Cargo manifest.
+    pub version: String,
+}
+
+/// The rules the pages explain to people, as this server applies them: the UI never copies
+/// them into constants of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicSettings {
+    /// Digits in a one-time code.
+    pub code_length: usize,
+    /// Seconds a fresh code works.
+    pub code_ttl_secs: u64,
+    /// Seconds before another code may be asked for.
+    pub resend_cooldown_secs: u64,
+}
+
+impl Default for PublicSettings {
+    /// What the pages assume before the server has said (never used once it has).
+    fn default() -> Self {
+        Self {
+            code_length: 4,
+            code_ttl_secs: 60,
+            resend_cooldown_secs: 30,
+        }
+    }
+}
+
+impl PublicSettings {
+    /// "one minute", "5 minutes", "90 seconds".
+    pub fn code_lifetime_text(&self) -> String {
+        human_duration(self.code_ttl_secs)
+    }
+}
+
+/// "one minute", "5 minutes", "90 seconds", "one second".
+pub fn human_duration(secs: u64) -> String {
+    match secs {
+        60 => "one minute".into(),
+        1 => "one second".into(),
+        s if s % 60 == 0 => format!("{} minutes", s / 60),
+        s => format!("{s} seconds"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(60), "one minute");
+        assert_eq!(human_duration(600), "10 minutes");
+        assert_eq!(human_duration(90), "90 seconds");
+        assert_eq!(human_duration(1), "one second");
+    }
+}

@@ -1,0 +1,62 @@
+//! Signing in with a session cookie or for a bearer token, and signing out.
+
+use crate::{
+    error::{ApiError, Context as _, ErrorCode},
+    infra::{
+        client::ClientInfo,
+        credentials, events,
+        sessions::{self, Caller, Issued},
+    },
+    model::{AccountStatus, EventKind, Profile, Secret, SessionKind},
+    services::account,
+    state::AppState,
+};
+
+/// A new session, and who it belongs to.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub session: Issued,
+    pub profile: Profile,
+}
+
+/// Checks the credentials and opens a session of `kind`.
+#[tracing::instrument(name = "sign_in", skip_all, fields(user.id, session.kind = %kind))]
+pub async fn sign_in(
+    state: &AppState,
+    client: &ClientInfo,
+    email: &str,
+    password: &Secret,
+    kind: SessionKind,
+) -> Result<SignedIn, ApiError> {
+    let account = credentials::verify(state, client, email, password).await?;
+    tracing::Span::current().record("user.id", tracing::field::display(account.user_id));
+    if account.status != AccountStatus::Active {
+        return Err(ApiError::new(
+            ErrorCode::NotActivated,
+            "This account is not activated yet. Enter the code we emailed you, or ask for a new one.",
+        ));
+    }
+    let mut tx = state.pool.begin().await.context("begin a sign-in")?;
+    let session = sessions::issue(
+        &mut tx,
+        &state.settings.sessions,
+        account.user_id,
+        kind,
+        client,
+    )
+    .await?;
+    events::record(&mut tx, account.user_id, EventKind::LoginSucceeded, client).await?;
+    let profile = account::load_profile(&mut tx, account.user_id).await?;
+    tx.commit().await.context("commit a sign-in")?;
+    tracing::info!("signed in");
+    Ok(SignedIn { session, profile })
+}
+
+/// Ends the session or token the caller came with.
+#[tracing::instrument(name = "sign_out", skip_all, fields(user.id = %caller.user_id))]
+pub async fn sign_out(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    let mut conn = state.pool.acquire().await.context("acquire a connection")?;
+    sessions::end(&mut conn, caller.session_id).await?;
+    tracing::info!("signed out");
+    Ok(())
+}

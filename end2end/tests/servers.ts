@@ -1,0 +1,22 @@
+// The app servers besides the usual one, as playwright.config.ts starts them and as the specs
+// that use them rely on. Each has its own port and database (`make e2e` sets both).
+
+/** Activation codes on the server at `E2E_SHORT_TTL_PORT` live this long (tests/expiry.spec.ts). */
+export const SHORT_TTL_CODE_TTL_SECS = 2;
+
+/** The server at `E2E_SIX_DIGIT_PORT` sends codes this long (tests/six-digit.spec.ts)… */
+export const SIX_DIGIT_CODE_LENGTH = 6;
+/**
+ * …that live this long: not the default 60 s, which the activation page also falls back to, so
+ * a countdown that starts from it can only come from this server.
+ */
+export const SIX_DIGIT_CODE_TTL_SECS = 120;
+
+/** `http://127.0.0.1:<port>`, the port from the environment variable `portVariable`. */
+export function serverOrigin(portVariable: 'E2E_SHORT_TTL_PORT' | 'E2E_SIX_DIGIT_PORT'): string {
+  const port = process.env[portVariable];
+  if (!port) {
+    throw new Error(`${portVariable} is not set: run the end-to-end tests with \`make e2e\` or \`make test\`.`);
+  }
+  return `http://127.0.0.1:${port}`;
+}
