@@ -191,7 +191,7 @@ pub fn ActivatePage() -> impl IntoView {
             0 => "The code has expired. Send a new one.".to_string(),
             1..=10 => "The code expires in less than 10 seconds.".to_string(),
             11..=30 => "The code expires in less than 30 seconds.".to_string(),
-            _ => "The code is valid.".to_string(),
+            _ => "The code expires in more than 30 seconds.".to_string(),
         })
     });
     let resend_wait = move || seconds_until(resend_at.get()).filter(|s| *s > 0);

@@ -315,7 +315,7 @@ pub fn test_settings(database_url: &str, overrides: &[(&str, &str)]) -> Settings
     for (k, v) in overrides {
         vars.insert((*k).into(), (*v).into());
     }
-    Settings::from_lookup(|name| vars.get(name).cloned()).expect("test settings parse")
+    Settings::from_vars(vars).expect("test settings parse")
 }
 
 /// Creates an empty database with a unique name and returns its URL.
