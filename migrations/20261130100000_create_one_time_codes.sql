@@ -2,7 +2,9 @@
 -- trying, expiring and burning a code is one flow. The subject is the account id, or for a
 -- password reset the address asked for (lower-cased): unknown addresses get a code too, so the
 -- reset endpoints answer the same way whether or not an account exists. Codes live a minute,
--- so the rows of the two old tables are not carried over.
+-- so the rows of the old tables (verification_codes, password_resets) are not carried over;
+-- the tables stay until a later release drops them, so replicas still running the previous
+-- version keep working during a rolling deploy.
 create table one_time_codes (
     purpose text not null,
     subject text not null,
@@ -22,9 +24,6 @@ create table one_time_codes (
 create index one_time_codes_user on one_time_codes (user_id);
 create index one_time_codes_expires on one_time_codes (expires_at);
 
-drop table verification_codes;
-drop table password_resets;
-
 -- Timestamps as the API shows them: RFC 3339 in UTC with milliseconds.
 create function rfc3339(t timestamptz) returns text
 language sql immutable strict parallel safe as $$
@@ -40,4 +39,23 @@ language sql stable parallel safe as $$
        and not exists (select 1 from one_time_codes c
                        where c.user_id = u.id and c.purpose = 'activation'
                          and c.expires_at > now())
+$$;
+
+-- The live session behind a token's hash and kind, idle for less than `idle_secs`; it is
+-- touched at most once a minute, so a lookup stays a read almost always. One definition for
+-- every query that authenticates.
+create function live_session(token bytea, session_kind text, idle_secs double precision)
+returns table (id uuid, user_id uuid, kind text)
+language sql volatile as $$
+    with s as (
+        select ss.id, ss.user_id, ss.kind, ss.last_seen_at from sessions ss
+        where ss.token_hash = token and ss.kind = session_kind and ss.expires_at > now()
+          and ss.last_seen_at > now() - make_interval(secs => idle_secs)
+    ),
+    touched as (
+        update sessions set last_seen_at = now()
+        from s
+        where sessions.id = s.id and s.last_seen_at < now() - interval '1 minute'
+    )
+    select s.id, s.user_id, s.kind from s
 $$;

@@ -180,6 +180,17 @@ impl ApiError {
         self.cause.as_deref()
     }
 
+    /// Logs the cause of an `internal` error; called where the error leaves the server.
+    pub fn log_if_internal(&self) {
+        #[cfg(feature = "ssr")]
+        if self.error == ErrorCode::Internal {
+            tracing::error!(
+                error.cause = self.cause.as_deref().unwrap_or("unknown"),
+                "internal error"
+            );
+        }
+    }
+
     pub fn invalid_code(attempts_left: u32) -> Self {
         let mut error = Self::new(
             ErrorCode::InvalidCode,
@@ -244,15 +255,10 @@ impl ApiError {
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 
-    /// Where an error becomes a response: the one place an internal cause is logged.
+    /// Where an error becomes a response: the one place an internal cause is logged (with
+    /// [`ApiError::log_if_internal`] for resources rendered into a page).
     fn ser(&self) -> server_fn::Bytes {
-        #[cfg(feature = "ssr")]
-        if self.error == ErrorCode::Internal {
-            tracing::error!(
-                error.cause = self.cause.as_deref().unwrap_or("unknown"),
-                "internal error"
-            );
-        }
+        self.log_if_internal();
         <Self::Encoder as server_fn::Encodes<Self>>::encode(self).unwrap_or_else(|_| {
             server_fn::Bytes::from_static(
                 br#"{"error":"internal","message":"Something went wrong on our side."}"#,

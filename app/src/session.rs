@@ -11,7 +11,17 @@ pub struct CurrentUser(pub Resource<Result<Option<Profile>, ApiError>>);
 impl CurrentUser {
     /// Blocking: the server waits for it before sending the page.
     pub fn provide() {
-        provide_context(Self(Resource::new_blocking(|| (), |()| current_user())));
+        provide_context(Self(Resource::new_blocking(
+            || (),
+            |()| async {
+                let user = current_user().await;
+                // Rendered into the page, not through a server-function response.
+                if let Err(e) = &user {
+                    e.log_if_internal();
+                }
+                user
+            },
+        )));
     }
 
     pub fn get() -> Self {

@@ -11,13 +11,11 @@ use crate::{
 /// One query: the session lookup and the profile together (the hot read path).
 #[server(endpoint = "profile", input = server_fn::codec::GetUrl)]
 pub async fn get_profile() -> Result<Profile, ApiError> {
-    use crate::{api::extract, infra::sessions};
+    use crate::{api::extract, infra::sessions::CrossSite, services::account};
 
     let request = extract::Request::current().await;
-    let settings = &request.state.settings;
-    let presented = sessions::presented(settings, &request.headers, sessions::CrossSite::Refuse)?
-        .ok_or_else(ApiError::unauthenticated)?;
-    sessions::profile(&request.state.pool, &settings.sessions, &presented)
+    let session = request.session(CrossSite::Refuse)?;
+    account::profile_of(&request.state, session)
         .await?
         .ok_or_else(ApiError::unauthenticated)
 }
@@ -109,12 +107,12 @@ pub async fn change_email(
 }
 
 #[server(endpoint = "confirm-email", input = server_fn::codec::Json)]
-pub async fn confirm_email(#[server(default)] code: String) -> Result<Profile, ApiError> {
+pub async fn confirm_email(#[server(default)] code: Secret) -> Result<Profile, ApiError> {
     use crate::{api::extract, services::email_change};
 
     let request = extract::Request::current().await;
     let caller = request.caller().await?;
-    email_change::confirm(&request.state, &request.client, &caller, &code).await
+    email_change::confirm(&request.state, &request.client, &caller, code.expose()).await
 }
 
 #[server(endpoint = "delete-account", input = server_fn::codec::Json)]
@@ -123,7 +121,7 @@ pub async fn delete_account(#[server(default)] password: Secret) -> Result<Done,
 
     let request = extract::Request::current().await;
     let caller = request.caller().await?;
-    account::delete(&request.state, &caller, &password).await?;
+    account::delete(&request.state, &request.client, &caller, &password).await?;
     extract::set_cookie(sessions::clearing_cookie(&request.state.settings));
     Ok(Done::OK)
 }

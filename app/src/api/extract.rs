@@ -13,7 +13,7 @@ use crate::{
     infra::{
         basic_auth::{self, BasicCredentials},
         client::ClientInfo,
-        sessions::{self, Caller, CrossSite},
+        sessions::{self, Caller, CrossSite, Presented},
     },
     state::AppState,
 };
@@ -43,15 +43,19 @@ impl Request {
         }
     }
 
+    /// The session token the request presents, if the cross-site rule lets it through.
+    pub fn session(&self, cross_site: CrossSite) -> Result<Option<Presented>, ApiError> {
+        sessions::presented(&self.state.settings, &self.headers, cross_site)
+    }
+
     /// The signed-in caller: 401 `unauthenticated` without a live session or token, 403
     /// `forbidden` for a session cookie sent from another site.
     pub async fn caller(&self) -> Result<Caller, ApiError> {
-        let settings = &self.state.settings;
-        let Some(presented) = sessions::presented(settings, &self.headers, CrossSite::Refuse)?
-        else {
+        let Some(presented) = self.session(CrossSite::Refuse)? else {
             return Err(ApiError::unauthenticated());
         };
-        sessions::authenticate(&self.state.pool, &settings.sessions, &presented)
+        let settings = &self.state.settings.sessions;
+        sessions::authenticate(&self.state.pool, settings, &presented)
             .await?
             .ok_or_else(ApiError::unauthenticated)
     }

@@ -13,7 +13,7 @@ pub mod status;
 #[cfg(test)]
 mod tests {
     //! The server-function macro derives `Debug` on every argument struct: none may print a
-    //! password.
+    //! password or a one-time code.
     use crate::model::Secret;
 
     #[test]
@@ -63,13 +63,28 @@ mod tests {
                 "{:?}",
                 super::password_reset::ResetPassword {
                     email: "ada@example.com".into(),
-                    code: "0427".into(),
+                    code: "042742".into(),
                     new_password: pw(),
+                }
+            ),
+            format!(
+                "{:?}",
+                super::registration::Activate {
+                    code: "042742".into()
+                }
+            ),
+            format!(
+                "{:?}",
+                super::account::ConfirmEmail {
+                    code: "042742".into()
                 }
             ),
         ];
         for line in printed {
-            assert!(!line.contains("hunter2"), "{line}");
+            assert!(
+                !line.contains("hunter2") && !line.contains("042742"),
+                "{line}"
+            );
             assert!(line.contains("[redacted]"), "{line}");
         }
     }

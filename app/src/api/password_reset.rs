@@ -35,7 +35,7 @@ pub async fn request_password_reset(#[server(default)] email: String) -> Result<
 #[server(endpoint = "reset-password", input = server_fn::codec::Json)]
 pub async fn reset_password(
     #[server(default)] email: String,
-    #[server(default)] code: String,
+    #[server(default)] code: Secret,
     #[server(default)] new_password: Secret,
 ) -> Result<Done, ApiError> {
     use crate::{api::extract, services::password_reset};
@@ -45,7 +45,7 @@ pub async fn reset_password(
         &request.state,
         &request.client,
         &email,
-        &code,
+        code.expose(),
         &new_password,
     )
     .await?;

@@ -34,7 +34,7 @@ pub async fn register(
 
 /// Authenticated with `Authorization: Basic base64(email:password)`.
 #[server(endpoint = "activate", input = server_fn::codec::Json)]
-pub async fn activate(#[server(default)] code: String) -> Result<Activated, ApiError> {
+pub async fn activate(#[server(default)] code: Secret) -> Result<Activated, ApiError> {
     use crate::{api::extract, services::registration};
 
     let request = extract::Request::current().await;
@@ -46,7 +46,7 @@ pub async fn activate(#[server(default)] code: String) -> Result<Activated, ApiE
                 &request.client,
                 &credentials.email,
                 &credentials.password,
-                &code,
+                code.expose(),
             )
             .await
         }

@@ -73,7 +73,7 @@ pub async fn logout() -> Result<Done, ApiError> {
 /// cross-site request simply counts as signed out.
 #[server(endpoint = "current-user", input = server_fn::codec::GetUrl)]
 pub async fn current_user() -> Result<Option<Profile>, ApiError> {
-    use crate::{api::extract, infra::sessions, state::AppState};
+    use crate::{api::extract, infra::sessions::CrossSite, services::account, state::AppState};
 
     // The header's resource also runs while the router lists its routes at start-up, outside
     // any request: nobody is signed in there.
@@ -81,11 +81,6 @@ pub async fn current_user() -> Result<Option<Profile>, ApiError> {
         return Ok(None);
     }
     let request = extract::Request::current().await;
-    let settings = &request.state.settings;
-    match sessions::presented(settings, &request.headers, sessions::CrossSite::Ignore)? {
-        Some(presented) => {
-            sessions::profile(&request.state.pool, &settings.sessions, &presented).await
-        }
-        None => Ok(None),
-    }
+    let session = request.session(CrossSite::NavigationOnly)?;
+    account::profile_of(&request.state, session).await
 }

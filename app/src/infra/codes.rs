@@ -78,11 +78,31 @@ impl Slot {
     }
 }
 
-/// An address as a storable key: trimmed, lower-cased, and without NUL (which Postgres text
-/// cannot hold; no parsed address has one, so nothing real is lost).
-pub fn text_key(email: &str) -> String {
-    email.trim().to_lowercase().replace('\0', "\u{FFFD}")
+/// Text as typed, made storable: trimmed, and without NUL (which Postgres text cannot hold; no
+/// parsed address has one, so nothing real is lost). Compared with `lower()` in SQL, so Rust's
+/// and Postgres's case rules never have to agree.
+pub fn storable(text: &str) -> String {
+    text.trim().replace('\0', "\u{FFFD}")
 }
+
+/// An address as a key of our own (a rate limit, a reset slot): [`storable`], lower-cased,
+/// and hashed when it is longer than any address can be, so a hostile 60 KB "email" still
+/// fits a key.
+pub fn text_key(email: &str) -> String {
+    let key = storable(email).to_lowercase();
+    if key.len() <= MAX_KEY_BYTES {
+        return key;
+    }
+    use sha2::Digest as _;
+    let digest = Sha256::digest(key.as_bytes());
+    format!(
+        "sha256:{}",
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, digest)
+    )
+}
+
+/// An email address is at most 254 bytes; a little room for odd spellings of one.
+const MAX_KEY_BYTES: usize = 320;
 
 /// `length` digits, each uniform in 0–9 (leading zeros included).
 pub fn generate(length: usize) -> String {
@@ -166,15 +186,23 @@ pub async fn issue(
 }
 
 /// Whether another code may go to `slot` now: not within the cooldown of the last one, and a
-/// few per hour at most. Locks the slot's row, so two requests cannot both pass the cooldown.
+/// few per hour at most. Takes a transaction-scoped lock on the slot, so two requests cannot
+/// both pass the cooldown.
 pub async fn pace(
     conn: &mut PgConnection,
     settings: &CodeSettings,
     slot: &Slot,
 ) -> Result<(), ApiError> {
+    // Two requests for the same slot queue here, whether or not a code exists yet (a row
+    // lock would lock nothing the first time).
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(slot.pace_key())
+        .execute(&mut *conn)
+        .await
+        .context("queue behind other requests for this slot")?;
     let since_last: Option<f64> = sqlx::query_scalar(
         "select extract(epoch from now() - issued_at)::float8 from one_time_codes
-         where purpose = $1 and subject = $2 for update",
+         where purpose = $1 and subject = $2",
     )
     .bind(slot.purpose)
     .bind(&slot.subject)

@@ -130,7 +130,7 @@ pub async fn verify(
             "select id, email, first_name, status, password_hash from users
              where lower(email) = lower($1)",
         )
-        .bind(super::codes::text_key(email))
+        .bind(super::codes::storable(email))
         .fetch_optional(&mut *conn)
         .await
         .context("find the account")?

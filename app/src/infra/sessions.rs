@@ -20,8 +20,6 @@ use crate::{
     model::{AccountStatus, Profile, SessionKind},
 };
 
-/// Sessions are touched at most this often, so reads stay reads.
-const TOUCH_INTERVAL_SECS: f64 = 60.0;
 /// Longer than any token we issue (43 characters): not worth hashing.
 const MAX_TOKEN_CHARS: usize = 128;
 
@@ -164,12 +162,23 @@ pub fn is_cross_site(headers: &HeaderMap, app_origin: &str) -> bool {
     }
 }
 
-/// Whether a cookie sent from another site is refused (API calls, which may change things) or
-/// read as no session at all (pages and the header's read-only lookup).
+/// What a cookie sent from another site is worth.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CrossSite {
+    /// API calls, which may change things: 403.
     Refuse,
-    Ignore,
+    /// Reads for a page: honoured for a top-level navigation (a link followed from another
+    /// site, which SameSite=Lax lets through and which changes nothing), otherwise read as no
+    /// session at all (another site's script asking who is signed in).
+    NavigationOnly,
+}
+
+/// A top-level navigation (`Sec-Fetch-Mode: navigate`), as opposed to a script's request.
+fn is_navigation(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-mode")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|mode| mode == "navigate")
 }
 
 /// The token `headers` present, once the cross-site rule let it through.
@@ -191,58 +200,30 @@ pub fn presented(
                 ErrorCode::Forbidden,
                 "Cross-site requests cannot use the session cookie.",
             )),
-            CrossSite::Ignore => Ok(None),
+            CrossSite::NavigationOnly if is_navigation(headers) => Ok(Some(presented)),
+            CrossSite::NavigationOnly => Ok(None),
         };
     }
     Ok(Some(presented))
 }
 
-/// Finds a live session by its token's hash ($1, kind $2), idle for less than $3 seconds, and
-/// touches it when it was last seen more than $4 seconds ago: a lookup writes at most once a
-/// minute per session. The queries below add their `select … from s`.
-macro_rules! live_session {
-    () => {
-        "with s as (
-             select id, user_id, kind, last_seen_at from sessions
-             where token_hash = $1 and kind = $2 and expires_at > now()
-               and last_seen_at > now() - make_interval(secs => $3)
-         ),
-         touched as (
-             update sessions set last_seen_at = now()
-             from s
-             where sessions.id = s.id
-               and s.last_seen_at < now() - make_interval(secs => $4)
-         )"
-    };
-}
-
-fn bind_live_session<'q, O>(
-    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
-    presented: &Presented,
-    settings: &SessionSettings,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-    query
-        .bind(hash_token(&presented.token))
-        .bind(presented.kind)
-        .bind(settings.idle_timeout.as_secs_f64())
-        .bind(TOUCH_INTERVAL_SECS)
-}
-
-/// The caller behind a presented token, if its session is live.
+/// The caller behind a presented token, if its session is live (see the SQL function
+/// `live_session`, which also touches it at most once a minute).
 pub async fn authenticate(
     pool: &PgPool,
     settings: &SessionSettings,
     presented: &Presented,
 ) -> Result<Option<Caller>, ApiError> {
-    let query = sqlx::query_as(concat!(
-        live_session!(),
-        " select s.id as session_id, s.user_id, s.kind, u.status
-          from s join users u on u.id = s.user_id"
-    ));
-    bind_live_session(query, presented, settings)
-        .fetch_optional(pool)
-        .await
-        .context("look up a session")
+    sqlx::query_as(
+        "select s.id as session_id, s.user_id, s.kind, u.status
+         from live_session($1, $2, $3) s join users u on u.id = s.user_id",
+    )
+    .bind(hash_token(&presented.token))
+    .bind(presented.kind)
+    .bind(settings.idle_timeout.as_secs_f64())
+    .fetch_optional(pool)
+    .await
+    .context("look up a session")
 }
 
 /// The profile behind a presented token, in the same one query (the hot read path).
@@ -251,17 +232,18 @@ pub async fn profile(
     settings: &SessionSettings,
     presented: &Presented,
 ) -> Result<Option<Profile>, ApiError> {
-    let query = sqlx::query_as(concat!(
-        live_session!(),
-        " select u.id, u.first_name, u.last_name, u.email, u.phone_number,
-                 rfc3339(u.email_verified_at) as email_verified_at,
-                 rfc3339(u.created_at) as created_at
-          from s join users u on u.id = s.user_id"
-    ));
-    bind_live_session(query, presented, settings)
-        .fetch_optional(pool)
-        .await
-        .context("look up a session's profile")
+    sqlx::query_as(
+        "select u.id, u.first_name, u.last_name, u.email, u.phone_number,
+                rfc3339(u.email_verified_at) as email_verified_at,
+                rfc3339(u.created_at) as created_at
+         from live_session($1, $2, $3) s join users u on u.id = s.user_id",
+    )
+    .bind(hash_token(&presented.token))
+    .bind(presented.kind)
+    .bind(settings.idle_timeout.as_secs_f64())
+    .fetch_optional(pool)
+    .await
+    .context("look up a session's profile")
 }
 
 /// Ends one session (sign-out); `false` when it was already gone.
@@ -343,6 +325,25 @@ mod tests {
         ));
         assert!(!is_cross_site(&headers(&[("origin", origin)]), origin));
         assert!(!is_cross_site(&headers(&[]), origin));
+    }
+
+    #[test]
+    fn pages_honour_cross_site_cookies_only_for_navigations() {
+        let settings = crate::infra::config::Settings::from_vars(Vec::new()).expect("defaults");
+        let link = headers(&[
+            ("cookie", "session=abc"),
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-mode", "navigate"),
+        ]);
+        let script = headers(&[
+            ("cookie", "session=abc"),
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-mode", "cors"),
+        ]);
+        let found = |h: &HeaderMap, rule| presented(&settings, h, rule).map(|p| p.is_some());
+        assert_eq!(found(&link, CrossSite::NavigationOnly), Ok(true));
+        assert_eq!(found(&script, CrossSite::NavigationOnly), Ok(false));
+        assert!(found(&link, CrossSite::Refuse).is_err());
     }
 
     #[test]

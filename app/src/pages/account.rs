@@ -183,7 +183,7 @@ fn EmailForm(current: String) -> impl IntoView {
         notice.set(None);
         if code.validate() {
             confirm.dispatch(ConfirmEmail {
-                code: code.value.get_untracked(),
+                code: code.value.get_untracked().into(),
             });
         }
     };

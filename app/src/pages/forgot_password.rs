@@ -42,7 +42,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
         if ok {
             reset.dispatch(ResetPassword {
                 email: email.value.get_untracked().trim().to_string(),
-                code: code.value.get_untracked(),
+                code: code.value.get_untracked().into(),
                 new_password: new_password.value.get_untracked().into(),
             });
         }

@@ -5,14 +5,14 @@ use uuid::Uuid;
 
 use crate::{
     domain::{Password, PersonName, PhoneNumber},
-    error::{ApiError, Context as _},
+    error::{ApiError, Context as _, ErrorCode},
     infra::{
         client::ClientInfo,
-        credentials::FailureCounter,
+        credentials::{self, FailureCounter},
         db::DbResultExt as _,
         events,
         mail::{self, EmailKind},
-        sessions::{self, Caller},
+        sessions::{self, Caller, Presented},
     },
     model::{AccountExport, EventKind, Profile, Secret, SecurityEvent, SessionInfo},
     state::AppState,
@@ -20,6 +20,20 @@ use crate::{
 
 /// The fields `update-profile` may change.
 const EDITABLE: [&str; 3] = ["first_name", "last_name", "phone_number"];
+
+/// The profile behind a presented session, in one query with the session lookup (the hot read
+/// path); `None` when nothing was presented or the session is over.
+pub async fn profile_of(
+    state: &AppState,
+    session: Option<Presented>,
+) -> Result<Option<Profile>, ApiError> {
+    match session {
+        Some(presented) => {
+            sessions::profile(&state.pool, &state.settings.sessions, &presented).await
+        }
+        None => Ok(None),
+    }
+}
 
 pub async fn load_profile(conn: &mut PgConnection, user_id: Uuid) -> Result<Profile, ApiError> {
     sqlx::query_as(
@@ -91,42 +105,39 @@ pub async fn update_profile(
 }
 
 #[derive(sqlx::FromRow)]
-struct Recipient {
+struct Owner {
     email: String,
     first_name: String,
-    password_hash: String,
 }
 
-/// Checks the caller's own password again before a sensitive change; `field` names the input
-/// in the error.
+/// Checks the caller's own password again before a sensitive change, through the same check
+/// (and the same limits and history) as signing in, so a stolen session cannot guess the
+/// password any faster. `field` names the input in the error. Gives the email and first name.
 pub async fn recheck_password(
     state: &AppState,
+    client: &ClientInfo,
     caller: &Caller,
     password: &Secret,
     field: &str,
 ) -> Result<(String, String), ApiError> {
-    let account: Recipient =
-        sqlx::query_as("select email, first_name, password_hash from users where id = $1")
-            .bind(caller.user_id)
-            .fetch_optional(&state.pool)
-            .await
-            .context("load the password hash")?
-            .ok_or_else(ApiError::unauthenticated)?;
-    if !state
-        .hasher
-        .verify(password.expose(), Some(&account.password_hash))
-        .await?
-    {
-        let message = if field == "current_password" {
-            "The current password is wrong."
-        } else {
-            "The password is wrong."
-        };
-        return Err(ApiError::invalid_credentials()
-            .with_message(message)
-            .with_field(field));
+    let owner: Owner = sqlx::query_as("select email, first_name from users where id = $1")
+        .bind(caller.user_id)
+        .fetch_optional(&state.pool)
+        .await
+        .context("load the account")?
+        .ok_or_else(ApiError::unauthenticated)?;
+    match credentials::verify(state, client, &owner.email, password).await {
+        Ok(_) => Ok((owner.email, owner.first_name)),
+        Err(e) if e.error == ErrorCode::InvalidCredentials => {
+            let message = if field == "current_password" {
+                "The current password is wrong."
+            } else {
+                "The password is wrong."
+            };
+            Err(e.with_message(message).with_field(field))
+        }
+        Err(e) => Err(e),
     }
-    Ok((account.email, account.first_name))
 }
 
 /// Sets a new password and signs every other session and token out.
@@ -141,7 +152,7 @@ pub async fn change_password(
     let new_password =
         Password::parse(new_password.expose()).map_err(|e| ApiError::field("new_password", e))?;
     let (email, first_name) =
-        recheck_password(state, caller, current_password, "current_password").await?;
+        recheck_password(state, client, caller, current_password, "current_password").await?;
     let hash = state.hasher.hash(&new_password).await?;
     let notice = mail::notice_email(
         EmailKind::PasswordChanged,
@@ -283,8 +294,13 @@ pub async fn export(state: &AppState, caller: &Caller) -> Result<AccountExport, 
 /// Deletes the caller's account after checking their password: email and phone are free
 /// again, a goodbye email goes out.
 #[tracing::instrument(name = "account.delete", skip_all, fields(user.id = %caller.user_id))]
-pub async fn delete(state: &AppState, caller: &Caller, password: &Secret) -> Result<(), ApiError> {
-    let (email, first_name) = recheck_password(state, caller, password, "password").await?;
+pub async fn delete(
+    state: &AppState,
+    client: &ClientInfo,
+    caller: &Caller,
+    password: &Secret,
+) -> Result<(), ApiError> {
+    let (email, first_name) = recheck_password(state, client, caller, password, "password").await?;
     let goodbye = mail::notice_email(
         EmailKind::Goodbye,
         &email,

@@ -27,7 +27,8 @@ pub async fn request(
 ) -> Result<CodeSentTo, ApiError> {
     let settings = &state.settings;
     let new_email = Email::parse(new_email).map_err(|e| ApiError::field("new_email", e))?;
-    let (old_email, first_name) = recheck_password(state, caller, password, "password").await?;
+    let (old_email, first_name) =
+        recheck_password(state, client, caller, password, "password").await?;
     if old_email.eq_ignore_ascii_case(new_email.as_str()) {
         return Err(ApiError::invalid(
             "new_email",

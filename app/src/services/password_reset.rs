@@ -45,9 +45,9 @@ pub async fn send_code(
     let mut tx = state.pool.begin().await.context("begin a reset request")?;
     let account: Option<Account> = sqlx::query_as(
         "select id, email, first_name from users
-         where lower(email) = $1 and status = $2 for update",
+         where lower(email) = lower($1) and status = $2 for update",
     )
-    .bind(slot.subject())
+    .bind(codes::storable(email.as_str()))
     .bind(AccountStatus::Active)
     .fetch_optional(&mut *tx)
     .await
@@ -97,6 +97,9 @@ pub async fn reset(
         .map_err(|e| ApiError::field("code", e))?;
     let new_password =
         Password::parse(new_password.expose()).map_err(|e| ApiError::field("new_password", e))?;
+    // Hashed before the code's row is locked: no lock or pooled connection waits for a hashing
+    // slot. Every try costs one hash, known address or not, so timing tells nothing either.
+    let hash = state.hasher.hash(&new_password).await?;
 
     let mut tx = state.pool.begin().await.context("begin a reset")?;
     let matched = match codes::attempt(&mut tx, &settings.codes, &slot, &code).await? {
@@ -111,7 +114,6 @@ pub async fn reset(
         return Err(ApiError::code_expired());
     };
     tracing::Span::current().record("user.id", tracing::field::display(user_id));
-    let hash = state.hasher.hash(&new_password).await?;
     set_password(&mut tx, user_id, &hash).await?;
     sessions::end_all(&mut tx, user_id, None).await?;
     FailureCounter::for_email(slot.subject())

@@ -680,3 +680,61 @@ async fn token_issue_has_the_sign_in_errors() {
     let response = app.post_json("/api/token", &json!({"email": 5})).await;
     assert_eq!(error_code(response, 422).await, "invalid");
 }
+
+#[tokio::test]
+async fn a_link_followed_from_another_site_keeps_the_person_signed_in() {
+    let app = spawn_app().await;
+    let person = app.activated_person().await;
+    assert_eq!(
+        app.login(&person.email, &person.password).await.status(),
+        200
+    );
+    // A link in a webmail: the browser sends the SameSite=Lax cookie with a top-level
+    // navigation, and the page changes nothing, so the person stays signed in.
+    let page = app
+        .client
+        .get(app.url("/account"))
+        .header("accept", "text/html")
+        .header("sec-fetch-site", "cross-site")
+        .header("sec-fetch-mode", "navigate")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("a page").contains(&person.email));
+    // Another site's script asking who is signed in learns nothing.
+    let response = app
+        .client
+        .get(app.url("/api/current-user"))
+        .header("sec-fetch-site", "cross-site")
+        .header("sec-fetch-mode", "cors")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(body(response).await, Value::Null);
+}
+
+#[tokio::test]
+async fn an_email_longer_than_any_address_is_only_wrong_credentials() {
+    let app = spawn_app().await;
+    // 15,000 varied CJK characters (45 KB): nothing Postgres could compress under its index
+    // row limit, were it used as a key as it is.
+    let email: String = (0..15_000u32)
+        .map(|i| char::from_u32(0x4e00 + (i * 7919) % 20_000).unwrap_or('x'))
+        .collect();
+    for _ in 0..5 {
+        let response = app.login(&email, "some password").await;
+        assert_eq!(error_code(response, 401).await, "invalid_credentials");
+    }
+    // The failures were counted under that address all the same.
+    let response = app.login(&email, "some password").await;
+    assert_eq!(error_code(response, 429).await, "too_many_attempts");
+    let response = app
+        .post_json(
+            "/api/reset-password",
+            &json!({"email": email, "code": "0000", "new_password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(error_code(response, 410).await, "code_expired");
+}
