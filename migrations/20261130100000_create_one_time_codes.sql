@@ -41,21 +41,3 @@ language sql stable parallel safe as $$
                          and c.expires_at > now())
 $$;
 
--- The live session behind a token's hash and kind, idle for less than `idle_secs`; it is
--- touched at most once a minute, so a lookup stays a read almost always. One definition for
--- every query that authenticates.
-create function live_session(token bytea, session_kind text, idle_secs double precision)
-returns table (id uuid, user_id uuid, kind text)
-language sql volatile as $$
-    with s as (
-        select ss.id, ss.user_id, ss.kind, ss.last_seen_at from sessions ss
-        where ss.token_hash = token and ss.kind = session_kind and ss.expires_at > now()
-          and ss.last_seen_at > now() - make_interval(secs => idle_secs)
-    ),
-    touched as (
-        update sessions set last_seen_at = now()
-        from s
-        where sessions.id = s.id and s.last_seen_at < now() - interval '1 minute'
-    )
-    select s.id, s.user_id, s.kind from s
-$$;
