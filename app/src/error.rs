@@ -52,8 +52,23 @@ pub enum ErrorCode {
     NotActivated,
     /// No valid session cookie or bearer token came with the request.
     Unauthenticated,
-    /// Refused on principle: a session cookie sent from another site.
+    /// Refused: a session cookie sent from another site, or an administrators' endpoint called
+    /// by someone who is not one.
     Forbidden,
+    /// An administrator disabled this account: no sign-in, activation or reset.
+    AccountDisabled,
+    /// Administrators cannot disable, demote or delete their own account here.
+    CannotModifySelf,
+    /// The change would leave no administrator.
+    LastAdmin,
+    /// The account is not disabled.
+    NotDisabled,
+    /// The account is already disabled.
+    AlreadyDisabled,
+    /// Only a `dead` email can be queued again.
+    NotDead,
+    /// This dead email carried a code, which has expired with its body: send a new code instead.
+    NotRetryable,
     /// Something failed on the server; the details are in its logs, never in the response.
     Internal,
     /// A code this build does not know (sent by a newer server): kept so clients never fail
@@ -73,11 +88,18 @@ impl ErrorCode {
             Self::PayloadTooLarge => S::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests => S::TOO_MANY_REQUESTS,
             Self::Unavailable => S::SERVICE_UNAVAILABLE,
-            Self::EmailTaken | Self::PhoneTaken | Self::AlreadyActive | Self::AccountLocked => {
-                S::CONFLICT
-            }
+            Self::EmailTaken
+            | Self::PhoneTaken
+            | Self::AlreadyActive
+            | Self::AccountLocked
+            | Self::CannotModifySelf
+            | Self::LastAdmin
+            | Self::NotDisabled
+            | Self::AlreadyDisabled
+            | Self::NotDead
+            | Self::NotRetryable => S::CONFLICT,
             Self::InvalidCredentials | Self::Unauthenticated => S::UNAUTHORIZED,
-            Self::NotActivated | Self::Forbidden => S::FORBIDDEN,
+            Self::NotActivated | Self::Forbidden | Self::AccountDisabled => S::FORBIDDEN,
             Self::InvalidCode => S::UNPROCESSABLE_ENTITY,
             Self::CodeExpired | Self::CodeUsedUp => S::GONE,
             Self::TooManyAttempts | Self::ResendTooSoon => S::TOO_MANY_REQUESTS,
@@ -233,6 +255,17 @@ impl ApiError {
             format!("A code was sent moments ago. You can ask again in {retry_after} seconds."),
         )
         .with_retry_after(retry_after.max(1))
+    }
+
+    pub fn account_disabled() -> Self {
+        Self::new(
+            ErrorCode::AccountDisabled,
+            "This account is disabled. Contact support if you think this is a mistake.",
+        )
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
     }
 
     pub fn not_found(what: &str) -> Self {

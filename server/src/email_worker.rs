@@ -178,8 +178,11 @@ impl EmailWorker {
             }
             Err(SendError { message, permanent }) if permanent || attempts >= MAX_ATTEMPTS => {
                 sqlx::query(
+                    // A notice keeps its body, so an administrator can queue it again; a code's
+                    // body goes (the code is worthless by then, and codes do not linger).
                     "update email_outbox set status = 'dead', last_error = $2,
-                         text_body = null, html_body = null
+                         text_body = case when expires_at is null then text_body end,
+                         html_body = case when expires_at is null then html_body end
                      where id = $1",
                 )
                 .bind(row.id)

@@ -1,6 +1,7 @@
 //! The accounts server: settings, telemetry, HTTP stack and start-up, as a library so the
 //! integration tests start exactly what `main` starts.
 
+pub mod cli;
 pub mod email_worker;
 pub mod health;
 pub mod mailbox;

@@ -1,18 +1,45 @@
 use std::process::ExitCode;
 
-use server::{settings::Settings, startup, telemetry};
+use server::{
+    cli::{self, Command},
+    settings::Settings,
+    startup, telemetry,
+};
 
 /// Rendering a large page builds deeply nested view types; in debug builds their futures need
 /// more than tokio's default 2 MiB of stack per worker thread.
 const WORKER_STACK_BYTES: usize = 8 * 1024 * 1024;
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match cli::parse(&args) {
+        Ok(Command::Help) => {
+            println!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(command) => command,
+        Err(e) => {
+            eprintln!("error: {e}\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(WORKER_STACK_BYTES)
         .build()
     {
-        Ok(runtime) => runtime.block_on(serve()),
+        Ok(runtime) => runtime.block_on(async {
+            match command {
+                Command::Serve => serve().await,
+                command => match Settings::from_env() {
+                    Ok(settings) => cli::run(command, settings).await,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::FAILURE
+                    }
+                },
+            }
+        }),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             ExitCode::FAILURE

@@ -11,7 +11,8 @@ const INTERVAL: Duration = Duration::from_secs(60);
 /// and one-time codes, spent rate-limit rows, and outbox rows finished more than a week ago.
 pub async fn sweep(pool: &PgPool) -> Result<(), sqlx::Error> {
     let purged = sqlx::query(
-        "delete from users where status <> 'active' and created_at < now() - interval '24 hours'",
+        "delete from users
+         where status in ('pending', 'locked') and created_at < now() - interval '24 hours'",
     )
     .execute(pool)
     .await?

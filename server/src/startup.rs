@@ -44,11 +44,7 @@ pub struct Application {
 impl Application {
     /// Connects to Postgres (retrying for a bounded time), applies migrations and binds.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = connect_with_retry(&settings).await?;
-        sqlx::migrate!("../migrations")
-            .run(&pool)
-            .await
-            .context("could not apply database migrations")?;
+        let pool = connect_and_migrate(&settings).await?;
         Self::build_with_pool(settings, pool).await
     }
 
@@ -223,6 +219,32 @@ fn warn_if_codes_are_weak(codes: &CodeSettings) {
 
 /// Opens the pool once Postgres answers, retrying while it is still starting, for at most
 /// `DATABASE_CONNECT_TIMEOUT_SECS`.
+/// Connects (retrying for a bounded time) and applies the migrations: what the server and its
+/// command-line subcommands do first.
+pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<PgPool> {
+    let pool = connect_with_retry(settings).await?;
+    sqlx::migrate!("../migrations")
+        .run(&pool)
+        .await
+        .context("could not apply database migrations")?;
+    Ok(pool)
+}
+
+/// The state the services need, without a listener or workers: for the command line.
+pub async fn state_without_server(settings: Settings) -> anyhow::Result<AppState> {
+    let pool = connect_and_migrate(&settings).await?;
+    let hasher = PasswordHasher::new(
+        settings.passwords.hash_slots,
+        settings.passwords.hash_max_wait,
+    );
+    Ok(AppState {
+        leptos_options: LeptosOptions::builder().output_name(OUTPUT_NAME).build(),
+        pool,
+        settings: Arc::new(settings),
+        hasher,
+    })
+}
+
 pub async fn connect_with_retry(settings: &Settings) -> anyhow::Result<PgPool> {
     let target = settings.database.target();
     let started = tokio::time::Instant::now();

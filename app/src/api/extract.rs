@@ -13,7 +13,7 @@ use crate::{
     infra::{
         basic_auth::{self, BasicCredentials},
         client::ClientInfo,
-        sessions::{self, Caller, CrossSite, Presented},
+        sessions::{self, Administrator, Caller, CrossSite, Presented},
     },
     state::AppState,
 };
@@ -58,6 +58,12 @@ impl Request {
         sessions::authenticate(&self.state.pool, settings, &presented)
             .await?
             .ok_or_else(ApiError::unauthenticated)
+    }
+
+    /// The signed-in caller, if an administrator: 401 `unauthenticated` without a session,
+    /// 403 `forbidden` for anyone else.
+    pub async fn administrator(&self) -> Result<Administrator, ApiError> {
+        self.caller().await?.administrator()
     }
 
     /// `Authorization: Basic` credentials; 401 with a challenge when there are none.

@@ -3,6 +3,7 @@
 //! calls one service with plain arguments, and turns the result into the response.
 
 pub mod account;
+pub mod admin;
 #[cfg(feature = "ssr")]
 pub mod extract;
 pub mod password_reset;

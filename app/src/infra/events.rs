@@ -24,3 +24,13 @@ pub async fn record(
     .context("record a security event")?;
     Ok(())
 }
+
+/// Records what an administrator did to the account. The administrator's address is not the
+/// person's business: the row carries no IP or user agent.
+pub async fn record_by_admin(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    kind: EventKind,
+) -> Result<(), ApiError> {
+    record(conn, user_id, kind, &ClientInfo::default()).await
+}

@@ -2,6 +2,7 @@
 //! hashing, one-time codes, rate limits, sessions, the mail outbox and its templates. Nothing
 //! here reads the Leptos context: a command-line tool, a worker or a test can use all of it.
 
+pub mod audit;
 pub mod basic_auth;
 pub mod client;
 pub mod codes;

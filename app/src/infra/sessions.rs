@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     error::{ApiError, Context as _, ErrorCode},
-    model::{AccountStatus, Profile, SessionKind},
+    model::{AccountStatus, Profile, Role, SessionKind},
 };
 
 /// Longer than any token we issue (43 characters): not worth hashing.
@@ -48,6 +48,32 @@ pub struct Caller {
     pub session_id: Uuid,
     pub kind: SessionKind,
     pub status: AccountStatus,
+    pub role: Role,
+}
+
+impl Caller {
+    /// The one role check: administrators' services take an [`Administrator`], and this is
+    /// the only way to get one from a request.
+    pub fn administrator(self) -> Result<Administrator, ApiError> {
+        match self.role {
+            Role::Admin => Ok(Administrator(self)),
+            Role::User => Err(ApiError::forbidden("This needs an administrator.")),
+        }
+    }
+}
+
+/// A [`Caller`] whose account has the administrator role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Administrator(Caller);
+
+impl Administrator {
+    pub fn caller(&self) -> &Caller {
+        &self.0
+    }
+
+    pub fn user_id(&self) -> Uuid {
+        self.0.user_id
+    }
 }
 
 pub fn hash_token(token: &str) -> Vec<u8> {
@@ -236,11 +262,11 @@ async fn live_session(
              from s
              where sessions.id = s.id and s.last_seen_at < now() - interval '1 minute'
          )
-         select s.id as session_id, s.user_id, s.kind, u.status,
+         select s.id as session_id, s.user_id, s.kind, u.status, u.role,
                 u.id, u.first_name, u.last_name, u.email, u.phone_number,
                 rfc3339(u.email_verified_at) as email_verified_at,
                 rfc3339(u.created_at) as created_at
-         from s join users u on u.id = s.user_id",
+         from s join users u on u.id = s.user_id and u.status <> 'disabled'",
     )
     .bind(hash_token(&presented.token))
     .bind(presented.kind)

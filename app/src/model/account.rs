@@ -11,6 +11,9 @@ text_enum! {
         Active = "active",
         /// Too many wrong activation codes: this registration can no longer be activated.
         Locked = "locked",
+        /// Stopped by an administrator: no sign-in, session, activation or reset; its email
+        /// and phone stay taken.
+        Disabled = "disabled",
     }
 }
 
@@ -39,6 +42,11 @@ text_enum! {
         EmailChangeRequested = "email_change_requested",
         EmailChanged = "email_changed",
         PasswordReset = "password_reset",
+        /// An administrator (or an operator on the command line) disabled the account.
+        DisabledByAdmin = "disabled_by_admin",
+        EnabledByAdmin = "enabled_by_admin",
+        RoleChangedByAdmin = "role_changed_by_admin",
+        CodeSentByAdmin = "code_sent_by_admin",
     }
 }
 
@@ -52,6 +60,7 @@ pub struct Profile {
     pub last_name: String,
     pub email: String,
     pub phone_number: String,
+    pub role: super::Role,
     /// RFC 3339.
     pub email_verified_at: Option<String>,
     /// RFC 3339.

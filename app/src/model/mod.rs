@@ -2,6 +2,7 @@
 //! database stores as text. Server functions take and return these; pages render them.
 
 mod account;
+mod admin;
 mod registration;
 mod secret;
 mod status;
@@ -9,6 +10,10 @@ mod status;
 pub use account::{
     AccountExport, AccountStatus, CodeSentTo, Done, EventKind, Profile, SecurityEvent, SessionInfo,
     SessionKind, SignedIn, TokenIssued,
+};
+pub use admin::{
+    ActorKind, AdminCreated, AuditAction, AuditEntry, OutboxCounts, OutboxEntry, OutboxStatus,
+    OutboxView, Page, Role, SessionsSummary, UserDetail, UserSort, UserSummary,
 };
 pub use registration::{Activated, CodeSent, Registered};
 pub use secret::Secret;
@@ -116,5 +121,9 @@ mod tests {
             "bearer"
         );
         assert!("nope".parse::<AccountStatus>().is_err());
+        for action in AuditAction::ALL {
+            assert_eq!(action.as_str().parse::<AuditAction>(), Ok(*action));
+        }
+        assert_eq!(serde_json::to_value(Role::Admin).expect("serialises"), "admin");
     }
 }

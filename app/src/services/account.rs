@@ -37,7 +37,7 @@ pub async fn profile_of(
 
 pub async fn load_profile(conn: &mut PgConnection, user_id: Uuid) -> Result<Profile, ApiError> {
     sqlx::query_as(
-        "select id, first_name, last_name, email, phone_number,
+        "select id, first_name, last_name, email, phone_number, role,
                 rfc3339(email_verified_at) as email_verified_at,
                 rfc3339(created_at) as created_at
          from users where id = $1",
@@ -301,31 +301,42 @@ pub async fn delete(
     password: &Secret,
 ) -> Result<(), ApiError> {
     let (email, first_name) = recheck_password(state, client, caller, password, "password").await?;
+    let mut tx = state.pool.begin().await.context("begin a deletion")?;
+    erase(&mut tx, state, caller.user_id, &email, &first_name).await?;
+    tx.commit().await.context("commit a deletion")?;
+    tracing::info!("account deleted");
+    Ok(())
+}
+
+/// Deletes an account in `tx`, for the person themselves and for an administrator alike: mail
+/// not yet sent to it is dropped, the row goes (and by cascade its sessions, codes and
+/// history), its email and phone are free again, and a goodbye email is queued.
+pub async fn erase(
+    tx: &mut PgConnection,
+    state: &AppState,
+    user_id: Uuid,
+    email: &str,
+    first_name: &str,
+) -> Result<(), ApiError> {
     let goodbye = mail::notice_email(
         EmailKind::Goodbye,
-        &email,
-        &first_name,
+        email,
+        first_name,
         "Your account was deleted",
         "Your account and everything we stored about it were deleted. Your email address and \
          phone number are free to use again.",
         &state.settings.http.link("/login"),
     )?;
-    let mut tx = state.pool.begin().await.context("begin a deletion")?;
-    // Mail not yet sent to them is moot; what was sent keeps no body. Then the account goes,
-    // and with it (by cascade) its sessions, codes and history.
     sqlx::query("delete from email_outbox where user_id = $1")
-        .bind(caller.user_id)
+        .bind(user_id)
         .execute(&mut *tx)
         .await
         .context("drop the account's queued mail")?;
     sqlx::query("delete from users where id = $1")
-        .bind(caller.user_id)
+        .bind(user_id)
         .execute(&mut *tx)
         .await
         .context("delete the account")?;
-    FailureCounter::for_email(&email).clear(&mut tx).await?;
-    mail::enqueue(&mut tx, None, &goodbye).await?;
-    tx.commit().await.context("commit a deletion")?;
-    tracing::info!("account deleted");
-    Ok(())
+    FailureCounter::for_email(email).clear(&mut *tx).await?;
+    mail::enqueue(&mut *tx, None, &goodbye).await
 }

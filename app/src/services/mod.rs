@@ -4,7 +4,9 @@
 //! command-line tool, a worker or a test can call them directly.
 
 pub mod account;
+pub mod admin;
 pub mod email_change;
+pub mod paging;
 pub mod password_reset;
 pub mod registration;
 pub mod sign_in;

@@ -16,7 +16,7 @@ use crate::{
         mail::{self},
         rate_limit,
     },
-    model::{AccountStatus, Activated, CodeSent, EventKind, Registered, Secret},
+    model::{AccountStatus, Activated, CodeSent, EventKind, Registered, Role, Secret},
     state::AppState,
 };
 
@@ -48,7 +48,48 @@ pub async fn register(
 ) -> Result<Registered, ApiError> {
     let settings = &state.settings;
     limit_registrations(state, client).await?;
+    let account = prepare(state, form).await?;
+    let mut tx = state.pool.begin().await.context("begin a registration")?;
+    let user_id = insert(&mut tx, state, &account, NewAccount::Pending, client).await?;
+    tracing::Span::current().record("user.id", tracing::field::display(user_id));
+    send_activation_code(
+        &mut tx,
+        state,
+        user_id,
+        account.email.as_str(),
+        account.first_name.as_str(),
+        (EventKind::CodeSent, client),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .on_user_conflict("commit a registration")?;
 
+    tracing::info!("registered; activation code queued");
+    Ok(Registered {
+        user_id,
+        email: account.email.into_inner(),
+        phone_number: account.phone.into_inner(),
+        code_expires_in: settings.codes.ttl_secs(),
+    })
+}
+
+/// A registration whose fields parsed, whose addresses are free, and whose password is hashed.
+pub struct Prepared {
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: Email,
+    pub phone: PhoneNumber,
+    password_hash: String,
+    /// A stale pending registration holds the email or phone and gives way on insert.
+    stale_holder: bool,
+}
+
+/// The registration rules, for a person registering and for `server create-admin` alike:
+/// every field parsed, taken addresses refused before a hash is spent on them, the password
+/// hashed on the bounded pool.
+pub async fn prepare(state: &AppState, form: Form) -> Result<Prepared, ApiError> {
+    let settings = &state.settings;
     let first_name =
         PersonName::parse(&form.first_name).map_err(|e| ApiError::field("first_name", e))?;
     let last_name =
@@ -62,68 +103,79 @@ pub async fn register(
     let password =
         Password::parse(form.password.expose()).map_err(|e| ApiError::field("password", e))?;
 
-    // Addresses already held are refused before spending a hash on them. The unique indexes
-    // remain the truth for races.
+    // The unique indexes remain the truth for races.
     let stale_holder = check_not_taken(state, &email, &phone).await?;
     let password_hash = state.hasher.hash(&password).await?;
+    Ok(Prepared {
+        first_name,
+        last_name,
+        email,
+        phone,
+        password_hash,
+        stale_holder,
+    })
+}
 
-    let mut tx = state.pool.begin().await.context("begin a registration")?;
-    // A stale pending registration gives way, in this same transaction: its row (and with it
-    // its password and codes) is gone before the new one is written.
-    if stale_holder {
+/// What kind of account [`insert`] makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewAccount {
+    /// A person registering: pending until the emailed code comes back.
+    Pending,
+    /// An administrator made on the command line: active at once (the operator vouches for
+    /// the address).
+    ActiveAdmin,
+}
+
+/// Writes the account and the first entry of its security history in `tx`, after any stale
+/// pending registration holding its addresses gave way.
+pub async fn insert(
+    tx: &mut PgConnection,
+    state: &AppState,
+    account: &Prepared,
+    new: NewAccount,
+    client: &ClientInfo,
+) -> Result<Uuid, ApiError> {
+    if account.stale_holder {
         sqlx::query(
             "delete from users u
              where (lower(u.email) = lower($1) or u.phone_number = $2) and is_stale_pending(u, $3)",
         )
-        .bind(email.as_str())
-        .bind(phone.as_str())
-        .bind(settings.registration.pending_hold.as_secs_f64())
+        .bind(account.email.as_str())
+        .bind(account.phone.as_str())
+        .bind(state.settings.registration.pending_hold.as_secs_f64())
         .execute(&mut *tx)
         .await
         .context("remove a stale registration")?;
     }
+    let (status, role) = match new {
+        NewAccount::Pending => (AccountStatus::Pending, Role::User),
+        NewAccount::ActiveAdmin => (AccountStatus::Active, Role::Admin),
+    };
     // One round trip: the account and the first entry of its security history.
-    let user_id: Uuid = sqlx::query_scalar(
+    sqlx::query_scalar(
         "with u as (
-             insert into users (first_name, last_name, email, phone_number, password_hash)
-             values ($1, $2, $3, $4, $5) returning id
+             insert into users (first_name, last_name, email, phone_number, password_hash,
+                                status, role, email_verified_at)
+             values ($1, $2, $3, $4, $5, $9, $10, case when $9 = 'active' then now() end)
+             returning id
          )
          insert into security_events (user_id, kind, ip, user_agent)
          select id, $6, $7, $8 from u
          returning user_id",
     )
-    .bind(first_name.as_str())
-    .bind(last_name.as_str())
-    .bind(email.as_str())
-    .bind(phone.as_str())
-    .bind(&password_hash)
+    .bind(account.first_name.as_str())
+    .bind(account.last_name.as_str())
+    .bind(account.email.as_str())
+    .bind(account.phone.as_str())
+    .bind(&account.password_hash)
     .bind(EventKind::Registered)
     .bind(client.ip_text())
     .bind(client.user_agent.as_deref())
-    .fetch_one(&mut *tx)
+    .bind(status)
+    .bind(role)
+    .fetch_one(tx)
     .await
-    .on_user_conflict("create the account")?;
-    tracing::Span::current().record("user.id", tracing::field::display(user_id));
-    send_activation_code(
-        &mut tx,
-        state,
-        user_id,
-        email.as_str(),
-        first_name.as_str(),
-        client,
-    )
-    .await?;
-    tx.commit()
-        .await
-        .on_user_conflict("commit a registration")?;
-
-    tracing::info!("registered; activation code queued");
-    Ok(Registered {
-        user_id,
-        email: email.into_inner(),
-        phone_number: phone.into_inner(),
-        code_expires_in: settings.codes.ttl_secs(),
-    })
+    .on_user_conflict("create the account")
 }
 
 async fn limit_registrations(state: &AppState, client: &ClientInfo) -> Result<(), ApiError> {
@@ -178,14 +230,15 @@ async fn check_not_taken(
     Ok(!holders.is_empty())
 }
 
-/// Issues a fresh activation code (replacing any previous one) and queues its email, in `tx`.
-async fn send_activation_code(
+/// Issues a fresh activation code (replacing any previous one) and queues its email, in `tx`;
+/// `event` goes into the account's history (`code_sent`, or `code_sent_by_admin`).
+pub(crate) async fn send_activation_code(
     tx: &mut PgConnection,
     state: &AppState,
     user_id: Uuid,
     email: &str,
     first_name: &str,
-    client: &ClientInfo,
+    (event, client): (EventKind, &ClientInfo),
 ) -> Result<(), ApiError> {
     let settings = &state.settings;
     let issued = codes::issue(
@@ -208,7 +261,7 @@ async fn send_activation_code(
     // Not worth sending once the code has expired.
     message.expires_at = Some(issued.expires_at);
     mail::enqueue(tx, Some(user_id), &message).await?;
-    events::record(tx, user_id, EventKind::CodeSent, client).await
+    events::record(tx, user_id, event, client).await
 }
 
 /// The account behind the request's Basic-Auth credentials, if it is still waiting for its
@@ -232,6 +285,7 @@ fn check_pending(status: AccountStatus) -> Result<(), ApiError> {
             "This account is already activated. You can sign in.",
         )),
         AccountStatus::Locked => Err(account_locked()),
+        AccountStatus::Disabled => Err(ApiError::account_disabled()),
     }
 }
 
@@ -367,7 +421,7 @@ pub async fn resend_code(
         account.user_id,
         &account.email,
         &account.first_name,
-        client,
+        (EventKind::CodeSent, client),
     )
     .await?;
     tx.commit().await.context("commit a resend")?;

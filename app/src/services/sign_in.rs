@@ -30,6 +30,9 @@ pub async fn sign_in(
 ) -> Result<SignedIn, ApiError> {
     let account = credentials::verify(state, client, email, password).await?;
     tracing::Span::current().record("user.id", tracing::field::display(account.user_id));
+    if account.status == AccountStatus::Disabled {
+        return Err(ApiError::account_disabled());
+    }
     if account.status != AccountStatus::Active {
         return Err(ApiError::new(
             ErrorCode::NotActivated,
@@ -46,6 +49,11 @@ pub async fn sign_in(
     )
     .await?;
     events::record(&mut tx, account.user_id, EventKind::LoginSucceeded, client).await?;
+    sqlx::query("update users set last_login_at = now() where id = $1")
+        .bind(account.user_id)
+        .execute(&mut *tx)
+        .await
+        .context("note the sign-in")?;
     let profile = account::load_profile(&mut tx, account.user_id).await?;
     tx.commit().await.context("commit a sign-in")?;
     tracing::info!("signed in");
