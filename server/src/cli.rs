@@ -65,7 +65,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             .ok_or_else(|| format!("{command} needs --{name}"))
     };
     let allow = |names: &[&str]| -> Result<(), String> {
-        match flags.iter().find(|(flag, _)| !names.contains(&flag.as_str())) {
+        match flags
+            .iter()
+            .find(|(flag, _)| !names.contains(&flag.as_str()))
+        {
             Some((flag, _)) => Err(format!("{command} does not take --{flag}")),
             None => Ok(()),
         }
@@ -263,11 +266,20 @@ mod tests {
     #[test]
     fn mistakes_are_one_line_each() {
         for (line, expected) in [
-            ("create-admin --email a@b.example", "create-admin needs --first-name"),
+            (
+                "create-admin --email a@b.example",
+                "create-admin needs --first-name",
+            ),
             ("promote --email", "--email needs a value"),
             ("promote --email a --email b", "--email is given twice"),
-            ("promote --email a --role admin", "promote does not take --role"),
-            ("create-admin --password hunter2", "a password is never an argument"),
+            (
+                "promote --email a --role admin",
+                "promote does not take --role",
+            ),
+            (
+                "create-admin --password hunter2",
+                "a password is never an argument",
+            ),
             ("frobnicate", "unknown command `frobnicate`"),
             ("promote a@b.example", "unexpected argument `a@b.example`"),
         ] {

@@ -124,6 +124,9 @@ mod tests {
         for action in AuditAction::ALL {
             assert_eq!(action.as_str().parse::<AuditAction>(), Ok(*action));
         }
-        assert_eq!(serde_json::to_value(Role::Admin).expect("serialises"), "admin");
+        assert_eq!(
+            serde_json::to_value(Role::Admin).expect("serialises"),
+            "admin"
+        );
     }
 }

@@ -17,6 +17,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub pool: PgPool,
     pub db_name: String,
+    pub database_url: String,
     /// The SMTP server the app sends to (unless the test set its own `SMTP_URL`).
     pub mail: MailSink,
     pub worker: EmailWorker,
@@ -262,6 +263,85 @@ impl TestApp {
     }
 }
 
+/// What a run of the `server` binary printed.
+#[derive(Debug)]
+pub struct CliRun {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl TestApp {
+    /// Runs the real `server` binary with `args` against this app's database, `stdin` piped
+    /// in (so it is not a terminal).
+    pub async fn cli(&self, args: &[&str], stdin: &str) -> CliRun {
+        use tokio::io::AsyncWriteExt as _;
+
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(args)
+            .env("DATABASE_URL", &self.database_url)
+            .env("DATABASE_CONNECT_TIMEOUT_SECS", "10")
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the server binary");
+        let mut input = child.stdin.take().expect("stdin");
+        input
+            .write_all(stdin.as_bytes())
+            .await
+            .expect("write stdin");
+        drop(input);
+        let output =
+            tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+                .await
+                .expect("the command finishes within a minute")
+                .expect("the command's output");
+        CliRun {
+            success: output.status.success(),
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// An administrator made with `server create-admin`, and a bearer token for them.
+    pub async fn admin(&self) -> (Person, String) {
+        let person = Person::new();
+        let run = self
+            .cli(
+                &[
+                    "create-admin",
+                    "--email",
+                    &person.email,
+                    "--first-name",
+                    &person.first_name,
+                    "--last-name",
+                    &person.last_name,
+                    "--phone",
+                    &person.phone_number,
+                ],
+                &format!("{}\n", person.password),
+            )
+            .await;
+        assert!(run.success, "create-admin failed: {run:?}");
+        let token = self.token(&person).await;
+        (person, token)
+    }
+
+    /// The id of the account with `email`.
+    pub async fn user_id(&self, email: &str) -> uuid::Uuid {
+        sqlx::query_scalar("select id from users where lower(email) = lower($1)")
+            .bind(email)
+            .fetch_one(&self.pool)
+            .await
+            .expect("the account exists")
+    }
+}
+
 /// Asserts the status of a JSON error response and returns its `error` code.
 pub async fn error_code(response: reqwest::Response, status: u16) -> String {
     assert_eq!(response.status(), status);
@@ -372,6 +452,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
             .expect("a client"),
         pool,
         db_name,
+        database_url,
         mail,
         worker,
     }

@@ -3,6 +3,7 @@
 
 mod account;
 mod account_changes;
+mod admin;
 mod emails;
 mod health;
 mod helpers;
