@@ -30,6 +30,7 @@ use leptos_router::{
 use crate::components::layout::Layout;
 use crate::pages::{
     account::AccountPage,
+    admin::{AdminAuditPage, AdminMailPage, AdminUserPage, AdminUsersPage},
     activate::{ActivatePage, provide_pending_activation},
     forgot_password::ForgotPasswordPage,
     home::HomePage,
@@ -126,6 +127,10 @@ pub fn App() -> impl IntoView {
                     // Async: the server renders the whole page before answering, so an anonymous visitor
                     // gets a real 302 to sign-in.
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("admin") view=AdminUsersPage ssr=SsrMode::Async />
+                    <Route path=path!("admin/users/:id") view=AdminUserPage ssr=SsrMode::Async />
+                    <Route path=path!("admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
+                    <Route path=path!("admin/mail") view=AdminMailPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

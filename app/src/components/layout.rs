@@ -37,6 +37,9 @@ fn NavLinks() -> impl IntoView {
         match user.profile() {
         Some(profile) => view! {
             <ul class="nav-links">
+                {(profile.role == crate::model::Role::Admin).then(|| view! {
+                    <li><a href="/admin">"Administration"</a></li>
+                })}
                 <li><a href="/account">{format!("{} {}", profile.first_name, profile.last_name)}</a></li>
                 <li><SignOut /></li>
             </ul>

@@ -50,6 +50,30 @@ text_enum! {
     }
 }
 
+impl EventKind {
+    /// The event as the history pages say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Registered => "registered",
+            Self::CodeSent => "activation code sent",
+            Self::ActivationFailed => "wrong activation code",
+            Self::Activated => "activated",
+            Self::AccountLocked => "locked after too many wrong codes",
+            Self::LoginSucceeded => "signed in",
+            Self::LoginFailed => "wrong password",
+            Self::PasswordChanged => "password changed",
+            Self::SessionRevoked => "session revoked",
+            Self::EmailChangeRequested => "email change requested",
+            Self::EmailChanged => "email changed",
+            Self::PasswordReset => "password reset",
+            Self::DisabledByAdmin => "disabled by an administrator",
+            Self::EnabledByAdmin => "enabled by an administrator",
+            Self::RoleChangedByAdmin => "role changed by an administrator",
+            Self::CodeSentByAdmin => "activation code sent by an administrator",
+        }
+    }
+}
+
 /// What the app stores about a person, as they may see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]

@@ -316,7 +316,7 @@ fn History() -> impl IntoView {
                     {move || events.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|e| {
                         view! {
                             <li>
-                                <strong>{e.kind.as_str().replace('_', " ")}</strong>
+                                <strong>{e.kind.label()}</strong>
                                 " · "<time datetime=e.created_at.clone()>{e.created_at.clone()}</time>
                                 " · "{e.ip.unwrap_or_default()}
                             </li>

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod account;
+pub mod admin;
 pub mod activate;
 pub mod error;
 pub mod forgot_password;

@@ -1,0 +1,102 @@
+//! `/admin/audit`: every administrative act, newest first, filtered by actor or target.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::Form, hooks::use_query_map};
+
+use super::{AdminNav, AdminOnly, Pager, href_with, message};
+use crate::{api::admin::audit_log, model::ActorKind};
+
+#[component]
+pub fn AdminAuditPage() -> impl IntoView {
+    view! {
+        <Title text="Administration · Audit log" />
+        <AdminOnly next="/admin/audit">
+            <section class="admin">
+                <h1>"Administration"</h1>
+                <AdminNav current="/admin/audit" />
+                {view! { <AuditTable /> }.into_any()}
+            </section>
+        </AdminOnly>
+    }
+}
+
+#[component]
+fn AuditTable() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |key: &str| query.with(|q| q.get(key));
+    let params = move || (param("actor"), param("target"), param("offset"));
+    let rows = Resource::new(params, |(actor, target, offset)| {
+        audit_log(actor, target, None, offset)
+    });
+    view! {
+        <Form method="GET" action="/admin/audit">
+            <div class="filters" role="search">
+                <div class="field field-inline">
+                    <label for="filter-actor">"Actor"</label>
+                    <input id="filter-actor" type="search" name="actor" placeholder="Email or id"
+                        prop:value=move || param("actor").unwrap_or_default() />
+                </div>
+                <div class="field field-inline">
+                    <label for="filter-target">"Target"</label>
+                    <input id="filter-target" type="search" name="target" placeholder="Email or id"
+                        prop:value=move || param("target").unwrap_or_default() />
+                </div>
+                <button type="submit" class="button button-small">"Filter"</button>
+            </div>
+        </Form>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || rows.get().map(|result| match result {
+                Err(e) => view! { <div role="alert" class="form-error">{message(&e)}</div> }.into_any(),
+                Ok(page) => {
+                    let (actor, target, _) = params();
+                    let href = move |offset: u32| href_with("/admin/audit", &[
+                        ("actor", actor.clone()), ("target", target.clone()),
+                        ("offset", Some(offset.to_string())),
+                    ]);
+                    view! {
+                        <div class="table-wrap">
+                            <table class="table">
+                                <caption class="visually-hidden">"Audit log"</caption>
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"When"</th>
+                                        <th scope="col">"Who"</th>
+                                        <th scope="col">"Did"</th>
+                                        <th scope="col">"To"</th>
+                                        <th scope="col">"Details"</th>
+                                        <th scope="col">"From"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {page.items.into_iter().map(|row| {
+                                        let who = match row.actor_kind {
+                                            ActorKind::CommandLine => "command line".to_string(),
+                                            ActorKind::Administrator => row.actor_email.unwrap_or_else(|| "a deleted account".into()),
+                                        };
+                                        let details = match &row.details {
+                                            serde_json::Value::Object(map) if map.is_empty() => String::new(),
+                                            other => other.to_string(),
+                                        };
+                                        view! {
+                                            <tr>
+                                                <td><time datetime=row.at.clone()>{row.at.clone()}</time></td>
+                                                <td>{who}</td>
+                                                <td>{row.action.as_str().replace('_', " ")}</td>
+                                                <td>{row.target_email.unwrap_or_default()}</td>
+                                                <td><code>{details}</code></td>
+                                                <td>{row.ip.unwrap_or_default()}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                        <Pager total=page.total limit=page.limit offset=page.offset href />
+                    }
+                    .into_any()
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,124 @@
+//! `/admin/mail`: the mail queue, with the undeliverable (`dead`) messages queued again on
+//! request. No bodies are shown: codes stay out of sight.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::Form, hooks::use_query_map};
+
+use super::{AdminNav, AdminOnly, Pager, href_with, message};
+use crate::{
+    api::admin::{RetryEmail, outbox},
+    model::OutboxStatus,
+};
+
+#[component]
+pub fn AdminMailPage() -> impl IntoView {
+    view! {
+        <Title text="Administration · Mail queue" />
+        <AdminOnly next="/admin/mail">
+            <section class="admin">
+                <h1>"Administration"</h1>
+                <AdminNav current="/admin/mail" />
+                {view! { <MailQueue /> }.into_any()}
+            </section>
+        </AdminOnly>
+    }
+}
+
+#[component]
+fn MailQueue() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |key: &str| query.with(|q| q.get(key));
+    let retry = ServerAction::<RetryEmail>::new();
+    let hydrated = crate::rules::Hydrated::get();
+    let params = move || (param("status"), param("offset"), retry.version().get());
+    let view_data = Resource::new(params, |(status, offset, _)| outbox(status, None, offset));
+    let notice = move || {
+        retry.value().get().map(|r| match r {
+            Ok(_) => view! { <p role="status" class="form-info">"Queued again."</p> }.into_any(),
+            Err(e) => view! { <div role="alert" class="form-error">{message(&e)}</div> }.into_any(),
+        })
+    };
+    view! {
+        <Form method="GET" action="/admin/mail">
+            <div class="filters" role="search">
+                <div class="field field-inline">
+                    <label for="filter-mail-status">"Status"</label>
+                    <select id="filter-mail-status" name="status">
+                        <option value="">"Any status"</option>
+                        {OutboxStatus::ALL.iter().map(|s| {
+                            let selected = param("status").as_deref() == Some(s.as_str());
+                            view! { <option value=s.as_str() selected=selected>{s.as_str()}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                <button type="submit" class="button button-small">"Show"</button>
+            </div>
+        </Form>
+        {notice}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || view_data.get().map(|result| match result {
+                Err(e) => view! { <div role="alert" class="form-error">{message(&e)}</div> }.into_any(),
+                Ok(queue) => {
+                    let counts = queue.counts;
+                    let page = queue.page;
+                    let status = param("status");
+                    let href = move |offset: u32| href_with("/admin/mail", &[
+                        ("status", status.clone()), ("offset", Some(offset.to_string())),
+                    ]);
+                    view! {
+                        <ul class="counts" aria-label="Messages by status">
+                            <li>{format!("{} pending", counts.pending)}</li>
+                            <li>{format!("{} sent", counts.sent)}</li>
+                            <li>{format!("{} expired", counts.expired)}</li>
+                            <li>{format!("{} dead", counts.dead)}</li>
+                        </ul>
+                        <div class="table-wrap">
+                            <table class="table">
+                                <caption class="visually-hidden">"Queued mail"</caption>
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Queued"</th>
+                                        <th scope="col">"To"</th>
+                                        <th scope="col">"Kind"</th>
+                                        <th scope="col">"Status"</th>
+                                        <th scope="col">"Tries"</th>
+                                        <th scope="col">"Last error"</th>
+                                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {page.items.into_iter().map(|m| {
+                                        let id = m.id;
+                                        view! {
+                                            <tr>
+                                                <td><time datetime=m.created_at.clone()>{m.created_at.clone()}</time></td>
+                                                <td>{m.recipient.clone()}</td>
+                                                <td>{m.kind.replace('_', " ")}</td>
+                                                <td>{m.status.as_str()}</td>
+                                                <td>{m.attempts}</td>
+                                                <td>{m.last_error.unwrap_or_default()}</td>
+                                                <td>
+                                                    {(m.status == OutboxStatus::Dead).then(|| view! {
+                                                        <button type="button" class="button button-small button-secondary"
+                                                            aria-label=format!("Retry the email to {}", m.recipient)
+                                                            disabled=move || !hydrated.get() || retry.pending().get()
+                                                            on:click=move |_| { retry.dispatch(RetryEmail { id: Some(id) }); }>
+                                                            "Retry"
+                                                        </button>
+                                                    })}
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                        <Pager total=page.total limit=page.limit offset=page.offset href />
+                    }
+                    .into_any()
+                }
+            })}
+        </Transition>
+    }
+}
