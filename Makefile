@@ -6,7 +6,7 @@ DEV_PG_DIR ?= .data/postgres
 DEV_PG_PORT ?= 54329
 export DEV_PG_DIR DEV_PG_PORT
 
-.PHONY: help run watch test lint unit e2e size bench db stop-db tools fmt
+.PHONY: help run watch admin test lint unit e2e size bench db stop-db tools fmt
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -16,6 +16,9 @@ run: ## Build and serve the app at http://127.0.0.1:3000 (starts Postgres if DAT
 
 watch: ## Like run, rebuilding and reloading the browser on every change
 	@scripts/run.sh watch
+
+admin: ## Create an administrator: make admin EMAIL=… FIRST=… LAST=… PHONE=… (asks for the password)
+	@scripts/run.sh admin "$(EMAIL)" "$(FIRST)" "$(LAST)" "$(PHONE)"
 
 test: ## Every check and test: fmt, clippy (server and WASM), unit, integration, end-to-end
 	@scripts/test.sh all

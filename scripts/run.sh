@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# `make run` / `make watch`: installs missing tools, starts the project's Postgres unless
-# DATABASE_URL is set, builds, and serves the app (Ctrl-C stops it cleanly).
+# `make run` / `make watch` / `make admin`: installs missing tools, starts the project's Postgres
+# unless DATABASE_URL is set, builds, and serves the app (Ctrl-C stops it cleanly) or creates an
+# administrator in the same database.
 #   scripts/run.sh [serve|watch]
+#   scripts/run.sh admin EMAIL FIRST LAST PHONE     (the password: asked for, or one stdin line)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-serve}
+if [ "$mode" = admin ]; then
+  if [ $# -ne 5 ] || [ -z "$2" ] || [ -z "$3" ] || [ -z "$4" ] || [ -z "$5" ]; then
+    echo "usage: make admin EMAIL=… FIRST=… LAST=… PHONE=…" >&2
+    exit 2
+  fi
+fi
 scripts/tools.sh build
 
 if [ -z "${DATABASE_URL:-}" ]; then
@@ -23,5 +31,10 @@ case "$mode" in
   watch)
     exec cargo leptos watch
     ;;
-  *) echo "usage: $0 [serve|watch]" >&2; exit 2 ;;
+  admin)
+    # The binary `make run` serves, so a following `make run` has nothing to rebuild.
+    cargo leptos build >&2
+    exec ./target/debug/server create-admin --email "$2" --first-name "$3" --last-name "$4" --phone "$5"
+    ;;
+  *) echo "usage: $0 [serve|watch|admin EMAIL FIRST LAST PHONE]" >&2; exit 2 ;;
 esac

@@ -30,8 +30,8 @@ use leptos_router::{
 use crate::components::layout::Layout;
 use crate::pages::{
     account::AccountPage,
-    admin::{AdminAuditPage, AdminMailPage, AdminUserPage, AdminUsersPage},
     activate::{ActivatePage, provide_pending_activation},
+    admin::{AdminAuditPage, AdminMailPage, AdminUserPage, AdminUsersPage},
     forgot_password::ForgotPasswordPage,
     home::HomePage,
     login::LoginPage,

@@ -1,8 +1,8 @@
 //! One module per page.
 
 pub mod account;
-pub mod admin;
 pub mod activate;
+pub mod admin;
 pub mod error;
 pub mod forgot_password;
 pub mod home;

@@ -667,6 +667,25 @@ async fn roles_change_at_once_and_one_administrator_always_remains() {
     // The same token, now an administrator's.
     let response = app.admin_get(&their_token, "/api/admin/users").await;
     assert_eq!(response.status(), 200);
+    let rows = app.audit_rows(&first_token).await;
+    assert_eq!(rows[0]["action"], "role_changed");
+    assert_eq!(rows[0]["actor_email"], first.email);
+    assert_eq!(rows[0]["details"], json!({"from": "user", "to": "admin"}));
+    assert!(
+        app.events_of(&person.email)
+            .await
+            .contains(&"role_changed_by_admin".to_string())
+    );
+    // Asking for the role it already has changes nothing and records nothing.
+    let response = app
+        .admin_post(
+            &first_token,
+            "/api/admin/set-role",
+            &json!({"user_id": id, "role": "admin"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.audit_rows(&first_token).await.len(), rows.len());
 
     let own = app.user_id(&first.email).await.to_string();
     let response = app

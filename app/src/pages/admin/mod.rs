@@ -138,7 +138,10 @@ mod tests {
         assert_eq!(
             href_with(
                 "/admin",
-                &[("q", Some("ada l+1@x".into())), ("status", Some(String::new()))]
+                &[
+                    ("q", Some("ada l+1@x".into())),
+                    ("status", Some(String::new()))
+                ]
             ),
             "/admin?q=ada%20l%2B1%40x"
         );

@@ -7,9 +7,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::{AdminNav, AdminOnly, message};
 use crate::{
-    api::admin::{
-        DeleteUser, DisableUser, EnableUser, ResendActivation, SetRole, admin_user,
-    },
+    api::admin::{DeleteUser, DisableUser, EnableUser, ResendActivation, SetRole, admin_user},
     model::{AccountStatus, Role, UserDetail},
 };
 
@@ -41,6 +39,8 @@ fn UserView() -> impl IntoView {
     let id = move || params.with(|p| p.get("id")).unwrap_or_default();
     // Bumped after every act: the page reloads the account.
     let acted = RwSignal::new(0u32);
+    // Here, not in the actions: it outlives their re-render with the reloaded account.
+    let notice = RwSignal::new(None::<Result<String, String>>);
     let detail = Resource::new(move || (id(), acted.get()), |(id, _)| admin_user(id));
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
@@ -49,14 +49,18 @@ fn UserView() -> impl IntoView {
                     <div role="alert" class="form-error">{message(&e)}</div>
                     <p><a href="/admin">"Back to the users"</a></p>
                 }.into_any(),
-                Ok(user) => view! { <Detail user acted /> }.into_any(),
+                Ok(user) => view! { <Detail user acted notice /> }.into_any(),
             })}
         </Transition>
     }
 }
 
 #[component]
-fn Detail(user: UserDetail, acted: RwSignal<u32>) -> impl IntoView {
+fn Detail(
+    user: UserDetail,
+    acted: RwSignal<u32>,
+    notice: RwSignal<Option<Result<String, String>>>,
+) -> impl IntoView {
     let u = user.user.clone();
     let name = format!("{} {}", u.first_name, u.last_name);
     let rows = [
@@ -65,8 +69,16 @@ fn Detail(user: UserDetail, acted: RwSignal<u32>) -> impl IntoView {
         ("Status", u.status.as_str().to_string()),
         ("Role", u.role.as_str().to_string()),
         ("Registered", u.created_at.clone()),
-        ("Email verified", user.email_verified_at.clone().unwrap_or_else(|| "not yet".into())),
-        ("Last sign-in", u.last_login_at.clone().unwrap_or_else(|| "never".into())),
+        (
+            "Email verified",
+            user.email_verified_at
+                .clone()
+                .unwrap_or_else(|| "not yet".into()),
+        ),
+        (
+            "Last sign-in",
+            u.last_login_at.clone().unwrap_or_else(|| "never".into()),
+        ),
         (
             "Sessions",
             format!(
@@ -79,7 +91,10 @@ fn Detail(user: UserDetail, acted: RwSignal<u32>) -> impl IntoView {
                     .unwrap_or_default()
             ),
         ),
-        ("Wrong activation codes", user.failed_code_attempts.to_string()),
+        (
+            "Wrong activation codes",
+            user.failed_code_attempts.to_string(),
+        ),
     ];
     let disabled = user.disabled_reason.clone().map(|reason| {
         view! {
@@ -97,7 +112,7 @@ fn Detail(user: UserDetail, acted: RwSignal<u32>) -> impl IntoView {
                 {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
             </dl>
         </article>
-        {view! { <Actions user=user.clone() acted /> }.into_any()}
+        {view! { <Actions user=user.clone() acted notice /> }.into_any()}
         <section class="card" aria-labelledby="user-history-heading">
             <h2 id="user-history-heading">"Security history"</h2>
             <ol class="list">
@@ -114,14 +129,17 @@ fn Detail(user: UserDetail, acted: RwSignal<u32>) -> impl IntoView {
 }
 
 #[component]
-fn Actions(user: UserDetail, acted: RwSignal<u32>) -> impl IntoView {
+fn Actions(
+    user: UserDetail,
+    acted: RwSignal<u32>,
+    notice: RwSignal<Option<Result<String, String>>>,
+) -> impl IntoView {
     let u = user.user;
     let user_id = u.user_id.to_string();
     let who = format!("{} {} ({})", u.first_name, u.last_name, u.email);
     let hydrated = crate::rules::Hydrated::get();
     let pending = RwSignal::new(None::<Pending>);
     let reason = RwSignal::new(String::new());
-    let notice = RwSignal::new(None::<Result<String, String>>);
 
     let disable = ServerAction::<DisableUser>::new();
     let enable = ServerAction::<EnableUser>::new();
@@ -209,7 +227,11 @@ fn Actions(user: UserDetail, acted: RwSignal<u32>) -> impl IntoView {
             pending.set(Some(p));
         }
     };
-    let other_role = if role == Role::Admin { Role::User } else { Role::Admin };
+    let other_role = if role == Role::Admin {
+        Role::User
+    } else {
+        Role::Admin
+    };
     let who_confirm = who.clone();
     view! {
         <section class="card" aria-labelledby="actions-heading">

@@ -71,7 +71,12 @@ fn UsersTable() -> impl IntoView {
         .iter()
         .map(|s| (s.as_str(), s.as_str()))
         .collect();
+    let deleted = move || {
+        param("deleted")
+            .map(|_| view! { <p role="status" class="form-info">"The account was deleted."</p> })
+    };
     view! {
+        {deleted}
         <Form method="GET" action="/admin">
             <div class="filters" role="search">
                 <div class="field field-inline">

@@ -1,0 +1,146 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { waitForHydration } from './helpers';
+import { activatedPerson, newPerson, origin, type Person } from './mailbox';
+import { banner, onPath, openLogin, signIn } from './session';
+
+/**
+ * An administrator made the only way there is: `server create-admin` on the host, the password
+ * on standard input, against the database of the server under test.
+ */
+function createAdmin(person: Person): string {
+  const database = process.env.E2E_DATABASE_URL;
+  if (!database) {
+    throw new Error('E2E_DATABASE_URL is not set: run the end-to-end tests with `make e2e` or `make test`.');
+  }
+  const binary = join(process.cwd(), '..', 'target', 'debug', 'server');
+  return execFileSync(
+    binary,
+    [
+      'create-admin',
+      '--email', person.email,
+      '--first-name', person.firstName,
+      '--last-name', person.lastName,
+      '--phone', person.phoneNumber,
+    ],
+    { input: `${person.password}\n`, env: { ...process.env, DATABASE_URL: database, RUST_LOG: 'warn' }, encoding: 'utf8' },
+  );
+}
+
+function newAdmin(): Person {
+  return { ...newPerson(), firstName: 'Grace', lastName: 'Hopper' };
+}
+
+function fact(page: Page, term: string) {
+  // <dt>term</dt><dd>value</dd>
+  return page.locator('dl.facts dt', { hasText: term }).locator('xpath=following-sibling::dd[1]');
+}
+
+test.describe('administration', () => {
+  test('finds a person by part of their phone, disables, enables and deletes them, on the record', async ({
+    page,
+    browser,
+    request,
+    baseURL,
+  }) => {
+    // Three full page loads in two browsers and a handful of password checks.
+    test.slow();
+    const server = origin(baseURL);
+    const admin = newAdmin();
+    expect(createAdmin(admin)).toContain(admin.email);
+    const person = await activatedPerson(request, server);
+    const name = `${person.firstName} ${person.lastName}`;
+    // "+44 20 7123 4567" → "123-4567": part of the number, in another format.
+    const digits = person.phoneNumber.replace(/\D/g, '');
+    const phonePart = `${digits.slice(-7, -4)}-${digits.slice(-4)}`;
+
+    // The person is signed in, in a browser of their own.
+    const theirs = await browser.newContext();
+    const theirPage = await theirs.newPage();
+    await test.step('the person signs in elsewhere; /admin does not exist for them', async () => {
+      await openLogin(theirPage);
+      await signIn(theirPage, person.email, person.password);
+      const response = await theirPage.goto('/admin');
+      expect(response?.status()).toBe(404);
+      await expect(theirPage.getByRole('heading', { name: 'Page not found' })).toBeVisible();
+      await expect(banner(theirPage).getByRole('link', { name: 'Administration' })).toHaveCount(0);
+    });
+
+    await test.step('the administrator signs in and finds them by part of their phone number', async () => {
+      await openLogin(page, '/login?next=/admin');
+      await signIn(page, admin.email, admin.password, '/admin');
+      await expect(banner(page).getByRole('link', { name: 'Administration', exact: true })).toBeVisible();
+      const main = page.getByRole('main');
+      await main.getByLabel('Search', { exact: true }).fill(phonePart);
+      await main.getByRole('button', { name: 'Search', exact: true }).click();
+      await expect(page).toHaveURL((url) => url.searchParams.get('q') === phonePart);
+      const rows = main.getByRole('table').getByRole('row');
+      await expect(rows).toHaveCount(2); // the header and one person
+      await expect(rows.nth(1)).toContainText(person.email);
+      await main.getByRole('link', { name, exact: true }).click();
+      await expect(page).toHaveURL(/\/admin\/users\/[0-9a-f-]{36}$/);
+      await expect(page.getByRole('heading', { name, exact: true, level: 2 })).toBeVisible();
+      await expect(fact(page, 'Status')).toHaveText('active');
+    });
+    const userPath = new URL(page.url()).pathname;
+
+    await test.step('disables them, after a confirmation naming the account; their session ends', async () => {
+      const main = page.getByRole('main');
+      await main.getByRole('button', { name: 'Disable…', exact: true }).click();
+      const confirm = main.getByRole('group');
+      await expect(confirm).toContainText(`Disable ${name} (${person.email})?`);
+      await confirm.getByLabel('Reason (for administrators only)').fill('Sends spam to other members');
+      await confirm.getByRole('button', { name: 'Disable account', exact: true }).click();
+      await expect(main.getByRole('status')).toHaveText('The account is disabled and signed out everywhere.');
+      await expect(fact(page, 'Status')).toHaveText('disabled');
+      await expect(main.getByText('Sends spam to other members')).toBeVisible();
+
+      await theirPage.goto('/account');
+      await expect(theirPage).toHaveURL(onPath('/login'));
+    });
+
+    await test.step('enables them again', async () => {
+      const main = page.getByRole('main');
+      await main.getByRole('button', { name: 'Enable', exact: true }).click();
+      await expect(main.getByRole('status')).toHaveText('The account is enabled.');
+      await expect(fact(page, 'Status')).toHaveText('active');
+      await expect(main.getByText('enabled by an administrator')).toBeVisible();
+    });
+
+    await test.step('reads both acts in the audit log', async () => {
+      const main = page.getByRole('main');
+      await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Audit log' }).click();
+      await expect(page).toHaveURL(onPath('/admin/audit'));
+      await main.getByLabel('Target', { exact: true }).fill(person.email);
+      await main.getByRole('button', { name: 'Filter', exact: true }).click();
+      const rows = main.getByRole('table').getByRole('row');
+      await expect(rows).toHaveCount(3);
+      await expect(rows.nth(1)).toContainText('user enabled');
+      await expect(rows.nth(2)).toContainText('user disabled');
+      await expect(rows.nth(2)).toContainText(admin.email);
+      await expect(rows.nth(2)).toContainText('Sends spam to other members');
+    });
+
+    await test.step('deletes them, after a confirmation; they are gone from the table', async () => {
+      await page.goto(userPath);
+      await waitForHydration(page);
+      const main = page.getByRole('main');
+      await main.getByRole('button', { name: 'Delete…', exact: true }).click();
+      const confirm = main.getByRole('group');
+      await expect(confirm).toContainText(`Delete ${name} (${person.email})? This cannot be undone.`);
+      await confirm.getByRole('button', { name: 'Delete account', exact: true }).click();
+      await expect(page).toHaveURL(onPath('/admin'));
+      await expect(main.getByRole('status')).toHaveText('The account was deleted.');
+      await main.getByLabel('Search', { exact: true }).fill(person.email);
+      await main.getByRole('button', { name: 'Search', exact: true }).click();
+      await expect(main.getByText('Showing 0–0 of 0')).toBeVisible();
+    });
+    await theirs.close();
+  });
+
+  test('anonymous visitors are sent to sign in first', async ({ page }) => {
+    await page.goto('/admin/audit');
+    await expect(page).toHaveURL((url) => url.pathname === '/login' && url.searchParams.get('next') === '/admin/audit');
+  });
+});
