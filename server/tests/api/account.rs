@@ -70,9 +70,11 @@ async fn login_sets_a_session_cookie_and_returns_the_profile() {
             "first_name",
             "last_name",
             "phone_number",
+            "role",
             "user_id"
         ]
     );
+    assert_eq!(profile["role"], "user");
     // Only its hash is stored.
     let token = cookie
         .split(';')
