@@ -163,6 +163,10 @@ fn describe(e: &ApiError) -> String {
 }
 
 /// Runs an administrative subcommand and reports on one line.
+#[allow(
+    clippy::print_stdout,
+    reason = "the command's one line of output is its interface"
+)]
 pub async fn run(command: Command, settings: Settings) -> ExitCode {
     let state = match startup::state_without_server(settings).await {
         Ok(state) => state,

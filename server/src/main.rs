@@ -10,6 +10,7 @@ use server::{
 /// more than tokio's default 2 MiB of stack per worker thread.
 const WORKER_STACK_BYTES: usize = 8 * 1024 * 1024;
 
+#[allow(clippy::print_stdout, reason = "`server help` prints the usage")]
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = match cli::parse(&args) {
