@@ -63,6 +63,20 @@ struct UserFilter {
     paging: Paging,
 }
 
+/// Free text an administrator types (a search, a reason, a filter): control characters (a NUL
+/// would not even reach Postgres) and invisible direction overrides are refused.
+fn plain_text<'a>(raw: &'a str, field: &str) -> Result<&'a str, ApiError> {
+    let allowed = |c: char| matches!(c, '\n' | '\t') || !crate::domain::is_forbidden_char(c);
+    if raw.chars().all(allowed) {
+        Ok(raw)
+    } else {
+        Err(ApiError::invalid(
+            field,
+            "Use plain text, without control characters.",
+        ))
+    }
+}
+
 /// A stored enum from a query parameter; blank is `None`, anything unknown a 422 listing the
 /// allowed spellings.
 fn parse_enum<T: std::str::FromStr + std::fmt::Display>(
@@ -82,7 +96,7 @@ fn parse_enum<T: std::str::FromStr + std::fmt::Display>(
 
 impl UserQuery {
     fn parse(&self, region: crate::domain::Region) -> Result<UserFilter, ApiError> {
-        let q = self.q.as_deref().unwrap_or("");
+        let q = plain_text(self.q.as_deref().unwrap_or(""), "q")?;
         if q.chars().count() > MAX_QUERY_CHARS {
             return Err(ApiError::invalid(
                 "q",
@@ -373,7 +387,7 @@ pub async fn disable(
     reason: &str,
 ) -> Result<UserSummary, ApiError> {
     let user_id = parse_user_id(user_id, "user_id")?;
-    let reason = reason.trim();
+    let reason = plain_text(reason, "reason")?.trim();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         return Err(ApiError::invalid(
             "reason",
@@ -596,6 +610,7 @@ fn parse_party(raw: Option<&str>, field: &str) -> Result<Option<Party>, ApiError
     let Some(raw) = blank_to_none(raw) else {
         return Ok(None);
     };
+    let raw = plain_text(raw, field)?;
     if raw.contains('@') {
         return Ok(Some(Party::Email(raw.to_lowercase())));
     }
@@ -886,6 +901,13 @@ mod tests {
                 ..UserQuery::default()
             }),
             field("sort")
+        );
+        assert_eq!(
+            bad(UserQuery {
+                q: Some("ada\u{0}".into()),
+                ..UserQuery::default()
+            }),
+            field("q")
         );
         assert_eq!(
             bad(UserQuery {

@@ -354,6 +354,7 @@ async fn users_are_found_by_name_email_or_phone_in_any_format() {
         ("limit=0", "limit"),
         ("limit=101", "limit"),
         ("offset=-1", "offset"),
+        ("q=ada%00", "q"),
     ] {
         let response = app
             .admin_get(&token, &format!("/api/admin/users?{query}"))
@@ -601,6 +602,11 @@ async fn disabling_checks_its_input_and_its_target() {
         ),
         (json!({"user_id": id, "reason": ""}), 422, "invalid"),
         (json!({"user_id": id, "reason": "   "}), 422, "invalid"),
+        (
+            json!({"user_id": id, "reason": "spam\u{0}"}),
+            422,
+            "invalid",
+        ),
         (
             json!({"user_id": id, "reason": "x".repeat(501)}),
             422,
