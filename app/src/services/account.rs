@@ -212,7 +212,7 @@ async fn sessions(
          from sessions
          where user_id = $1 and expires_at > now()
            and last_seen_at > now() - make_interval(secs => $2)
-         order by last_seen_at desc",
+         order by sessions.last_seen_at desc",
     )
     .bind(caller.user_id)
     .bind(state.settings.sessions.idle_timeout.as_secs_f64())
@@ -271,7 +271,7 @@ async fn events_page(
 ) -> Result<Vec<SecurityEvent>, ApiError> {
     sqlx::query_as(
         "select kind, rfc3339(created_at) as created_at, ip, user_agent from security_events
-         where user_id = $1 order by created_at desc, id desc limit $2 offset $3",
+         where user_id = $1 order by security_events.created_at desc, security_events.id desc limit $2 offset $3",
     )
     .bind(user_id)
     .bind(limit)

@@ -203,12 +203,14 @@ pub async fn list_users(
     let mut page = QueryBuilder::new("select ");
     page.push(SUMMARY_COLUMNS).push(" from users");
     push_filters(&mut page, &filter);
-    // Fixed text per sort: nothing a client sends is spliced into the statement.
+    // Fixed text per sort: nothing a client sends is spliced into the statement. Qualified:
+    // a bare `created_at` would name the output column (the RFC 3339 text), computed and
+    // compared for every match instead of read from the index.
     page.push(match filter.sort {
-        UserSort::Newest => " order by created_at desc, id desc",
-        UserSort::Oldest => " order by created_at, id",
-        UserSort::Name => " order by lower(last_name), lower(first_name), id",
-        UserSort::Email => " order by lower(email), id",
+        UserSort::Newest => " order by users.created_at desc, users.id desc",
+        UserSort::Oldest => " order by users.created_at, users.id",
+        UserSort::Name => " order by lower(users.last_name), lower(users.first_name), users.id",
+        UserSort::Email => " order by lower(users.email), users.id",
     });
     page.push(" limit ")
         .push_bind(i64::from(filter.paging.limit))
@@ -289,7 +291,7 @@ pub async fn user_detail(
     .context("count a user's sessions")?;
     let security_events: Vec<SecurityEvent> = sqlx::query_as(
         "select kind, rfc3339(created_at) as created_at, ip, user_agent from security_events
-         where user_id = $1 order by created_at desc, id desc limit $2",
+         where user_id = $1 order by security_events.created_at desc, security_events.id desc limit $2",
     )
     .bind(user_id)
     .bind(DETAIL_EVENTS)
@@ -664,7 +666,7 @@ pub async fn audit_log(
     );
     push_party(&mut page, "actor", &actor);
     push_party(&mut page, "target", &target);
-    page.push(" order by at desc, id desc limit ")
+    page.push(" order by audit_log.at desc, audit_log.id desc limit ")
         .push_bind(i64::from(paging.limit))
         .push(" offset ")
         .push_bind(i64::from(paging.offset));
@@ -719,7 +721,7 @@ pub async fn outbox(
                 rfc3339(sent_at) as sent_at
          from email_outbox
          where $1::text is null or status = $1
-         order by created_at desc, id desc limit $2 offset $3",
+         order by email_outbox.created_at desc, email_outbox.id desc limit $2 offset $3",
     )
     .bind(status)
     .bind(i64::from(paging.limit))
