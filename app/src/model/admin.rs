@@ -64,8 +64,10 @@ text_enum! {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
-    /// How many match, over all pages.
+    /// How many match, over all pages; a lower bound when `total_exact` is false (a search
+    /// that matches more than the server counts).
     pub total: i64,
+    pub total_exact: bool,
     pub limit: u32,
     pub offset: u32,
 }

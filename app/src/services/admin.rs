@@ -54,6 +54,10 @@ pub struct UserQuery {
 /// The users table's query, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct UserFilter {
+    /// The search, when it is a whole email address: tried exactly first.
+    email: Option<String>,
+    /// Set for the exact try: `lower(email) = lower(…)` instead of the patterns.
+    exact_email: Option<String>,
     /// `LIKE` patterns over `users.search_text`, all of which must match; the most selective
     /// (longest) first.
     patterns: Vec<String>,
@@ -110,7 +114,12 @@ impl UserQuery {
                 format!("Search with at most {MAX_QUERY_WORDS} words."),
             ));
         }
+        let email = crate::domain::Email::parse(q.trim())
+            .ok()
+            .map(|email| crate::infra::codes::storable(email.as_str()));
         Ok(UserFilter {
+            email,
+            exact_email: None,
             patterns,
             status: parse_enum(self.status.as_deref(), "status", AccountStatus::ALL)?,
             role: parse_enum(self.role.as_deref(), "role", Role::ALL)?,
@@ -168,6 +177,12 @@ fn escape_like(w: &str) -> String {
 
 fn push_filters<'a>(query: &mut QueryBuilder<'a, Postgres>, filter: &'a UserFilter) {
     query.push(" where true");
+    if let Some(email) = &filter.exact_email {
+        query
+            .push(" and lower(email) = lower(")
+            .push_bind(email)
+            .push(")");
+    }
     for pattern in &filter.patterns {
         query.push(" and search_text like ").push_bind(pattern);
     }
@@ -182,7 +197,15 @@ fn push_filters<'a>(query: &mut QueryBuilder<'a, Postgres>, filter: &'a UserFilt
 const SUMMARY_COLUMNS: &str = "id, first_name, last_name, email, phone_number, status, role, \
      rfc3339(created_at) as created_at, rfc3339(last_login_at) as last_login_at";
 
+/// Matches counted before the users table says "more than": an exact count of a search that
+/// matches half the table would read half the table.
+pub const COUNT_CAP: u32 = 1_000;
+
 /// The users table: search, filters, sort and one page.
+///
+/// A search that is a whole email address is first looked up exactly (one index probe; every
+/// row shares trigrams like `com`); the pattern search follows only when that finds no one.
+/// `total` is exact up to [`COUNT_CAP`] matches, and a lower bound beyond (`total_exact`).
 #[tracing::instrument(name = "admin.list_users", skip_all, fields(admin.id = %admin.user_id()))]
 pub async fn list_users(
     state: &AppState,
@@ -191,18 +214,28 @@ pub async fn list_users(
 ) -> Result<Page<UserSummary>, ApiError> {
     let filter = query.parse(state.settings.registration.default_phone_region)?;
     let mut conn = state.pool.acquire().await.context("acquire a connection")?;
+    if let Some(email) = &filter.email {
+        let exact = UserFilter {
+            patterns: Vec::new(),
+            exact_email: Some(email.clone()),
+            ..filter.clone()
+        };
+        let page = users_page(&mut conn, &exact).await?;
+        if page.total > 0 {
+            return Ok(page);
+        }
+    }
+    users_page(&mut conn, &filter).await
+}
 
-    let mut count = QueryBuilder::new("select count(*) from users");
-    push_filters(&mut count, &filter);
-    let total: i64 = count
-        .build_query_scalar()
-        .fetch_one(&mut *conn)
-        .await
-        .context("count users")?;
-
+async fn users_page(
+    conn: &mut PgConnection,
+    filter: &UserFilter,
+) -> Result<Page<UserSummary>, ApiError> {
+    let Paging { limit, offset } = filter.paging;
     let mut page = QueryBuilder::new("select ");
     page.push(SUMMARY_COLUMNS).push(" from users");
-    push_filters(&mut page, &filter);
+    push_filters(&mut page, filter);
     // Fixed text per sort: nothing a client sends is spliced into the statement. Qualified:
     // a bare `created_at` would name the output column (the RFC 3339 text), computed and
     // compared for every match instead of read from the index.
@@ -213,19 +246,44 @@ pub async fn list_users(
         UserSort::Email => " order by lower(users.email), users.id",
     });
     page.push(" limit ")
-        .push_bind(i64::from(filter.paging.limit))
+        .push_bind(i64::from(limit))
         .push(" offset ")
-        .push_bind(i64::from(filter.paging.offset));
+        .push_bind(i64::from(offset));
     let items = page
         .build_query_as::<UserSummary>()
         .fetch_all(&mut *conn)
         .await
         .context("list users")?;
+
+    let shown = i64::from(offset) + items.len() as i64;
+    // A first page that is not full is the whole answer: nothing to count.
+    let (total, total_exact) = if offset == 0 && items.len() < limit as usize {
+        (shown, true)
+    } else {
+        let cap = i64::from(COUNT_CAP.max(offset.saturating_add(limit)));
+        let mut count = QueryBuilder::new("select count(*) from (select 1 from users");
+        push_filters(&mut count, filter);
+        count
+            .push(" limit ")
+            .push_bind(cap + 1)
+            .push(") as matches");
+        let counted: i64 = count
+            .build_query_scalar()
+            .fetch_one(&mut *conn)
+            .await
+            .context("count users")?;
+        if counted > cap {
+            (cap.max(shown), false)
+        } else {
+            (counted, true)
+        }
+    };
     Ok(Page {
         items,
         total,
-        limit: filter.paging.limit,
-        offset: filter.paging.offset,
+        total_exact,
+        limit,
+        offset,
     })
 }
 
@@ -678,6 +736,7 @@ pub async fn audit_log(
     Ok(Page {
         items,
         total,
+        total_exact: true,
         limit: paging.limit,
         offset: paging.offset,
     })
@@ -734,6 +793,7 @@ pub async fn outbox(
         page: Page {
             items,
             total,
+            total_exact: true,
             limit: paging.limit,
             offset: paging.offset,
         },

@@ -307,6 +307,8 @@ async fn users_are_found_by_name_email_or_phone_in_any_format() {
     for q in [
         "grace",
         "HOPPER",
+        &grace.email,
+        &grace.email.to_uppercase(),
         "hopper grace",
         &grace.email[..10],
         "020 7946 0958",
@@ -324,6 +326,7 @@ async fn users_are_found_by_name_email_or_phone_in_any_format() {
         .await;
     let page = body(response).await;
     assert_eq!(page["total"], 1);
+    assert_eq!(page["total_exact"], true);
     assert_eq!(page["items"][0]["email"], pending.email);
     assert_eq!(page["items"][0]["status"], "pending");
     assert_eq!(page["items"][0]["last_login_at"], Value::Null);

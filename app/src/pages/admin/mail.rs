@@ -114,7 +114,7 @@ fn MailQueue() -> impl IntoView {
                                 </tbody>
                             </table>
                         </div>
-                        <Pager total=page.total limit=page.limit offset=page.offset href />
+                        <Pager total=page.total total_exact=page.total_exact limit=page.limit offset=page.offset href />
                     }
                     .into_any()
                 }

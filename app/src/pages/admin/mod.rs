@@ -105,6 +105,8 @@ fn encode(text: &str) -> String {
 #[component]
 fn Pager(
     total: i64,
+    /// `false`: more match than `total` (the server stopped counting).
+    total_exact: bool,
     limit: u32,
     offset: u32,
     /// The link to the page starting at an offset.
@@ -113,10 +115,11 @@ fn Pager(
     let first = if total == 0 { 0 } else { i64::from(offset) + 1 };
     let last = (i64::from(offset) + i64::from(limit)).min(total);
     let previous = (offset > 0).then(|| href(offset.saturating_sub(limit)));
-    let next = (last < total).then(|| href(offset + limit));
+    let next = (last < total || !total_exact).then(|| href(offset + limit));
+    let more = if total_exact { "" } else { "+" };
     view! {
         <nav class="pager" aria-label="Pages">
-            <p>{format!("Showing {first}–{last} of {total}")}</p>
+            <p>{format!("Showing {first}–{last} of {total}{more}")}</p>
             {previous.map(|h| view! { <a class="button button-small button-secondary" href=h rel="prev">"Previous"</a> })}
             {next.map(|h| view! { <a class="button button-small button-secondary" href=h rel="next">"Next"</a> })}
         </nav>

@@ -129,7 +129,7 @@ fn UsersTable() -> impl IntoView {
                                 </tbody>
                             </table>
                         </div>
-                        <Pager total=page.total limit=page.limit offset=page.offset href />
+                        <Pager total=page.total total_exact=page.total_exact limit=page.limit offset=page.offset href />
                     }
                     .into_any()
                 }
