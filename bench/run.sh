@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make bench`: release-builds the server and bench/, starts the server on its own database
-# with an SMTP URL pointing at the bench's sink, runs the five measurements and prints a
+# with an SMTP URL pointing at the bench's sink, runs the six measurements and prints a
 # summary against the targets. Exits 0 when every target is met, 1 when one is missed.
+#
+#   bench/run.sh [NAME...]   only the measurements named (argon2, register-rate,
+#                            register-saturation, profile, token, admin-search); all by default
 #
 # Postgres: DATABASE_URL when set (its role must be able to create databases; a database
 # bench_<pid> is created and dropped), otherwise a throwaway cluster under target/ that is
@@ -18,16 +21,38 @@ PROFILE_CONNECTIONS=32
 PROFILE_SECONDS=20
 TOKEN_CONNECTIONS=8
 TOKEN_SECONDS=10
+ADMIN_SEARCH_ACCOUNTS=100000
+ADMIN_SEARCH_CONNECTIONS=8
+ADMIN_SEARCH_SECONDS=15
+# The search whose query plans go into $plan_file: a broad one, part of two surnames (Harris,
+# Harrison) and a first name (Harry), about one account in twenty.
+PLAN_TERM=harr
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 
+MEASUREMENTS="argon2 register-rate register-saturation profile token admin-search"
+
 work_dir="target/bench"
 server_log="$work_dir/server.log"
+plan_file="$work_dir/admin-search-plan.txt"
 results="$work_dir/results-$$.txt"
 pg_dir=""
 db_url=""
 db_name="bench_$$"
 server_pid=""
+# The environment the server runs with; the administrator's command line gets it too.
+server_env=()
+
+for name in "$@"; do
+  case " $MEASUREMENTS " in
+    *" $name "*) ;;
+    *) log "unknown measurement $name (use: $MEASUREMENTS)"; exit 2 ;;
+  esac
+done
+selected=" ${*:-$MEASUREMENTS} "
+
+# wanted NAME: whether the measurement NAME is to run.
+wanted() { [[ "$selected" == *" $1 "* ]]; }
 
 cleanup() {
   stop_server
@@ -94,18 +119,21 @@ free_port_except() {
 start_server() {
   local port=$1 smtp_port=$2 secret
   secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  server_env=(
+    DATABASE_URL="$db_url"
+    LEPTOS_SITE_ADDR="127.0.0.1:$port"
+    LEPTOS_SITE_ROOT=target/site
+    APP_ENV=production
+    RUST_LOG=warn
+    SMTP_URL="smtp://127.0.0.1:$smtp_port"
+    RATE_LIMIT_REGISTER_PER_IP=0
+    RATE_LIMIT_LOGIN_PER_IP=0
+    SECRET_KEY="$secret"
+  )
   mkdir -p "$work_dir"
   log "starting the server on 127.0.0.1:$port (log: $server_log)"
-  DATABASE_URL="$db_url" \
-    LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-    LEPTOS_SITE_ROOT=target/site \
-    APP_ENV=production \
-    RUST_LOG=warn \
-    SMTP_URL="smtp://127.0.0.1:$smtp_port" \
-    RATE_LIMIT_REGISTER_PER_IP=0 \
-    RATE_LIMIT_LOGIN_PER_IP=0 \
-    SECRET_KEY="$secret" \
-    target/release/server >"$server_log" 2>&1 &
+  # env execs the server: $! is the server's own process.
+  env "${server_env[@]}" target/release/server >"$server_log" 2>&1 &
   server_pid=$!
 }
 
@@ -135,13 +163,124 @@ phase() {
   target/release/bench "$@" | tee -a "$results"
 }
 
+db_psql() { scripts/postgres.sh psql "$db_url" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+# Puts ADMIN_SEARCH_ACCOUNTS accounts straight into the users table, in one statement, as a
+# year of registrations: names from two lists (every pairing of first name and surname comes
+# up), unique addresses userN@example.com, unique valid phone numbers (the server's parser does
+# not see them, so they keep to ranges libphonenumber's metadata calls valid: London
+# 020 80xx xxxx for even N, mobile 07400 xxxxxx for odd N, up to a million accounts; the
+# registration runs use 020 7xxx xxxx), created_at evenly over the year, oldest first. Nearly all
+# are active (verified); a sixth of the last 12 hours' are pending (the server's housekeeping
+# purges pending accounts after 24 hours), one in 200 is disabled. Then VACUUM ANALYZE: fresh
+# statistics for the planner, and the trigram index's pending list merged into the index (a
+# plain ANALYZE leaves it for autovacuum), as on a table that grew over a year.
+seed_accounts() {
+  local started=$SECONDS
+  log "seeding $ADMIN_SEARCH_ACCOUNTS accounts"
+  db_psql -v accounts="$ADMIN_SEARCH_ACCOUNTS" <<'SQL'
+with names as (
+    select array['Olivia', 'Amelia', 'Isla', 'Ava', 'Mia', 'Ivy', 'Lily', 'Isabella', 'Rosie',
+                 'Sophia', 'Grace', 'Freya', 'Ella', 'Florence', 'Evie', 'Charlotte', 'Poppy',
+                 'Sienna', 'Layla', 'Zoë', 'Priya', 'Aisha', 'Siobhan', 'Małgorzata', 'Noah',
+                 'Oliver', 'George', 'Arthur', 'Muhammad', 'Leo', 'Harry', 'Oscar', 'Archie',
+                 'Henry', 'Theodore', 'Freddie', 'Jack', 'Charlie', 'Alfie', 'Jacob', 'Thomas',
+                 'William', 'Mateo', 'Kwame', 'Ravi', 'Łukasz', 'José', 'Yusuf'] as firsts,
+           array['Smith', 'Jones', 'Williams', 'Taylor', 'Brown', 'Davies', 'Evans', 'Wilson',
+                 'Thomas', 'Johnson', 'Roberts', 'Robinson', 'Thompson', 'Wright', 'Walker',
+                 'White', 'Edwards', 'Hughes', 'Green', 'Hall', 'Lewis', 'Harris', 'Clarke',
+                 'Patel', 'Jackson', 'Wood', 'Turner', 'Martin', 'Cooper', 'Hill', 'Ward',
+                 'Morris', 'Moore', 'Clark', 'Lee', 'King', 'Baker', 'Harrison', 'Morgan',
+                 'Allen', 'James', 'Scott', 'Phillips', 'Watson', 'Davis', 'Parker', 'Price',
+                 'Bennett', 'Young', 'Griffiths', 'Mitchell', 'Kelly', 'Cook', 'Carter',
+                 'Richardson', 'Bailey', 'Collins', 'Nowak', 'Müller', 'García', 'Okafor',
+                 'Khan', 'Nguyen', 'Kowalski', 'Fitzgerald'] as lasts
+), seed as (
+    select n,
+           firsts[1 + n % cardinality(firsts)] as first_name,
+           -- Consecutive accounts get different surnames, as in life (so the accounts of a
+           -- surname are spread over the table). Between accounts with the same first name
+           -- (every 48th) the surname moves on by 49 places, and 49 is coprime with the 65
+           -- surnames: every pairing comes up, equally often.
+           lasts[1 + (n + n / cardinality(firsts)) % cardinality(lasts)] as last_name,
+           now() - interval '365 days'
+               + make_interval(secs => n * 365 * 86400.0 / :accounts) as created_at
+    from names, generate_series(1, :accounts) as n
+), people as (
+    select *,
+           case when created_at > now() - interval '12 hours' and n % 6 = 0 then 'pending'
+                when n % 200 = 0 then 'disabled'
+                else 'active' end as status
+    from seed
+)
+insert into users (first_name, last_name, email, phone_number, password_hash, status,
+                   email_verified_at, last_activity_at, last_login_at, disabled_at,
+                   disabled_reason, created_at, updated_at)
+select first_name, last_name,
+       'user' || n || '@example.com',
+       case when n % 2 = 0 then '+44208' || lpad(n::text, 7, '0')
+            else '+447400' || lpad(n::text, 6, '0') end,
+       'seeded: no password signs in',
+       status,
+       case when status <> 'pending' then created_at + interval '4 minutes' end,
+       created_at,
+       case when status = 'active' and n % 4 <> 0
+            then created_at + (now() - created_at) * ((n % 97) / 97.0) end,
+       case when status = 'disabled' then created_at + interval '30 days' end,
+       case when status = 'disabled' then 'seeded: abuse report' end,
+       created_at, created_at
+from people;
+SQL
+  db_psql -c 'vacuum (analyze) users'
+  log "seeded in $((SECONDS - started)) s"
+}
+
+# Creates the administrator the search runs as, with the server's command line; sets
+# admin_email and admin_password.
+create_admin() {
+  admin_email="bench-admin@example.com"
+  admin_password="bench-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  printf '%s\n' "$admin_password" |
+    env "${server_env[@]}" target/release/server create-admin --email "$admin_email" \
+      --first-name Bench --last-name Administrator --phone '+44 20 8999 9999' >&2
+}
+
+# Writes EXPLAIN (ANALYZE, BUFFERS) of the search's two queries for PLAN_TERM into plan_file:
+# the statements services/admin.rs builds for q=PLAN_TERM (no filter, newest first, the first
+# page), prepared as the server's driver prepares them. A prepared statement's first five
+# executions get a plan for their values (custom); after that Postgres may keep a generic plan,
+# made without them, when it does not look dearer, so both are shown.
+explain_search() {
+  local pattern="%$PLAN_TERM%"
+  db_psql -v pattern="$pattern" >"$plan_file" <<'SQL'
+\pset pager off
+prepare count_users(text) as
+    select count(*) from users where true and search_text like $1;
+prepare page_users(text, bigint, bigint) as
+    select id, first_name, last_name, email, phone_number, status, role,
+           rfc3339(created_at) as created_at, rfc3339(last_login_at) as last_login_at
+    from users where true and search_text like $1
+    order by users.created_at desc, users.id desc limit $2 offset $3;
+\echo '==> the count, custom plan:' :'pattern'
+explain (analyze, buffers) execute count_users(:'pattern');
+\echo '==> the page (limit 20, offset 0), custom plan:' :'pattern'
+explain (analyze, buffers) execute page_users(:'pattern', 20, 0);
+set plan_cache_mode = force_generic_plan;
+\echo '==> the count, generic plan:' :'pattern'
+explain (analyze, buffers) execute count_users(:'pattern');
+\echo '==> the page (limit 20, offset 0), generic plan:' :'pattern'
+explain (analyze, buffers) execute page_users(:'pattern', 20, 0);
+SQL
+  log "query plans of the search for '$PLAN_TERM': $plan_file"
+}
+
 # Reads the RESULT lines and prints the summary; exits 1 if a target is missed.
 summary() {
-  python3 - "$results" "$RATE" <<'PY'
+  python3 - "$results" "$RATE" "$plan_file" <<'PY'
 import json
 import sys
 
-path, rate = sys.argv[1], sys.argv[2]
+path, rate, plan_file = sys.argv[1], sys.argv[2], sys.argv[3]
 results = {}
 with open(path) as f:
     for line in f:
@@ -149,11 +288,13 @@ with open(path) as f:
             result = json.loads(line[len("RESULT "):])
             results[result["name"]] = result
 
-bare = results["argon2"]
-saturation = results["register-saturation"]
-fixed = results["register-rate"]
-profile = results["profile"]
-token = results["token"]
+# Only the measurements that ran (all of them unless run.sh was given names).
+bare = results.get("argon2")
+saturation = results.get("register-saturation")
+fixed = results.get("register-rate")
+profile = results.get("profile")
+token = results.get("token")
+search = results.get("admin-search")
 rows = []
 
 def row(label, value, passed=None):
@@ -163,48 +304,71 @@ def row(label, value, passed=None):
 def ms(value):
     return "n/a" if value is None else f"{value:.1f} ms"
 
-ratio = saturation["registrations_per_sec"] / bare["hashes_per_sec"]
-row("argon2 bare loop", f"{bare['hashes_per_sec']:.1f} hashes/s")
-row(
-    "registrations at saturation",
-    f"{saturation['registrations_per_sec']:.1f}/s, {saturation['error_count']} errors",
-)
-row(
-    "ratio (>= 0.85, zero errors)",
-    f"{ratio:.2f}",
-    ratio >= 0.85 and saturation["error_count"] == 0,
-)
-p95 = fixed["latency_ms"]["p95"]
-row(
-    f"p95 latency at {rate}/s (<= 25 ms)",
-    f"{ms(p95)}, {fixed['error_count']} errors",
-    p95 is not None and p95 <= 25 and fixed["error_count"] == 0,
-)
-email = fixed["email"]
-email_p95 = email["latency_ms"]["p95"]
-row(
-    f"email latency p95 at {rate}/s (<= 1 s)",
-    f"{ms(email_p95)}, {email['missing']} of {email['expected']} missing",
-    email_p95 is not None and email_p95 <= 1000 and email["missing"] == 0,
-)
-profile_p99 = profile["latency_ms"]["p99"]
-row(
-    "GET /api/profile (>= 6000/s, p99 <= 10 ms, zero errors)",
-    f"{profile['requests_per_sec']:.0f}/s, p99 {ms(profile_p99)}, {profile['error_count']} errors",
-    profile["requests_per_sec"] >= 6000
-    and profile_p99 is not None
-    and profile_p99 <= 10
-    and profile["error_count"] == 0,
-)
-row(
-    "token issue",
-    f"{token['tokens_per_sec']:.1f} tokens/s, p99 {ms(token['latency_ms']['p99'])}, "
-    f"{token['error_count']} errors",
-)
-row(
-    "token issue / argon2 bare loop",
-    f"{token['tokens_per_sec'] / bare['hashes_per_sec']:.2f}",
-)
+if bare:
+    row("argon2 bare loop", f"{bare['hashes_per_sec']:.1f} hashes/s")
+if saturation:
+    row(
+        "registrations at saturation",
+        f"{saturation['registrations_per_sec']:.1f}/s, {saturation['error_count']} errors",
+    )
+if saturation and bare:
+    ratio = saturation["registrations_per_sec"] / bare["hashes_per_sec"]
+    row(
+        "ratio (>= 0.85, zero errors)",
+        f"{ratio:.2f}",
+        ratio >= 0.85 and saturation["error_count"] == 0,
+    )
+if fixed:
+    p95 = fixed["latency_ms"]["p95"]
+    row(
+        f"p95 latency at {rate}/s (<= 25 ms)",
+        f"{ms(p95)}, {fixed['error_count']} errors",
+        p95 is not None and p95 <= 25 and fixed["error_count"] == 0,
+    )
+    email = fixed["email"]
+    email_p95 = email["latency_ms"]["p95"]
+    row(
+        f"email latency p95 at {rate}/s (<= 1 s)",
+        f"{ms(email_p95)}, {email['missing']} of {email['expected']} missing",
+        email_p95 is not None and email_p95 <= 1000 and email["missing"] == 0,
+    )
+if profile:
+    profile_p99 = profile["latency_ms"]["p99"]
+    row(
+        "GET /api/profile (>= 6000/s, p99 <= 10 ms, zero errors)",
+        f"{profile['requests_per_sec']:.0f}/s, p99 {ms(profile_p99)}, "
+        f"{profile['error_count']} errors",
+        profile["requests_per_sec"] >= 6000
+        and profile_p99 is not None
+        and profile_p99 <= 10
+        and profile["error_count"] == 0,
+    )
+if token:
+    row(
+        "token issue",
+        f"{token['tokens_per_sec']:.1f} tokens/s, p99 {ms(token['latency_ms']['p99'])}, "
+        f"{token['error_count']} errors",
+    )
+if token and bare:
+    row(
+        "token issue / argon2 bare loop",
+        f"{token['tokens_per_sec'] / bare['hashes_per_sec']:.2f}",
+    )
+if search:
+    search_p95 = search["latency_ms"]["p95"]
+    ok, found = search["ok"], search["found"]
+    row(
+        f"admin search, {search['accounts']} accounts "
+        f"(p95 <= 20 ms, zero errors, all found)",
+        f"{search['requests_per_sec']:.0f}/s, p95 {ms(search_p95)}, "
+        f"{found} of {ok} found, {search['error_count']} errors",
+        search_p95 is not None
+        and search_p95 <= 20
+        and search["error_count"] == 0
+        and ok > 0
+        and found == ok,
+    )
+    row("admin search query plans", plan_file)
 
 print("\n==> summary")
 width = max(len(label) for label, _, _ in rows)
@@ -224,20 +388,40 @@ wait_ready "$url"
 
 mkdir -p "$work_dir"
 : >"$results"
-phase "argon2 bare loop, ${ARGON2_SECONDS} s" argon2 --seconds "$ARGON2_SECONDS"
+if wanted argon2; then
+  phase "argon2 bare loop, ${ARGON2_SECONDS} s" argon2 --seconds "$ARGON2_SECONDS"
+fi
 # The fixed rate first, on a quiet server: its email latency is what a person waits for. The
 # saturation run leaves a queue of mail behind that would otherwise skew it.
-phase "registration at $RATE/s, ${RATE_SECONDS} s" \
-  register --url "$url" --smtp-port "$smtp_port" --seconds "$RATE_SECONDS" --rate "$RATE"
-phase "registration at saturation, $SATURATION_CONNECTIONS connections, ${SATURATION_SECONDS} s" \
-  register --url "$url" --smtp-port "$smtp_port" \
-  --seconds "$SATURATION_SECONDS" --connections "$SATURATION_CONNECTIONS"
-phase "profile with a bearer token, $PROFILE_CONNECTIONS connections, ${PROFILE_SECONDS} s" \
-  profile --url "$url" --smtp-port "$smtp_port" \
-  --seconds "$PROFILE_SECONDS" --connections "$PROFILE_CONNECTIONS"
-phase "token issue at saturation, $TOKEN_CONNECTIONS connections, ${TOKEN_SECONDS} s" \
-  token --url "$url" --smtp-port "$smtp_port" \
-  --seconds "$TOKEN_SECONDS" --connections "$TOKEN_CONNECTIONS"
+if wanted register-rate; then
+  phase "registration at $RATE/s, ${RATE_SECONDS} s" \
+    register --url "$url" --smtp-port "$smtp_port" --seconds "$RATE_SECONDS" --rate "$RATE"
+fi
+if wanted register-saturation; then
+  phase "registration at saturation, $SATURATION_CONNECTIONS connections, ${SATURATION_SECONDS} s" \
+    register --url "$url" --smtp-port "$smtp_port" \
+    --seconds "$SATURATION_SECONDS" --connections "$SATURATION_CONNECTIONS"
+fi
+if wanted profile; then
+  phase "profile with a bearer token, $PROFILE_CONNECTIONS connections, ${PROFILE_SECONDS} s" \
+    profile --url "$url" --smtp-port "$smtp_port" \
+    --seconds "$PROFILE_SECONDS" --connections "$PROFILE_CONNECTIONS"
+fi
+if wanted token; then
+  phase "token issue at saturation, $TOKEN_CONNECTIONS connections, ${TOKEN_SECONDS} s" \
+    token --url "$url" --smtp-port "$smtp_port" \
+    --seconds "$TOKEN_SECONDS" --connections "$TOKEN_CONNECTIONS"
+fi
+# Last: the accounts it needs would change what the runs above measure.
+if wanted admin-search; then
+  seed_accounts
+  create_admin
+  explain_search
+  printf '%s\n' "$admin_password" |
+    phase "administrators' search over $ADMIN_SEARCH_ACCOUNTS accounts, $ADMIN_SEARCH_CONNECTIONS connections, ${ADMIN_SEARCH_SECONDS} s" \
+      admin-search --url "$url" --smtp-port "$smtp_port" --email "$admin_email" \
+      --seconds "$ADMIN_SEARCH_SECONDS" --connections "$ADMIN_SEARCH_CONNECTIONS"
+fi
 
 stop_server # now, so that the summary is the last thing printed
 status=0

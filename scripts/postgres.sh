@@ -6,6 +6,7 @@
 #   scripts/postgres.sh create-db URL NAME             create database NAME on URL's server unless it exists
 #   scripts/postgres.sh drop-db URL NAME               drop database NAME on URL's server
 #   scripts/postgres.sh free-port                      print a free TCP port on 127.0.0.1
+#   scripts/postgres.sh psql URL [ARGS...]             psql on URL (the cluster's own if psql is not on PATH)
 #
 # It listens on 127.0.0.1 only (no Unix socket), with password authentication for the role
 # `accounts`; the password is generated once and kept beside the data directory.
@@ -138,6 +139,7 @@ case "${1:-}" in
   create-db) shift; cmd_create_db "$@" ;;
   drop-db) shift; cmd_drop_db "$@" ;;
   free-port) free_port ;;
+  psql) shift; run_psql "$@" ;;
   ensure-binaries) ensure_binaries ;;
-  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,13p' "$0" >&2; exit 2 ;;
 esac

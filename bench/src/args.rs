@@ -1,4 +1,4 @@
-//! Command-line parsing by hand: four subcommands and a handful of `--name value` options do
+//! Command-line parsing by hand: five subcommands and a handful of `--name value` options do
 //! not justify an argument-parsing dependency.
 
 use std::{collections::BTreeMap, fmt::Display, str::FromStr, time::Duration};
@@ -18,6 +18,12 @@ pub const USAGE: &str = "usage:
   bench token --url URL --smtp-port PORT --seconds N --connections C [--threads T]
       creates an activated account, then C concurrent clients send POST /api/token
       with its email and password back to back
+  bench admin-search --url URL --smtp-port PORT --email E --seconds N --connections C
+                     [--threads T]
+      signs in as the administrator E (the password from standard input, one line), picks
+      accounts at random and makes searches for them (part of a surname, an email, the last
+      digits of a phone number, a full name, with a status filter now and then), then C
+      concurrent clients send GET /api/admin/users?q=... with them in turn, back to back
 
 Every run but argon2 listens for the server's emails on 127.0.0.1:PORT. --threads: how many
 threads drive the load (default 1, which leaves the other cores to the server).
@@ -29,6 +35,7 @@ pub enum Command {
     Register(RegisterArgs),
     Profile(SignedInArgs),
     Token(SignedInArgs),
+    AdminSearch(AdminSearchArgs),
 }
 
 pub struct RegisterArgs {
@@ -48,6 +55,13 @@ pub struct SignedInArgs {
     pub connections: usize,
     /// Threads of the runtime that drives the load; 1: a single-threaded runtime.
     pub threads: usize,
+}
+
+/// The administrators' search: a signed-in run as an existing administrator.
+pub struct AdminSearchArgs {
+    pub run: SignedInArgs,
+    /// The administrator's email; the password comes from standard input.
+    pub email: String,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -75,6 +89,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command> 
         "register" => Command::Register(register_args(&mut options)?),
         "profile" => Command::Profile(signed_in_args(&mut options)?),
         "token" => Command::Token(signed_in_args(&mut options)?),
+        "admin-search" => Command::AdminSearch(AdminSearchArgs {
+            email: email(&mut options)?,
+            run: signed_in_args(&mut options)?,
+        }),
         other => bail!("unknown command {other:?}"),
     };
     options.reject_leftovers()?;
@@ -101,6 +119,12 @@ fn smtp_port(options: &mut Options) -> anyhow::Result<u16> {
     let smtp_port: u16 = options.required("--smtp-port")?;
     ensure!(smtp_port != 0, "--smtp-port must be a real port, not 0");
     Ok(smtp_port)
+}
+
+fn email(options: &mut Options) -> anyhow::Result<String> {
+    let email: String = options.required("--email")?;
+    ensure!(email.contains('@'), "--email must be an email address");
+    Ok(email)
 }
 
 fn signed_in_args(options: &mut Options) -> anyhow::Result<SignedInArgs> {
@@ -253,6 +277,15 @@ mod tests {
         };
         assert_eq!(token.connections, 8);
         assert_eq!(token.threads, 2);
+        let Ok(Command::AdminSearch(search)) = parse_str(
+            "admin-search --url http://h:1 --smtp-port 2 --email a@b.example --seconds 15 \
+             --connections 8",
+        ) else {
+            panic!("admin-search run does not parse");
+        };
+        assert_eq!(search.email, "a@b.example");
+        assert_eq!(search.run.connections, 8);
+        assert_eq!(search.run.duration, Duration::from_secs(15));
     }
 
     #[test]
@@ -273,6 +306,10 @@ mod tests {
             "profile --url http://h --smtp-port 0 --seconds 5 --connections 1",
             "token --url http://h --smtp-port 2 --seconds 5 --connections 1 --threads 0",
             "token --url h --smtp-port 2 --seconds 5 --connections 1",
+            "token --url http://h --smtp-port 2 --seconds 5 --connections 1 --email a@b",
+            "admin-search --url http://h --smtp-port 2 --seconds 5 --connections 1",
+            "admin-search --url http://h --smtp-port 2 --seconds 5 --connections 1 --email ab",
+            "admin-search --url http://h --smtp-port 2 --email a@b --seconds 5 --connections 1 --password x",
             "fly --seconds 1",
         ] {
             assert!(parse_str(bad).is_err(), "{bad}");

@@ -76,15 +76,21 @@ impl Answer {
     /// Reads the whole body and throws it away: the latency is to the full answer, and a
     /// drained connection goes back to the pool for the next request.
     pub async fn of(sent: Result<reqwest::Response, reqwest::Error>) -> Self {
+        Self::read(sent).await.0
+    }
+
+    /// Like [`Answer::of`], keeping the body (empty when there was no answer) for a run that
+    /// looks into it.
+    pub async fn read(sent: Result<reqwest::Response, reqwest::Error>) -> (Self, impl AsRef<[u8]>) {
         match sent {
             Ok(response) => {
                 let status = response.status().as_u16();
                 match response.bytes().await {
-                    Ok(_) => Self::Status(status),
-                    Err(e) => Self::from_error(&e),
+                    Ok(body) => (Self::Status(status), body),
+                    Err(e) => (Self::from_error(&e), Default::default()),
                 }
             }
-            Err(e) => Self::from_error(&e),
+            Err(e) => (Self::from_error(&e), Default::default()),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `bench`: how close registration gets to the machine's bare argon2 rate, how fast it
-//! answers and sends the activation email at a moderate fixed rate, and how many requests per
-//! second a signed-in account gets: its profile with a bearer token, and new tokens.
+//! answers and sends the activation email at a moderate fixed rate, how many requests per
+//! second a signed-in account gets (its profile with a bearer token, and new tokens), and how
+//! quickly an administrator's search over many accounts answers.
 //!
 //! Password hashing is by design the most expensive thing the server does, so the bare hash
 //! rate is the ceiling for registrations (and sign-ins) per second; the gap between the two is
@@ -15,6 +16,7 @@
 )]
 
 mod account;
+mod admin_search;
 mod args;
 mod cpu;
 mod hash_loop;
@@ -69,6 +71,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Token(args) => {
             runtime(args.threads)?.block_on(signed_in::run(Endpoint::Token, args))
         }
+        Command::AdminSearch(args) => runtime(args.run.threads)?.block_on(admin_search::run(args)),
     }
 }
 
