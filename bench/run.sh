@@ -247,27 +247,27 @@ create_admin() {
 
 # Writes EXPLAIN (ANALYZE, BUFFERS) of the search's two queries for PLAN_TERM into plan_file:
 # the statements services/admin.rs builds for q=PLAN_TERM (no filter, newest first, the first
-# page), prepared as the server's driver prepares them. A prepared statement's first five
+# page; the count stops at COUNT_CAP + 1 = 101), prepared as the server's driver prepares them. A prepared statement's first five
 # executions get a plan for their values (custom); after that Postgres may keep a generic plan,
 # made without them, when it does not look dearer, so both are shown.
 explain_search() {
   local pattern="%$PLAN_TERM%"
   db_psql -v pattern="$pattern" >"$plan_file" <<'SQL'
 \pset pager off
-prepare count_users(text) as
-    select count(*) from users where true and search_text like $1;
+prepare count_users(text, bigint) as
+    select count(*) from (select 1 from users where true and search_text like $1 limit $2) as matches;
 prepare page_users(text, bigint, bigint) as
     select id, first_name, last_name, email, phone_number, status, role,
            rfc3339(created_at) as created_at, rfc3339(last_login_at) as last_login_at
     from users where true and search_text like $1
     order by users.created_at desc, users.id desc limit $2 offset $3;
 \echo '==> the count, custom plan:' :'pattern'
-explain (analyze, buffers) execute count_users(:'pattern');
+explain (analyze, buffers) execute count_users(:'pattern', 101);
 \echo '==> the page (limit 20, offset 0), custom plan:' :'pattern'
 explain (analyze, buffers) execute page_users(:'pattern', 20, 0);
 set plan_cache_mode = force_generic_plan;
 \echo '==> the count, generic plan:' :'pattern'
-explain (analyze, buffers) execute count_users(:'pattern');
+explain (analyze, buffers) execute count_users(:'pattern', 101);
 \echo '==> the page (limit 20, offset 0), generic plan:' :'pattern'
 explain (analyze, buffers) execute page_users(:'pattern', 20, 0);
 SQL

@@ -100,6 +100,8 @@ fn read_password() -> anyhow::Result<String> {
 struct UsersPage {
     items: Vec<Picked>,
     total: i64,
+    /// `false` when the server stopped counting: `total` is a lower bound.
+    total_exact: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -118,8 +120,21 @@ async fn pick_accounts(
     token: &str,
 ) -> anyhow::Result<(i64, Vec<Picked>)> {
     let first = users_page(client, url, token, 1, 0).await?;
-    let accounts = first.total;
+    let mut accounts = first.total;
     ensure!(accounts > 0, "there are no accounts to search for");
+    if !first.total_exact {
+        // The server counts only so far: find how deep the table goes by doubling the offset
+        // until a page comes back empty.
+        let mut deepest = usize::try_from(accounts).unwrap_or(usize::MAX);
+        while !users_page(client, url, token, 1, deepest.saturating_mul(2))
+            .await?
+            .items
+            .is_empty()
+        {
+            deepest = deepest.saturating_mul(2);
+        }
+        accounts = i64::try_from(deepest).unwrap_or(i64::MAX).saturating_add(1);
+    }
     let last_offset = usize::try_from(accounts)
         .unwrap_or(usize::MAX)
         .saturating_sub(PICK_PAGE);

@@ -199,7 +199,7 @@ const SUMMARY_COLUMNS: &str = "id, first_name, last_name, email, phone_number, s
 
 /// Matches counted before the users table says "more than": an exact count of a search that
 /// matches half the table would read half the table.
-pub const COUNT_CAP: u32 = 1_000;
+pub const COUNT_CAP: u32 = 100;
 
 /// The users table: search, filters, sort and one page.
 ///
