@@ -52,28 +52,6 @@ impl TestApp {
     }
 }
 
-fn create_admin_args(person: &Person) -> Vec<String> {
-    [
-        "create-admin",
-        "--email",
-        &person.email,
-        "--first-name",
-        &person.first_name,
-        "--last-name",
-        &person.last_name,
-        "--phone",
-        &person.phone_number,
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-async fn create_admin(app: &TestApp, person: &Person, password: &str) -> crate::helpers::CliRun {
-    let args = create_admin_args(person);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    app.cli(&args, &format!("{password}\n")).await
-}
-
 // ---------------------------------------------------------------------------------------------
 // The command line
 // ---------------------------------------------------------------------------------------------
@@ -82,7 +60,7 @@ async fn create_admin(app: &TestApp, person: &Person, password: &str) -> crate::
 async fn create_admin_makes_an_active_administrator_and_records_it() {
     let app = spawn_app().await;
     let person = Person::new();
-    let run = create_admin(&app, &person, &person.password).await;
+    let run = app.create_admin(&person, &person.password).await;
     assert!(run.success, "{run:?}");
     assert_eq!(run.stdout.lines().count(), 1, "one line: {run:?}");
     assert!(run.stdout.contains(&person.email), "{run:?}");
@@ -114,24 +92,24 @@ async fn create_admin_applies_the_registration_rules() {
 
     let mut same_email = Person::new();
     same_email.email = taken.email.to_uppercase();
-    let run = create_admin(&app, &same_email, &same_email.password).await;
+    let run = app.create_admin(&same_email, &same_email.password).await;
     assert!(!run.success);
     assert_eq!(run.stderr.trim().lines().count(), 1, "{run:?}");
     assert!(run.stderr.contains("email"), "{run:?}");
 
     let mut same_phone = Person::new();
     same_phone.phone_number = taken.phone_number.clone();
-    let run = create_admin(&app, &same_phone, &same_phone.password).await;
+    let run = app.create_admin(&same_phone, &same_phone.password).await;
     assert!(!run.success);
     assert!(run.stderr.contains("phone_number"), "{run:?}");
 
-    let run = create_admin(&app, &fresh, "password").await;
+    let run = app.create_admin(&fresh, "password").await;
     assert!(!run.success);
     assert!(run.stderr.starts_with("error: password:"), "{run:?}");
 
     let mut bad = Person::new();
     bad.phone_number = "12".into();
-    let run = create_admin(&app, &bad, &bad.password).await;
+    let run = app.create_admin(&bad, &bad.password).await;
     assert!(!run.success);
     assert!(run.stderr.contains("phone_number"), "{run:?}");
 

@@ -308,25 +308,26 @@ impl TestApp {
         }
     }
 
+    /// `server create-admin` for `person`, with `password` as the line on standard input.
+    pub async fn create_admin(&self, person: &Person, password: &str) -> CliRun {
+        let args = [
+            "create-admin",
+            "--email",
+            &person.email,
+            "--first-name",
+            &person.first_name,
+            "--last-name",
+            &person.last_name,
+            "--phone",
+            &person.phone_number,
+        ];
+        self.cli(&args, &format!("{password}\n")).await
+    }
+
     /// An administrator made with `server create-admin`, and a bearer token for them.
     pub async fn admin(&self) -> (Person, String) {
         let person = Person::new();
-        let run = self
-            .cli(
-                &[
-                    "create-admin",
-                    "--email",
-                    &person.email,
-                    "--first-name",
-                    &person.first_name,
-                    "--last-name",
-                    &person.last_name,
-                    "--phone",
-                    &person.phone_number,
-                ],
-                &format!("{}\n", person.password),
-            )
-            .await;
+        let run = self.create_admin(&person, &person.password).await;
         assert!(run.success, "create-admin failed: {run:?}");
         let token = self.token(&person).await;
         (person, token)

@@ -1,23 +1,17 @@
 //! `/admin/audit`: every administrative act, newest first, filtered by actor or target.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
-use super::{AdminNav, AdminOnly, Pager, href_with, message};
+use super::{AdminFrame, Pager, href_with, message};
 use crate::{api::admin::audit_log, model::ActorKind};
 
 #[component]
 pub fn AdminAuditPage() -> impl IntoView {
     view! {
-        <Title text="Administration · Audit log" />
-        <AdminOnly next="/admin/audit">
-            <section class="admin">
-                <h1>"Administration"</h1>
-                <AdminNav current="/admin/audit" />
-                {view! { <AuditTable /> }.into_any()}
-            </section>
-        </AdminOnly>
+        <AdminFrame title="Audit log" next="/admin/audit" current="/admin/audit">
+            {view! { <AuditTable /> }.into_any()}
+        </AdminFrame>
     }
 }
 

@@ -2,10 +2,9 @@
 //! request. No bodies are shown: codes stay out of sight.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
-use super::{AdminNav, AdminOnly, Pager, href_with, message};
+use super::{AdminFrame, Pager, href_with, message};
 use crate::{
     api::admin::{RetryEmail, outbox},
     model::OutboxStatus,
@@ -14,14 +13,9 @@ use crate::{
 #[component]
 pub fn AdminMailPage() -> impl IntoView {
     view! {
-        <Title text="Administration · Mail queue" />
-        <AdminOnly next="/admin/mail">
-            <section class="admin">
-                <h1>"Administration"</h1>
-                <AdminNav current="/admin/mail" />
-                {view! { <MailQueue /> }.into_any()}
-            </section>
-        </AdminOnly>
+        <AdminFrame title="Mail queue" next="/admin/mail" current="/admin/mail">
+            {view! { <MailQueue /> }.into_any()}
+        </AdminFrame>
     }
 }
 

@@ -53,6 +53,31 @@ fn AdminOnly(
     }
 }
 
+/// The frame of every administrators' page: the title, the gate, the heading and the area's
+/// navigation around `children`.
+#[component]
+fn AdminFrame(
+    /// The page's part of the document title.
+    title: &'static str,
+    /// Where sign-in brings an anonymous visitor back to.
+    next: &'static str,
+    /// The navigation entry to mark as the current page ("" for none).
+    current: &'static str,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let children = StoredValue::new(children);
+    view! {
+        <leptos_meta::Title text=format!("Administration · {title}") />
+        <AdminOnly next>
+            <section class="admin">
+                <h1>"Administration"</h1>
+                <AdminNav current />
+                {children.read_value()()}
+            </section>
+        </AdminOnly>
+    }
+}
+
 /// The area's own navigation; `current` is marked for assistive technology.
 #[component]
 fn AdminNav(current: &'static str) -> impl IntoView {

@@ -2,10 +2,9 @@
 //! may do to it. Each destructive act asks first, naming the account.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use super::{AdminNav, AdminOnly, message};
+use super::{AdminFrame, message};
 use crate::{
     api::admin::{DeleteUser, DisableUser, EnableUser, ResendActivation, SetRole, admin_user},
     model::{AccountStatus, Role, UserDetail},
@@ -14,14 +13,9 @@ use crate::{
 #[component]
 pub fn AdminUserPage() -> impl IntoView {
     view! {
-        <Title text="Administration · Account" />
-        <AdminOnly next="/admin">
-            <section class="admin">
-                <h1>"Administration"</h1>
-                <AdminNav current="" />
-                {view! { <UserView /> }.into_any()}
-            </section>
-        </AdminOnly>
+        <AdminFrame title="Account" next="/admin" current="">
+            {view! { <UserView /> }.into_any()}
+        </AdminFrame>
     }
 }
 

@@ -1,10 +1,9 @@
 //! `/admin`: the users table, with search, filters, sort and pagination in the URL.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
-use super::{AdminNav, AdminOnly, Pager, href_with, message};
+use super::{AdminFrame, Pager, href_with, message};
 use crate::{
     api::admin::admin_users,
     model::{AccountStatus, Role, UserSort},
@@ -13,14 +12,9 @@ use crate::{
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
     view! {
-        <Title text="Administration · Users" />
-        <AdminOnly next="/admin">
-            <section class="admin">
-                <h1>"Administration"</h1>
-                <AdminNav current="/admin" />
-                {view! { <UsersTable /> }.into_any()}
-            </section>
-        </AdminOnly>
+        <AdminFrame title="Users" next="/admin" current="/admin">
+            {view! { <UsersTable /> }.into_any()}
+        </AdminFrame>
     }
 }
 
