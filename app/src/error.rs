@@ -69,6 +69,18 @@ pub enum ErrorCode {
     NotDead,
     /// This dead email carried a code, which has expired with its body: send a new code instead.
     NotRetryable,
+    /// Another product already has this name (names are unique, case-insensitively).
+    NameTaken,
+    /// The product changed since the `version` sent (an edit or an order): reload and retry.
+    VersionConflict,
+    /// A line of the order names no product of the catalogue (`field` says which).
+    ProductNotFound,
+    /// Some lines ask for more than is in stock; `lines` lists every short one. Nothing changed.
+    InsufficientStock,
+    /// This `Idempotency-Key` came with another request body.
+    IdempotencyKeyReused,
+    /// The order is already cancelled.
+    AlreadyCancelled,
     /// Something failed on the server; the details are in its logs, never in the response.
     Internal,
     /// A code this build does not know (sent by a newer server): kept so clients never fail
@@ -97,7 +109,13 @@ impl ErrorCode {
             | Self::NotDisabled
             | Self::AlreadyDisabled
             | Self::NotDead
-            | Self::NotRetryable => S::CONFLICT,
+            | Self::NotRetryable
+            | Self::NameTaken
+            | Self::VersionConflict
+            | Self::InsufficientStock
+            | Self::AlreadyCancelled => S::CONFLICT,
+            Self::ProductNotFound => S::NOT_FOUND,
+            Self::IdempotencyKeyReused => S::UNPROCESSABLE_ENTITY,
             Self::InvalidCredentials | Self::Unauthenticated => S::UNAUTHORIZED,
             Self::NotActivated | Self::Forbidden | Self::AccountDisabled => S::FORBIDDEN,
             Self::InvalidCode => S::UNPROCESSABLE_ENTITY,
@@ -123,6 +141,9 @@ pub struct ApiError {
     /// How many more tries the code allows (`invalid_code` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts_left: Option<u32>,
+    /// Every short line (`insufficient_stock` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<crate::model::StockShortage>>,
     /// Why an `internal` error happened, for the log line written when it becomes a response;
     /// never sent.
     #[serde(skip)]
@@ -137,6 +158,7 @@ impl ApiError {
             field: None,
             retry_after: None,
             attempts_left: None,
+            lines: None,
             cause: None,
         }
     }
@@ -270,6 +292,15 @@ impl ApiError {
 
     pub fn not_found(what: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("No such {what}."))
+    }
+
+    pub fn insufficient_stock(lines: Vec<crate::model::StockShortage>) -> Self {
+        let mut error = Self::new(
+            ErrorCode::InsufficientStock,
+            "Some items are not in stock in the quantity asked for. Nothing was ordered.",
+        );
+        error.lines = Some(lines);
+        error
     }
 
     pub fn unavailable(retry_after: u64) -> Self {

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 const INTERVAL: Duration = Duration::from_secs(60);
 
 /// Removes what is past its use: pending registrations older than 24 hours, expired sessions
-/// and one-time codes, spent rate-limit rows, and outbox rows finished more than a week ago.
+/// and one-time codes, spent rate-limit rows, idempotency keys older than 25 hours, and outbox rows finished more than a week ago.
 pub async fn sweep(pool: &PgPool) -> Result<(), sqlx::Error> {
     let purged = sqlx::query(
         "delete from users
@@ -27,6 +27,10 @@ pub async fn sweep(pool: &PgPool) -> Result<(), sqlx::Error> {
         .execute(pool)
         .await?;
     sqlx::query("delete from rate_limits where tat < now()")
+        .execute(pool)
+        .await?;
+    // Kept at least 24 hours, as the API promises.
+    sqlx::query("delete from idempotency_keys where created_at < now() - interval '25 hours'")
         .execute(pool)
         .await?;
     sqlx::query(

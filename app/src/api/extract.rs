@@ -85,6 +85,12 @@ pub fn set_status(status: StatusCode) {
     }
 }
 
+pub fn set_header(name: &'static str, value: HeaderValue) {
+    if let Some(response) = response() {
+        response.insert_header(http::HeaderName::from_static(name), value);
+    }
+}
+
 pub fn set_cookie(cookie: HeaderValue) {
     if let Some(response) = response() {
         response.append_header(header::SET_COOKIE, cookie);

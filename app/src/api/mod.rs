@@ -4,8 +4,10 @@
 
 pub mod account;
 pub mod admin;
+pub mod catalog;
 #[cfg(feature = "ssr")]
 pub mod extract;
+pub mod orders;
 pub mod password_reset;
 pub mod registration;
 pub mod session;

@@ -6,12 +6,14 @@
 
 mod code;
 mod email;
+mod money;
 mod name;
 mod password;
 mod phone;
 
 pub use code::{CODE_LENGTH_RANGE, VerificationCode};
 pub use email::Email;
+pub use money::{MAX_PRICE_CENTS, Money};
 pub use name::PersonName;
 pub use password::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, Password};
 pub use phone::check_phone_shape;

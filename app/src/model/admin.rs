@@ -35,6 +35,9 @@ text_enum! {
         ActivationResent = "activation_resent",
         UserDeleted = "user_deleted",
         EmailRetried = "email_retried",
+        ProductCreated = "product_created",
+        ProductUpdated = "product_updated",
+        ProductDeleted = "product_deleted",
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod catalog;
 mod registration;
 mod secret;
 mod status;
@@ -14,6 +15,9 @@ pub use account::{
 pub use admin::{
     ActorKind, AdminCreated, AuditAction, AuditEntry, OutboxCounts, OutboxEntry, OutboxStatus,
     OutboxView, Page, Role, SessionsSummary, UserDetail, UserSort, UserSummary,
+};
+pub use catalog::{
+    Order, OrderItem, OrderLineInput, OrderStatus, Product, ProductSort, StockShortage,
 };
 pub use registration::{Activated, CodeSent, Registered};
 pub use secret::Secret;

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::{
     account,
-    paging::{Paging, blank_to_none},
+    paging::{self, Paging, blank_to_none},
+    query::{escape_like, parse_enum, plain_text},
     registration::{self, Form, NewAccount},
 };
 use crate::{
@@ -65,37 +66,6 @@ struct UserFilter {
     role: Option<Role>,
     sort: UserSort,
     paging: Paging,
-}
-
-/// Free text an administrator types (a search, a reason, a filter): control characters (a NUL
-/// would not even reach Postgres) and invisible direction overrides are refused.
-fn plain_text<'a>(raw: &'a str, field: &str) -> Result<&'a str, ApiError> {
-    let allowed = |c: char| matches!(c, '\n' | '\t') || !crate::domain::is_forbidden_char(c);
-    if raw.chars().all(allowed) {
-        Ok(raw)
-    } else {
-        Err(ApiError::invalid(
-            field,
-            "Use plain text, without control characters.",
-        ))
-    }
-}
-
-/// A stored enum from a query parameter; blank is `None`, anything unknown a 422 listing the
-/// allowed spellings.
-fn parse_enum<T: std::str::FromStr + std::fmt::Display>(
-    raw: Option<&str>,
-    field: &str,
-    all: &[T],
-) -> Result<Option<T>, ApiError> {
-    blank_to_none(raw)
-        .map(|text| {
-            text.parse::<T>().map_err(|_| {
-                let allowed: Vec<String> = all.iter().map(ToString::to_string).collect();
-                ApiError::invalid(field, format!("Use one of: {}.", allowed.join(", ")))
-            })
-        })
-        .transpose()
 }
 
 impl UserQuery {
@@ -163,18 +133,6 @@ fn search_patterns(q: &str, region: crate::domain::Region) -> Vec<String> {
         .collect()
 }
 
-/// `w` matched literally by `LIKE` (whose escape character is `\`).
-fn escape_like(w: &str) -> String {
-    let mut out = String::with_capacity(w.len());
-    for c in w.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn push_filters<'a>(query: &mut QueryBuilder<'a, Postgres>, filter: &'a UserFilter) {
     query.push(" where true");
     if let Some(email) = &filter.exact_email {
@@ -197,15 +155,11 @@ fn push_filters<'a>(query: &mut QueryBuilder<'a, Postgres>, filter: &'a UserFilt
 const SUMMARY_COLUMNS: &str = "id, first_name, last_name, email, phone_number, status, role, \
      rfc3339(created_at) as created_at, rfc3339(last_login_at) as last_login_at";
 
-/// Matches counted before the users table says "more than": an exact count of a search that
-/// matches half the table would read half the table.
-pub const COUNT_CAP: u32 = 100;
-
 /// The users table: search, filters, sort and one page.
 ///
 /// A search that is a whole email address is first looked up exactly (one index probe; every
 /// row shares trigrams like `com`); the pattern search follows only when that finds no one.
-/// `total` is exact up to [`COUNT_CAP`] matches, and a lower bound beyond (`total_exact`).
+/// `total` is exact up to [`paging::COUNT_CAP`] matches, and a lower bound beyond (`total_exact`).
 #[tracing::instrument(name = "admin.list_users", skip_all, fields(admin.id = %admin.user_id()))]
 pub async fn list_users(
     state: &AppState,
@@ -255,29 +209,10 @@ async fn users_page(
         .await
         .context("list users")?;
 
-    let shown = i64::from(offset) + items.len() as i64;
-    // A first page that is not full is the whole answer: nothing to count.
-    let (total, total_exact) = if offset == 0 && items.len() < limit as usize {
-        (shown, true)
-    } else {
-        let cap = i64::from(COUNT_CAP.max(offset.saturating_add(limit)));
-        let mut count = QueryBuilder::new("select count(*) from (select 1 from users");
-        push_filters(&mut count, filter);
-        count
-            .push(" limit ")
-            .push_bind(cap + 1)
-            .push(") as matches");
-        let counted: i64 = count
-            .build_query_scalar()
-            .fetch_one(&mut *conn)
-            .await
-            .context("count users")?;
-        if counted > cap {
-            (cap.max(shown), false)
-        } else {
-            (counted, true)
-        }
-    };
+    let mut count = QueryBuilder::new("select count(*) from (select 1 from users");
+    push_filters(&mut count, filter);
+    let (total, total_exact) =
+        paging::capped_total(conn, filter.paging, items.len(), count, "count users").await?;
     Ok(Page {
         items,
         total,

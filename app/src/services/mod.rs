@@ -6,7 +6,10 @@
 pub mod account;
 pub mod admin;
 pub mod email_change;
+pub mod catalog;
+pub mod orders;
 pub mod paging;
 pub mod password_reset;
+pub mod query;
 pub mod registration;
 pub mod sign_in;

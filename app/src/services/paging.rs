@@ -1,7 +1,7 @@
 //! `limit` and `offset` of list endpoints, read from the query string as text so a bad value
 //! is a 422 naming its field rather than a framework error.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Context as _};
 
 /// The default page size of list endpoints.
 pub const DEFAULT_LIMIT: u32 = 20;
@@ -40,6 +40,44 @@ impl Paging {
         };
         Ok(Self { limit, offset })
     }
+}
+
+/// Matches counted before a list says "more than": an exact count of a search that matches
+/// half a table would read half the table.
+pub const COUNT_CAP: u32 = 100;
+
+/// The `total` of a page that showed `shown` items, and whether it is exact: a first page that
+/// is not full is the whole answer (nothing to count); otherwise `count` is run, counting up to
+/// [`COUNT_CAP`] (or past the page shown). `count` is the start of the statement, `select
+/// count(*) from (select 1 from … where …`, without the closing parenthesis.
+#[cfg(feature = "ssr")]
+pub async fn capped_total(
+    conn: &mut sqlx::PgConnection,
+    paging: Paging,
+    shown: usize,
+    mut count: sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    operation: &str,
+) -> Result<(i64, bool), ApiError> {
+    let Paging { limit, offset } = paging;
+    let shown_total = i64::from(offset) + shown as i64;
+    if offset == 0 && shown < limit as usize {
+        return Ok((shown_total, true));
+    }
+    let cap = i64::from(COUNT_CAP.max(offset.saturating_add(limit)));
+    count
+        .push(" limit ")
+        .push_bind(cap + 1)
+        .push(") as matches");
+    let counted: i64 = count
+        .build_query_scalar()
+        .fetch_one(conn)
+        .await
+        .context(operation)?;
+    Ok(if counted > cap {
+        (cap.max(shown_total), false)
+    } else {
+        (counted, true)
+    })
 }
 
 /// An empty query parameter (`?status=`) means "not given", as a form submits it.

@@ -29,6 +29,7 @@ text_enum! {
         PasswordChanged = "password_changed",
         PasswordReset = "password_reset",
         Goodbye = "goodbye",
+        OrderConfirmation = "order_confirmation",
     }
 }
 
@@ -94,6 +95,8 @@ fn templates() -> &'static Environment<'static> {
             ("code.html", include_str!("templates/code.html")),
             ("notice.txt", include_str!("templates/notice.txt")),
             ("notice.html", include_str!("templates/notice.html")),
+            ("order.txt", include_str!("templates/order.txt")),
+            ("order.html", include_str!("templates/order.html")),
         ] {
             env.add_template(name, source)
                 .expect("the email templates are valid");
@@ -208,6 +211,45 @@ pub fn notice_email(
     })
 }
 
+/// The confirmation of a placed order: every line, the total and a link to the order.
+pub fn order_email(
+    recipient: &str,
+    first_name: &str,
+    order: &crate::model::Order,
+    order_url: &str,
+) -> Result<OutgoingEmail, ApiError> {
+    let lines: Vec<Value> = order
+        .items
+        .iter()
+        .map(|item| {
+            context! {
+                name => item.name,
+                quantity => item.quantity,
+                unit_price => item.unit_price.to_string(),
+                line_total => item.line_total.to_string(),
+            }
+        })
+        .collect();
+    let (text, html) = render(
+        "order",
+        context! {
+            first_name,
+            lines,
+            total => order.total.to_string(),
+            order_id => order.id.to_string(),
+            order_url => link(order_url),
+        },
+    )?;
+    Ok(OutgoingEmail {
+        kind: EmailKind::OrderConfirmation,
+        recipient: recipient.to_string(),
+        subject: format!("Your order of {} is confirmed", order.total),
+        text,
+        html,
+        expires_at: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +293,43 @@ mod tests {
         assert!(email.text.contains("Gone <for good>."));
         assert!(email.html.contains("Gone &lt;for good&gt;."));
         assert!(email.html.contains(r#"href="http://127.0.0.1:3000/login""#));
+    }
+
+    #[test]
+    fn order_emails_list_every_line_and_escape_names() {
+        use crate::{
+            domain::Money,
+            model::{Order, OrderItem, OrderStatus},
+        };
+        let order = Order {
+            id: Uuid::nil(),
+            status: OrderStatus::Placed,
+            items: vec![
+                OrderItem {
+                    product_id: Uuid::nil(),
+                    name: "Tea <green>".into(),
+                    unit_price: Money::from_cents(220),
+                    quantity: 3,
+                    line_total: Money::from_cents(660),
+                },
+                OrderItem {
+                    product_id: Uuid::nil(),
+                    name: "Mug".into(),
+                    unit_price: Money::from_cents(1000),
+                    quantity: 1,
+                    line_total: Money::from_cents(1000),
+                },
+            ],
+            total: Money::from_cents(1660),
+            created_at: "2026-11-30T12:00:00Z".into(),
+        };
+        let email = order_email("ada@example.com", "Ada", &order, "http://127.0.0.1:3000/orders/x")
+            .expect("renders");
+        assert_eq!(email.subject, "Your order of 16.60 is confirmed");
+        assert!(email.text.contains("3 × Tea <green> at 2.20 = 6.60\n"), "{}", email.text);
+        assert!(email.text.contains("1 × Mug at 10.00 = 10.00\n"));
+        assert!(email.text.contains("Total: 16.60"));
+        assert!(email.html.contains("Tea &lt;green&gt;") && !email.html.contains("<green>"));
+        assert!(email.html.contains(r#"href="http://127.0.0.1:3000/orders/x""#));
     }
 }

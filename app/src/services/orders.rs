@@ -1,0 +1,528 @@
+//! Orders: every line in stock or nothing, in one transaction.
+//!
+//! Placing an order locks its products in id order (`order by id for update`), so two orders
+//! sharing products always lock them in the same order and never deadlock; checks every line
+//! against the locked stock; and then deducts the stock, writes the order and queues its
+//! confirmation email in the same transaction. A refused order changes nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Value, json};
+use sqlx::{PgConnection, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::{
+    catalog::{parse_product_id, parse_whole},
+    paging::Paging,
+};
+use crate::{
+    domain::Money,
+    error::{ApiError, Context as _, ErrorCode},
+    infra::{mail, sessions::Caller},
+    model::{Order, OrderItem, OrderLineInput, OrderStatus, Page, StockShortage},
+    state::AppState,
+};
+
+/// Lines of one order.
+pub const MAX_LINES: usize = 50;
+/// Units of one product on one line.
+pub const MAX_QUANTITY: i64 = 1000;
+/// Characters of an `Idempotency-Key`.
+const MAX_KEY_CHARS: usize = 255;
+
+/// A line of an order to place, parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Line {
+    product_id: Uuid,
+    quantity: i32,
+}
+
+fn parse_lines(items: &[OrderLineInput]) -> Result<Vec<Line>, ApiError> {
+    if items.is_empty() {
+        return Err(ApiError::invalid("items", "Order at least one product."));
+    }
+    if items.len() > MAX_LINES {
+        return Err(ApiError::invalid(
+            "items",
+            format!("An order has at most {MAX_LINES} lines."),
+        ));
+    }
+    let mut seen = HashSet::with_capacity(items.len());
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let product_id = parse_product_id(&item.product_id, &format!("items[{i}].product_id"))?;
+            if !seen.insert(product_id) {
+                return Err(ApiError::invalid(
+                    format!("items[{i}].product_id"),
+                    "This product is already on another line: change that line's quantity.",
+                ));
+            }
+            let field = format!("items[{i}].quantity");
+            let quantity = item
+                .quantity
+                .as_ref()
+                .ok_or_else(|| ApiError::invalid(field.as_str(), "Say how many you want."))?;
+            let quantity = parse_whole(quantity, &field, 1..=MAX_QUANTITY)? as i32;
+            Ok(Line {
+                product_id,
+                quantity,
+            })
+        })
+        .collect()
+}
+
+/// An `Idempotency-Key` header: 1 to 255 visible ASCII characters.
+pub fn parse_idempotency_key(raw: &[u8]) -> Result<String, ApiError> {
+    let key = std::str::from_utf8(raw).ok().map(str::trim);
+    match key {
+        Some(key)
+            if !key.is_empty()
+                && key.len() <= MAX_KEY_CHARS
+                && key.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Ok(key.to_string())
+        }
+        _ => Err(ApiError::invalid(
+            "Idempotency-Key",
+            format!("Use a key of 1 to {MAX_KEY_CHARS} visible ASCII characters, a UUID say."),
+        )),
+    }
+}
+
+/// The request a key stands for, as stored: the parsed lines in the order sent.
+fn canonical_request(lines: &[Line]) -> Value {
+    Value::Array(
+        lines
+            .iter()
+            .map(|l| json!([l.product_id, l.quantity]))
+            .collect(),
+    )
+}
+
+/// What a key already holds.
+enum Claim {
+    /// The key is new: this transaction owns it and must store its response.
+    Claimed,
+    /// An earlier request with the same body succeeded: its response.
+    Replay(Box<Order>),
+}
+
+/// Claims `key` for this request in `tx`. A concurrent request with the same key waits on the
+/// row until this transaction ends; if that one placed its order, the waiter replays it.
+async fn claim_key(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    key: &str,
+    request: &Value,
+) -> Result<Claim, ApiError> {
+    // A claim whose transaction rolled back leaves nothing behind, so this settles in at most
+    // two rounds unless the key is being hammered; then the caller hears "try again".
+    for _ in 0..3 {
+        let inserted = sqlx::query(
+            "insert into idempotency_keys (user_id, key, request) values ($1, $2, $3)
+             on conflict do nothing",
+        )
+        .bind(user_id)
+        .bind(key)
+        .bind(sqlx::types::Json(request))
+        .execute(&mut *tx)
+        .await
+        .context("claim an idempotency key")?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(Claim::Claimed);
+        }
+        let stored: Option<(sqlx::types::Json<Value>, Option<sqlx::types::Json<Order>>)> =
+            sqlx::query_as(
+                "select request, response from idempotency_keys where user_id = $1 and key = $2",
+            )
+            .bind(user_id)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await
+            .context("read an idempotency key")?;
+        match stored {
+            None => continue,
+            Some((stored, _)) if stored.0 != *request => {
+                return Err(ApiError::new(
+                    ErrorCode::IdempotencyKeyReused,
+                    "This Idempotency-Key was used with another order: use a new key for a new \
+                     order.",
+                )
+                .with_field("Idempotency-Key"));
+            }
+            Some((_, Some(order))) => return Ok(Claim::Replay(Box::new(order.0))),
+            Some((_, None)) => continue,
+        }
+    }
+    Err(ApiError::unavailable(1))
+}
+
+/// A product as an order locks it.
+#[derive(sqlx::FromRow)]
+struct Stocked {
+    id: Uuid,
+    name: String,
+    price_cents: Money,
+    stock: i32,
+}
+
+/// What `place` answers: the order, and whether it is a replay of an earlier request with the
+/// same `Idempotency-Key` (the status stays 201 either way: the first response is repeated).
+pub struct Placed {
+    pub order: Order,
+    pub replayed: bool,
+}
+
+/// Places an order for `caller`: every line in stock, or nothing at all.
+#[tracing::instrument(name = "orders.place", skip_all, fields(user.id = %caller.user_id))]
+pub async fn place(
+    state: &AppState,
+    caller: &Caller,
+    items: &[OrderLineInput],
+    idempotency_key: Option<&str>,
+) -> Result<Placed, ApiError> {
+    let lines = parse_lines(items)?;
+    let request = canonical_request(&lines);
+    let mut tx = state.pool.begin().await.context("begin an order")?;
+    if let Some(key) = idempotency_key
+        && let Claim::Replay(order) = claim_key(&mut tx, caller.user_id, key, &request).await?
+    {
+        return Ok(Placed {
+            order: *order,
+            replayed: true,
+        });
+    }
+
+    let ids: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
+    let stocked: Vec<Stocked> = sqlx::query_as(
+        "select id, name, price_cents, stock from products
+         where id = any($1) and deleted_at is null
+         order by id
+         for update",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await
+    .context("lock the ordered products")?;
+    let stocked: HashMap<Uuid, Stocked> = stocked.into_iter().map(|p| (p.id, p)).collect();
+
+    let mut items = Vec::with_capacity(lines.len());
+    let mut short = Vec::new();
+    let mut total = Money::ZERO;
+    for (i, line) in lines.iter().enumerate() {
+        let Some(product) = stocked.get(&line.product_id) else {
+            return Err(ApiError::new(
+                ErrorCode::ProductNotFound,
+                "This product is not in the catalogue (any more).",
+            )
+            .with_field(format!("items[{i}].product_id")));
+        };
+        if product.stock < line.quantity {
+            short.push(StockShortage {
+                product_id: line.product_id,
+                requested: line.quantity,
+                available: product.stock,
+            });
+        }
+        let line_total = product
+            .price_cents
+            .times(i64::from(line.quantity))
+            .ok_or_else(|| ApiError::internal("line total overflows"))?;
+        total = total
+            .checked_add(line_total)
+            .ok_or_else(|| ApiError::internal("order total overflows"))?;
+        items.push(OrderItem {
+            product_id: line.product_id,
+            name: product.name.clone(),
+            unit_price: product.price_cents,
+            quantity: line.quantity,
+            line_total,
+        });
+    }
+    if !short.is_empty() {
+        // Dropping the transaction rolls back the key's claim too: a retry tries again.
+        return Err(ApiError::insufficient_stock(short));
+    }
+
+    let quantities: Vec<i32> = lines.iter().map(|l| l.quantity).collect();
+    let line_numbers: Vec<i16> = (1..=lines.len() as i16).collect();
+    let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
+    let prices: Vec<i64> = items.iter().map(|i| i.unit_price.cents()).collect();
+    let (order_id, created_at, email, first_name): (Uuid, String, String, String) =
+        sqlx::query_as(
+            "with deducted as (
+                 update products p
+                 set stock = p.stock - l.quantity, version = p.version + 1
+                 from unnest($2::uuid[], $3::int4[]) as l(id, quantity)
+                 where p.id = l.id
+             ),
+             placed as (
+                 insert into orders (user_id, total_cents) values ($1, $4)
+                 returning id, created_at
+             ),
+             lines as (
+                 insert into order_items
+                     (order_id, line, product_id, name, unit_price_cents, quantity)
+                 select placed.id, l.line, l.product_id, l.name, l.price, l.quantity
+                 from placed,
+                      unnest($5::int2[], $2::uuid[], $6::text[], $7::int8[], $3::int4[])
+                          as l(line, product_id, name, price, quantity)
+             )
+             select placed.id, rfc3339(placed.created_at), users.email, users.first_name
+             from placed, users
+             where users.id = $1",
+        )
+        .bind(caller.user_id)
+        .bind(&ids)
+        .bind(&quantities)
+        .bind(total)
+        .bind(&line_numbers)
+        .bind(&names)
+        .bind(&prices)
+        .fetch_one(&mut *tx)
+        .await
+        .context("write an order")?;
+    let order = Order {
+        id: order_id,
+        status: OrderStatus::Placed,
+        items,
+        total,
+        created_at,
+    };
+    let confirmation = mail::order_email(
+        &email,
+        &first_name,
+        &order,
+        &state.settings.http.link(&format!("/orders/{order_id}")),
+    )?;
+    mail::enqueue(&mut tx, Some(caller.user_id), &confirmation).await?;
+    if let Some(key) = idempotency_key {
+        sqlx::query("update idempotency_keys set response = $3 where user_id = $1 and key = $2")
+            .bind(caller.user_id)
+            .bind(key)
+            .bind(sqlx::types::Json(&order))
+            .execute(&mut *tx)
+            .await
+            .context("store an idempotent response")?;
+    }
+    tx.commit().await.context("commit an order")?;
+    Ok(Placed {
+        order,
+        replayed: false,
+    })
+}
+
+/// An order row, before its lines are attached.
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: Uuid,
+    status: OrderStatus,
+    total_cents: Money,
+    created_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ItemRow {
+    order_id: Uuid,
+    product_id: Uuid,
+    name: String,
+    unit_price_cents: Money,
+    quantity: i32,
+}
+
+/// The orders of `rows` with their lines, in the order of `rows`.
+async fn with_items(conn: &mut PgConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>, ApiError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let item_rows: Vec<ItemRow> = sqlx::query_as(
+        "select order_id, product_id, name, unit_price_cents, quantity from order_items
+         where order_id = any($1) order by order_id, line",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .context("load order lines")?;
+    let mut by_order: HashMap<Uuid, Vec<OrderItem>> = HashMap::new();
+    for item in item_rows {
+        by_order.entry(item.order_id).or_default().push(OrderItem {
+            product_id: item.product_id,
+            name: item.name,
+            unit_price: item.unit_price_cents,
+            quantity: item.quantity,
+            line_total: item
+                .unit_price_cents
+                .times(i64::from(item.quantity))
+                .unwrap_or(item.unit_price_cents),
+        });
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| Order {
+            items: by_order.remove(&row.id).unwrap_or_default(),
+            id: row.id,
+            status: row.status,
+            total: row.total_cents,
+            created_at: row.created_at,
+        })
+        .collect())
+}
+
+const ORDER_COLUMNS: &str = "id, status, total_cents, rfc3339(created_at) as created_at";
+
+/// The caller's orders, newest first.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    limit: Option<&str>,
+    offset: Option<&str>,
+) -> Result<Page<Order>, ApiError> {
+    let paging = Paging::parse(limit, offset)?;
+    let mut conn = state.pool.acquire().await.context("acquire a connection")?;
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "select {ORDER_COLUMNS} from orders where user_id = $1
+         order by orders.created_at desc, orders.id desc limit $2 offset $3"
+    ))
+    .bind(caller.user_id)
+    .bind(i64::from(paging.limit))
+    .bind(i64::from(paging.offset))
+    .fetch_all(&mut *conn)
+    .await
+    .context("list orders")?;
+    // One person's orders: few enough to count exactly.
+    let total: i64 = sqlx::query_scalar("select count(*) from orders where user_id = $1")
+        .bind(caller.user_id)
+        .fetch_one(&mut *conn)
+        .await
+        .context("count orders")?;
+    let items = with_items(&mut conn, rows).await?;
+    Ok(Page {
+        items,
+        total,
+        total_exact: true,
+        limit: paging.limit,
+        offset: paging.offset,
+    })
+}
+
+fn parse_order_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw.trim()).map_err(|_| ApiError::invalid("id", "This is not an order id."))
+}
+
+fn order_not_found() -> ApiError {
+    ApiError::not_found("order")
+}
+
+async fn load(conn: &mut PgConnection, user_id: Uuid, id: Uuid) -> Result<Order, ApiError> {
+    let row: OrderRow = sqlx::query_as(&format!(
+        "select {ORDER_COLUMNS} from orders where id = $1 and user_id = $2"
+    ))
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .context("load an order")?
+    .ok_or_else(order_not_found)?;
+    let mut orders = with_items(conn, vec![row]).await?;
+    orders.pop().ok_or_else(order_not_found)
+}
+
+/// One of the caller's orders; someone else's is "not found", like one that does not exist.
+pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Order, ApiError> {
+    let id = parse_order_id(id)?;
+    let mut conn = state.pool.acquire().await.context("acquire a connection")?;
+    load(&mut conn, caller.user_id, id).await
+}
+
+/// Cancels one of the caller's orders and puts its stock back, in one transaction.
+pub async fn cancel(state: &AppState, caller: &Caller, id: &str) -> Result<Order, ApiError> {
+    let id = parse_order_id(id)?;
+    let mut tx: Transaction<'static, Postgres> =
+        state.pool.begin().await.context("begin a cancellation")?;
+    let status: OrderStatus =
+        sqlx::query_scalar("select status from orders where id = $1 and user_id = $2 for update")
+            .bind(id)
+            .bind(caller.user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .context("lock an order")?
+            .ok_or_else(order_not_found)?;
+    if status == OrderStatus::Cancelled {
+        return Err(ApiError::new(
+            ErrorCode::AlreadyCancelled,
+            "This order is already cancelled.",
+        ));
+    }
+    // The products in id order first, as an order locks them: no deadlock with one.
+    sqlx::query(
+        "select 1 from products
+         where id in (select product_id from order_items where order_id = $1)
+         order by id
+         for update",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .context("lock the order's products")?;
+    sqlx::query(
+        "with restored as (
+             update products p
+             set stock = p.stock + i.quantity, version = p.version + 1
+             from order_items i
+             where i.order_id = $1 and p.id = i.product_id
+         )
+         update orders set status = 'cancelled', cancelled_at = now() where id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .context("cancel an order")?;
+    let order = load(&mut tx, caller.user_id, id).await?;
+    tx.commit().await.context("commit a cancellation")?;
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(product_id: &str, quantity: Value) -> OrderLineInput {
+        OrderLineInput {
+            product_id: product_id.into(),
+            quantity: Some(quantity),
+        }
+    }
+
+    const A: &str = "0193e5a4-0000-7000-8000-00000000000a";
+    const B: &str = "0193e5a4-0000-7000-8000-00000000000b";
+
+    #[test]
+    fn lines_are_checked_and_name_their_field() {
+        let ok = parse_lines(&[line(A, json!(2)), line(B, json!("3"))]).expect("parses");
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[1].quantity, 3);
+        for (items, field) in [
+            (vec![], "items"),
+            (vec![line(A, json!(1)); 51], "items"),
+            (vec![line("nope", json!(1))], "items[0].product_id"),
+            (vec![line(A, json!(0))], "items[0].quantity"),
+            (vec![line(A, json!(1001))], "items[0].quantity"),
+            (vec![line(A, json!(1.5))], "items[0].quantity"),
+            (vec![line(A, json!(1)), line(B, json!(-2))], "items[1].quantity"),
+            (vec![line(A, json!(1)), line(A, json!(2))], "items[1].product_id"),
+        ] {
+            let e = parse_lines(&items).expect_err("refused");
+            assert_eq!(e.field.as_deref(), Some(field), "{items:?}");
+            assert_eq!(e.status(), 422);
+        }
+    }
+
+    #[test]
+    fn idempotency_keys_are_visible_ascii() {
+        assert_eq!(parse_idempotency_key(b" abc-123 "), Ok("abc-123".to_string()));
+        for bad in [&b""[..], b"   ", b"a b", b"\xff", &[b'k'; 256]] {
+            assert!(parse_idempotency_key(bad).is_err(), "{bad:?}");
+        }
+    }
+}
