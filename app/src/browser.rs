@@ -1,6 +1,7 @@
 //! The few things the UI needs from the browser that server functions do not give it: the clock,
-//! and calls to the Basic-Auth endpoints (the generated server-function client cannot add an
-//! `Authorization` header). On the server these are inert: they only run in event handlers.
+//! localStorage (the cart), and calls to the Basic-Auth endpoints (the generated server-function
+//! client cannot add an `Authorization` header). On the server these are inert: they only run in
+//! event handlers and effects.
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -27,6 +28,38 @@ pub fn load_page(path: &str) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = path;
+}
+
+/// The text stored under `key` in the browser's localStorage (`None` on the server, when
+/// storage is off, or when nothing is stored).
+pub fn stored(key: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()?
+            .local_storage()
+            .ok()??
+            .get_item(key)
+            .ok()?
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = key;
+        None
+    }
+}
+
+/// Keeps `value` under `key` in localStorage; `None` removes it. Best effort: a browser that
+/// refuses (private mode, full storage) keeps the value in memory only.
+pub fn store(key: &str, value: Option<&str>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = match value {
+            Some(value) => storage.set_item(key, value),
+            None => storage.remove_item(key),
+        };
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (key, value);
 }
 
 /// `Basic base64(email:password)`, with the UTF-8 bytes of both (RFC 7617 `charset="UTF-8"`).

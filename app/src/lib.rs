@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod cart;
 pub mod components;
 pub mod domain;
 pub mod error;
@@ -31,11 +32,17 @@ use crate::components::layout::Layout;
 use crate::pages::{
     account::AccountPage,
     activate::{ActivatePage, provide_pending_activation},
-    admin::{AdminAuditPage, AdminMailPage, AdminUserPage, AdminUsersPage},
+    admin::{
+        AdminAuditPage, AdminMailPage, AdminProductPage, AdminProductsPage, AdminUserPage,
+        AdminUsersPage,
+    },
+    cart::CartPage,
     forgot_password::ForgotPasswordPage,
     home::HomePage,
     login::LoginPage,
     not_found::NotFound,
+    orders::{OrderPage, OrdersPage},
+    products::{ProductPage, ProductsPage},
     register::RegisterPage,
 };
 
@@ -98,6 +105,7 @@ pub fn App() -> impl IntoView {
     provide_pending_activation();
     session::CurrentUser::provide();
     rules::Rules::provide();
+    cart::Cart::provide();
     // Effects run only in the browser, after hydration: the signal enables the controls, and
     // the mark tells tests (and CSS) that the page is live.
     let (hydrated, set_hydrated) = signal(false);
@@ -124,11 +132,19 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("activate") view=ActivatePage />
                     <Route path=path!("login") view=LoginPage />
                     <Route path=path!("forgot-password") view=ForgotPasswordPage />
+                    <Route path=path!("products") view=ProductsPage />
+                    <Route path=path!("products/:id") view=ProductPage />
+                    // The cart lives in the browser: the server renders its frame only.
+                    <Route path=path!("cart") view=CartPage />
                     // Async: the server renders the whole page before answering, so an anonymous visitor
                     // gets a real 302 to sign-in.
                     <Route path=path!("account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("orders") view=OrdersPage ssr=SsrMode::Async />
+                    <Route path=path!("orders/:id") view=OrderPage ssr=SsrMode::Async />
                     <Route path=path!("admin") view=AdminUsersPage ssr=SsrMode::Async />
                     <Route path=path!("admin/users/:id") view=AdminUserPage ssr=SsrMode::Async />
+                    <Route path=path!("admin/products") view=AdminProductsPage ssr=SsrMode::Async />
+                    <Route path=path!("admin/products/:id") view=AdminProductPage ssr=SsrMode::Async />
                     <Route path=path!("admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
                     <Route path=path!("admin/mail") view=AdminMailPage ssr=SsrMode::Async />
                 </Routes>

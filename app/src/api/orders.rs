@@ -11,9 +11,7 @@ use crate::{
 /// Every line in stock, or nothing: 409 `insufficient_stock` lists every short line. With an
 /// `Idempotency-Key` header, a repeat of the same request answers the first order again.
 #[server(endpoint = "place-order", input = server_fn::codec::Json)]
-pub async fn place_order(
-    #[server(default)] items: Vec<OrderLineInput>,
-) -> Result<Order, ApiError> {
+pub async fn place_order(#[server(default)] items: Vec<OrderLineInput>) -> Result<Order, ApiError> {
     use crate::{api::extract, services::orders};
 
     let request = extract::Request::current().await;
@@ -26,7 +24,10 @@ pub async fn place_order(
     let placed = orders::place(&request.state, &caller, &items, key.as_deref()).await?;
     extract::set_status(http::StatusCode::CREATED);
     if placed.replayed {
-        extract::set_header("idempotent-replayed", http::HeaderValue::from_static("true"));
+        extract::set_header(
+            "idempotent-replayed",
+            http::HeaderValue::from_static("true"),
+        );
     }
     Ok(placed.order)
 }

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::{api::session::Logout, browser::load_page, session::CurrentUser};
+use crate::{api::session::Logout, browser::load_page, cart::Cart, session::CurrentUser};
 
 /// The frame around every page: a header with the product name and navigation (signed in or
 /// out, as rendered by the server), the page, a footer.
@@ -33,10 +33,12 @@ pub fn Layout(children: Children) -> impl IntoView {
 #[component]
 fn NavLinks() -> impl IntoView {
     let user = CurrentUser::get();
-    move || {
-        match user.profile() {
+    move || match user.profile() {
         Some(profile) => view! {
             <ul class="nav-links">
+                <li><a href="/products">"Products"</a></li>
+                <li><CartLink /></li>
+                <li><a href="/orders">"Orders"</a></li>
                 {(profile.role == crate::model::Role::Admin).then(|| view! {
                     <li><a href="/admin">"Administration"</a></li>
                 })}
@@ -47,13 +49,29 @@ fn NavLinks() -> impl IntoView {
         .into_any(),
         None => view! {
             <ul class="nav-links">
+                <li><a href="/products">"Products"</a></li>
+                <li><CartLink /></li>
                 <li><a href="/register">"Create account"</a></li>
                 <li><a class="button button-small" href="/login">"Sign in"</a></li>
             </ul>
         }
         .into_any(),
     }
-    }
+}
+
+/// "Cart (3)": the count appears once the browser has read the stored cart.
+#[component]
+fn CartLink() -> impl IntoView {
+    let cart = Cart::get();
+    let text = move || {
+        let count = cart.count();
+        if cart.loaded() && count > 0 {
+            format!("Cart ({count})")
+        } else {
+            "Cart".to_string()
+        }
+    };
+    view! { <a href="/cart">{text}</a> }
 }
 
 /// Ends the session on the server, then shows the signed-out site.

@@ -148,8 +148,14 @@ mod tests {
         }
         assert_eq!(Money::parse_price(&json!(3)), Ok(Money(300)));
         assert_eq!(Money::parse_price(&json!("0.01")), Ok(Money(1)));
-        assert_eq!(Money::parse_price(&json!(1_000_000)), Ok(Money(MAX_PRICE_CENTS)));
-        assert_eq!(Money::parse_price(&json!("1000000.00")), Ok(Money(MAX_PRICE_CENTS)));
+        assert_eq!(
+            Money::parse_price(&json!(1_000_000)),
+            Ok(Money(MAX_PRICE_CENTS))
+        );
+        assert_eq!(
+            Money::parse_price(&json!("1000000.00")),
+            Ok(Money(MAX_PRICE_CENTS))
+        );
     }
 
     #[test]
@@ -185,7 +191,10 @@ mod tests {
         assert_eq!(Money(5).to_string(), "0.05");
         assert_eq!(Money(100_000_000).to_string(), "1000000.00");
         assert_eq!(Money(-5).to_string(), "-0.05");
-        assert_eq!(serde_json::to_value(Money(1999)).expect("serialises"), json!("19.99"));
+        assert_eq!(
+            serde_json::to_value(Money(1999)).expect("serialises"),
+            json!("19.99")
+        );
         let back: Money = serde_json::from_value(json!("19.99")).expect("deserialises");
         assert_eq!(back, Money(1999));
     }

@@ -160,9 +160,14 @@ pub async fn list(state: &AppState, query: &ProductQuery) -> Result<Page<Product
         .context("list products")?;
     let mut count = QueryBuilder::new("select count(*) from (select 1 from products");
     push_filters(&mut count, &filter);
-    let (total, total_exact) =
-        paging::capped_total(&mut conn, filter.paging, items.len(), count, "count products")
-            .await?;
+    let (total, total_exact) = paging::capped_total(
+        &mut conn,
+        filter.paging,
+        items.len(),
+        count,
+        "count products",
+    )
+    .await?;
     Ok(Page {
         items,
         total,
@@ -226,7 +231,10 @@ pub fn parse_whole(
 fn parse_name(raw: &str) -> Result<String, ApiError> {
     let name = plain_text(raw, "name")?.trim();
     if name.is_empty() || name.contains(['\n', '\t']) {
-        return Err(ApiError::invalid("name", "Give the product a name on one line."));
+        return Err(ApiError::invalid(
+            "name",
+            "Give the product a name on one line.",
+        ));
     }
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(ApiError::invalid(
@@ -275,7 +283,11 @@ pub struct NewProduct {
 }
 
 /// Adds a product to the catalogue.
-pub async fn create(state: &AppState, actor: &Actor, input: NewProduct) -> Result<Product, ApiError> {
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    input: NewProduct,
+) -> Result<Product, ApiError> {
     let name = parse_name(&input.name)?;
     let description = parse_description(input.description.as_deref().unwrap_or(""))?;
     let price = parse_price(
@@ -290,10 +302,13 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewProduct) -> Resul
             .as_ref()
             .ok_or_else(|| ApiError::invalid("stock", "Say how many are in stock."))?,
     )?;
-    let mut tx = state.pool.begin().await.context("begin creating a product")?;
-    let mut insert = QueryBuilder::new(
-        "insert into products (name, description, price_cents, stock) values (",
-    );
+    let mut tx = state
+        .pool
+        .begin()
+        .await
+        .context("begin creating a product")?;
+    let mut insert =
+        QueryBuilder::new("insert into products (name, description, price_cents, stock) values (");
     insert
         .push_bind(&name)
         .push(", ")
@@ -371,7 +386,11 @@ pub async fn update(
     let price = input.price.as_ref().map(parse_price).transpose()?;
     let stock = input.stock.as_ref().map(parse_stock).transpose()?;
 
-    let mut tx = state.pool.begin().await.context("begin changing a product")?;
+    let mut tx = state
+        .pool
+        .begin()
+        .await
+        .context("begin changing a product")?;
     let mut update = QueryBuilder::new("update products set version = version + 1");
     if let Some(name) = &name {
         update.push(", name = ").push_bind(name);
@@ -434,7 +453,11 @@ pub async fn update(
 /// copied), and the name is free for a new product.
 pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), ApiError> {
     let id = parse_product_id(id, "id")?;
-    let mut tx = state.pool.begin().await.context("begin deleting a product")?;
+    let mut tx = state
+        .pool
+        .begin()
+        .await
+        .context("begin deleting a product")?;
     let name: Option<String> = sqlx::query_scalar(
         "update products set deleted_at = now(), version = version + 1
          where id = $1 and deleted_at is null
@@ -506,9 +529,13 @@ mod tests {
             let e = query(&pairs).parse().expect_err("refused");
             assert_eq!(e.field.as_deref(), Some(field), "{pairs:?}");
         }
-        let ok = query(&[("sort", "-price"), ("in_stock", "true"), ("max_price", "2.2")])
-            .parse()
-            .expect("parses");
+        let ok = query(&[
+            ("sort", "-price"),
+            ("in_stock", "true"),
+            ("max_price", "2.2"),
+        ])
+        .parse()
+        .expect("parses");
         assert_eq!(ok.sort, ProductSort::PriceDescending);
         assert!(ok.in_stock);
         assert_eq!(ok.max_price, Some(Money::from_cents(220)));
@@ -518,7 +545,14 @@ mod tests {
     fn whole_numbers_come_as_numbers_or_digits() {
         assert_eq!(parse_whole(&json!(7), "stock", 0..=10), Ok(7));
         assert_eq!(parse_whole(&json!(" 7 "), "stock", 0..=10), Ok(7));
-        for bad in [json!(-1), json!(11), json!(1.5), json!("7x"), json!(null), json!([1])] {
+        for bad in [
+            json!(-1),
+            json!(11),
+            json!(1.5),
+            json!("7x"),
+            json!(null),
+            json!([1]),
+        ] {
             let e = parse_whole(&bad, "stock", 0..=10).expect_err("refused");
             assert_eq!(e.field.as_deref(), Some("stock"));
         }

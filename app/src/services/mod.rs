@@ -5,8 +5,8 @@
 
 pub mod account;
 pub mod admin;
-pub mod email_change;
 pub mod catalog;
+pub mod email_change;
 pub mod orders;
 pub mod paging;
 pub mod password_reset;

@@ -251,9 +251,8 @@ pub async fn place(
     let line_numbers: Vec<i16> = (1..=lines.len() as i16).collect();
     let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
     let prices: Vec<i64> = items.iter().map(|i| i.unit_price.cents()).collect();
-    let (order_id, created_at, email, first_name): (Uuid, String, String, String) =
-        sqlx::query_as(
-            "with deducted as (
+    let (order_id, created_at, email, first_name): (Uuid, String, String, String) = sqlx::query_as(
+        "with deducted as (
                  update products p
                  set stock = p.stock - l.quantity, version = p.version + 1
                  from unnest($2::uuid[], $3::int4[]) as l(id, quantity)
@@ -274,17 +273,17 @@ pub async fn place(
              select placed.id, rfc3339(placed.created_at), users.email, users.first_name
              from placed, users
              where users.id = $1",
-        )
-        .bind(caller.user_id)
-        .bind(&ids)
-        .bind(&quantities)
-        .bind(total)
-        .bind(&line_numbers)
-        .bind(&names)
-        .bind(&prices)
-        .fetch_one(&mut *tx)
-        .await
-        .context("write an order")?;
+    )
+    .bind(caller.user_id)
+    .bind(&ids)
+    .bind(&quantities)
+    .bind(total)
+    .bind(&line_numbers)
+    .bind(&names)
+    .bind(&prices)
+    .fetch_one(&mut *tx)
+    .await
+    .context("write an order")?;
     let order = Order {
         id: order_id,
         status: OrderStatus::Placed,
@@ -509,8 +508,14 @@ mod tests {
             (vec![line(A, json!(0))], "items[0].quantity"),
             (vec![line(A, json!(1001))], "items[0].quantity"),
             (vec![line(A, json!(1.5))], "items[0].quantity"),
-            (vec![line(A, json!(1)), line(B, json!(-2))], "items[1].quantity"),
-            (vec![line(A, json!(1)), line(A, json!(2))], "items[1].product_id"),
+            (
+                vec![line(A, json!(1)), line(B, json!(-2))],
+                "items[1].quantity",
+            ),
+            (
+                vec![line(A, json!(1)), line(A, json!(2))],
+                "items[1].product_id",
+            ),
         ] {
             let e = parse_lines(&items).expect_err("refused");
             assert_eq!(e.field.as_deref(), Some(field), "{items:?}");
@@ -520,7 +525,10 @@ mod tests {
 
     #[test]
     fn idempotency_keys_are_visible_ascii() {
-        assert_eq!(parse_idempotency_key(b" abc-123 "), Ok("abc-123".to_string()));
+        assert_eq!(
+            parse_idempotency_key(b" abc-123 "),
+            Ok("abc-123".to_string())
+        );
         for bad in [&b""[..], b"   ", b"a b", b"\xff", &[b'k'; 256]] {
             assert!(parse_idempotency_key(bad).is_err(), "{bad:?}");
         }

@@ -4,11 +4,13 @@
 mod account;
 mod account_changes;
 mod admin;
+mod catalog;
 mod emails;
 mod health;
 mod helpers;
 mod hostile;
 mod limits;
+mod orders;
 mod pages;
 mod registration;
 mod smtp;

@@ -323,13 +323,26 @@ mod tests {
             total: Money::from_cents(1660),
             created_at: "2026-11-30T12:00:00Z".into(),
         };
-        let email = order_email("ada@example.com", "Ada", &order, "http://127.0.0.1:3000/orders/x")
-            .expect("renders");
+        let email = order_email(
+            "ada@example.com",
+            "Ada",
+            &order,
+            "http://127.0.0.1:3000/orders/x",
+        )
+        .expect("renders");
         assert_eq!(email.subject, "Your order of 16.60 is confirmed");
-        assert!(email.text.contains("3 × Tea <green> at 2.20 = 6.60\n"), "{}", email.text);
+        assert!(
+            email.text.contains("3 × Tea <green> at 2.20 = 6.60\n"),
+            "{}",
+            email.text
+        );
         assert!(email.text.contains("1 × Mug at 10.00 = 10.00\n"));
         assert!(email.text.contains("Total: 16.60"));
         assert!(email.html.contains("Tea &lt;green&gt;") && !email.html.contains("<green>"));
-        assert!(email.html.contains(r#"href="http://127.0.0.1:3000/orders/x""#));
+        assert!(
+            email
+                .html
+                .contains(r#"href="http://127.0.0.1:3000/orders/x""#)
+        );
     }
 }

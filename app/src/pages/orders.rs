@@ -1,0 +1,261 @@
+//! `/orders`: the signed-in person's orders, newest first, and `/orders/:id`: one order, which
+//! can be cancelled while it is placed. Anonymous visitors are sent to sign in and brought back.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::Redirect,
+    hooks::{use_params_map, use_query_map},
+};
+
+use crate::{
+    api::orders::{CancelOrder, get_order, orders},
+    components::pager::{Pager, href_with},
+    error::ErrorCode,
+    model::{Order, OrderStatus},
+    session::CurrentUser,
+};
+
+/// The short name of an order: the first block of its id.
+pub fn order_number(order: &Order) -> String {
+    order.id.to_string().chars().take(8).collect()
+}
+
+/// Renders `children` for signed-in people; sends anyone else to sign in, back to `next`.
+#[component]
+fn SignedIn(next: Signal<String>, children: ChildrenFn) -> impl IntoView {
+    let user = CurrentUser::get();
+    let signed_in = Memo::new(move |_| user.signed_in());
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || match signed_in.get() {
+                Some(false) => view! { <Redirect path=format!("/login?next={}", next.get()) /> }.into_any(),
+                Some(true) => children().into_any(),
+                None => ().into_any(),
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    view! {
+        <Title text="Your orders" />
+        <SignedIn next=Signal::stored("/orders".to_string())>
+            {view! { <OrderList /> }.into_any()}
+        </SignedIn>
+    }
+}
+
+#[component]
+fn OrderList() -> impl IntoView {
+    let query = use_query_map();
+    let offset = move || query.with(|q| q.get("offset"));
+    let list = Resource::new(offset, |offset| orders(None, offset));
+    view! {
+        <section class="orders">
+            <h1>"Your orders"</h1>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || list.get().map(|result| match result {
+                    Err(e) => view! { <div role="alert" class="form-error">{e.message}</div> }.into_any(),
+                    Ok(page) if page.items.is_empty() && page.offset == 0 => view! {
+                        <p>"You have not ordered anything yet."</p>
+                        <p><a class="button" href="/products">"See the products"</a></p>
+                    }
+                    .into_any(),
+                    Ok(page) => {
+                        let href = |offset: u32| href_with("/orders", &[("offset", Some(offset.to_string()))]);
+                        view! {
+                            <div class="table-wrap">
+                                <table class="table">
+                                    <caption class="visually-hidden">"Your orders, newest first"</caption>
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"Order"</th>
+                                            <th scope="col">"Placed"</th>
+                                            <th scope="col">"Items"</th>
+                                            <th scope="col" class="amount">"Total"</th>
+                                            <th scope="col">"Status"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {page.items.into_iter().map(|order| {
+                                            let items = order.items.iter()
+                                                .map(|i| format!("{} × {}", i.quantity, i.name))
+                                                .collect::<Vec<_>>()
+                                                .join(", ");
+                                            view! {
+                                                <tr>
+                                                    <td><a href=format!("/orders/{}", order.id)>{format!("Order {}", order_number(&order))}</a></td>
+                                                    <td><time datetime=order.created_at.clone()>{order.created_at.clone()}</time></td>
+                                                    <td>{items}</td>
+                                                    <td class="amount">{order.total.to_string()}</td>
+                                                    <td><span class=format!("badge badge-{}", order.status)>{order.status.as_str()}</span></td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                            <Pager total=page.total total_exact=page.total_exact limit=page.limit offset=page.offset href />
+                        }
+                        .into_any()
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id")).unwrap_or_default();
+    let next = Signal::derive(move || format!("/orders/{}", id()));
+    view! {
+        <Title text="Your order" />
+        <SignedIn next>
+            {view! { <OrderView /> }.into_any()}
+        </SignedIn>
+    }
+}
+
+#[component]
+fn OrderView() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.with(|p| p.get("id")).unwrap_or_default();
+    // Bumped after cancelling: the page reloads the order.
+    let acted = RwSignal::new(0u32);
+    // Here, not in the order's view: it outlives the re-render with the reloaded order.
+    let notice = RwSignal::new(None::<Result<String, String>>);
+    if query.with_untracked(|q| q.get("placed")).is_some() {
+        notice.set(Some(Ok(
+            "Thank you: your order is placed. A confirmation is on its way to your email.".into(),
+        )));
+    }
+    let order = Resource::new(move || (id(), acted.get()), |(id, _)| get_order(id));
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || order.get().map(|result| match result {
+                Ok(order) => view! { <OrderDetail order acted notice /> }.into_any(),
+                Err(e) if matches!(e.error, ErrorCode::NotFound | ErrorCode::Invalid) => view! {
+                    <section class="message-page">
+                        <h1>"Order not found"</h1>
+                        <p>"None of your orders has this number."</p>
+                        <p><a href="/orders">"Your orders"</a></p>
+                    </section>
+                }
+                .into_any(),
+                Err(e) => view! { <div role="alert" class="form-error">{e.message}</div> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn OrderDetail(
+    order: Order,
+    acted: RwSignal<u32>,
+    notice: RwSignal<Option<Result<String, String>>>,
+) -> impl IntoView {
+    let number = order_number(&order);
+    let placed = order.status == OrderStatus::Placed;
+    let order_id = order.id.to_string();
+    view! {
+        <section class="order">
+            <p class="muted"><a href="/orders">"All your orders"</a></p>
+            <h1>{format!("Order {number}")}</h1>
+            {move || notice.get().map(|n| match n {
+                Ok(text) => view! { <p role="status" class="form-info">{text}</p> }.into_any(),
+                Err(text) => view! { <div role="alert" class="form-error">{text}</div> }.into_any(),
+            })}
+            <dl class="facts">
+                <dt>"Status"</dt>
+                <dd><span class=format!("badge badge-{}", order.status)>{order.status.as_str()}</span></dd>
+                <dt>"Placed"</dt>
+                <dd><time datetime=order.created_at.clone()>{order.created_at.clone()}</time></dd>
+                <dt>"Order number"</dt>
+                <dd>{order_id.clone()}</dd>
+            </dl>
+            <div class="table-wrap">
+                <table class="table">
+                    <caption class="visually-hidden">"What you ordered"</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Product"</th>
+                            <th scope="col">"Price"</th>
+                            <th scope="col">"Quantity"</th>
+                            <th scope="col" class="amount">"Amount"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {order.items.into_iter().map(|item| view! {
+                            <tr>
+                                <th scope="row"><a href=format!("/products/{}", item.product_id)>{item.name}</a></th>
+                                <td>{item.unit_price.to_string()}</td>
+                                <td>{item.quantity}</td>
+                                <td class="amount">{item.line_total.to_string()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                    <tfoot>
+                        <tr>
+                            <th scope="row" colspan="3">"Total"</th>
+                            <td class="amount" data-testid="order-total">{order.total.to_string()}</td>
+                        </tr>
+                    </tfoot>
+                </table>
+            </div>
+            {placed.then(|| view! { <CancelOrderButton order_id acted notice /> })}
+        </section>
+    }
+}
+
+#[component]
+fn CancelOrderButton(
+    order_id: String,
+    acted: RwSignal<u32>,
+    notice: RwSignal<Option<Result<String, String>>>,
+) -> impl IntoView {
+    let hydrated = crate::rules::Hydrated::get();
+    let asking = RwSignal::new(false);
+    let cancel = ServerAction::<CancelOrder>::new();
+    Effect::new(move |_| match cancel.value().get() {
+        Some(Ok(_)) => {
+            notice.set(Some(Ok("The order is cancelled. Its items are back in stock.".into())));
+            acted.update(|n| *n += 1);
+        }
+        Some(Err(e)) => {
+            notice.set(Some(Err(e.message)));
+            // Cancelled elsewhere, say: show the order as it is now.
+            acted.update(|n| *n += 1);
+        }
+        None => {}
+    });
+    let busy = move || !hydrated.get() || cancel.pending().get();
+    view! {
+        <div class="actions">
+            <button type="button" class="button button-secondary" disabled=busy
+                on:click=move |_| { notice.set(None); asking.set(true); }>
+                "Cancel order…"
+            </button>
+        </div>
+        <Show when=move || asking.get()>
+            <div class="confirm" role="group" aria-labelledby="cancel-question">
+                <p id="cancel-question"><strong>"Cancel this order? Its items go back in stock."</strong></p>
+                <div class="actions">
+                    <button type="button" class="button button-small button-danger" disabled=busy
+                        on:click={
+                            let id = order_id.clone();
+                            move |_| { cancel.dispatch(CancelOrder { id: id.clone() }); }
+                        }>
+                        "Cancel order"
+                    </button>
+                    <button type="button" class="button button-small button-secondary"
+                        on:click=move |_| asking.set(false)>"Keep the order"</button>
+                </div>
+            </div>
+        </Show>
+    }
+}

@@ -1,0 +1,229 @@
+//! `/products`: the catalogue, with search, price range, stock filter, sort and pages in the
+//! URL (a plain GET form, so a filtered page can be shared and works before hydration), and
+//! `/products/:id`: one product, with "Add to cart".
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::Form,
+    hooks::{use_params_map, use_query_map},
+};
+
+use crate::{
+    api::catalog::{get_product, products},
+    cart::{Cart, MAX_QUANTITY},
+    components::{
+        field::{Field, FieldState},
+        pager::{Pager, href_with},
+    },
+    error::ErrorCode,
+    model::{Product, ProductSort},
+};
+
+/// "In stock: 5" or "Out of stock".
+pub fn stock_text(stock: i32) -> String {
+    if stock > 0 {
+        format!("In stock: {stock}")
+    } else {
+        "Out of stock".to_string()
+    }
+}
+
+fn sort_label(sort: ProductSort) -> &'static str {
+    match sort {
+        ProductSort::Name => "Name",
+        ProductSort::Price => "Price, lowest first",
+        ProductSort::PriceDescending => "Price, highest first",
+        ProductSort::Newest => "Newest first",
+    }
+}
+
+/// A text input of the filter form. `value` renders on the server (the form is right before
+/// hydration); `prop:value` follows the URL after.
+fn filter_input(
+    name: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    inputmode: Option<&'static str>,
+    current: impl Fn() -> String + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let id = format!("filter-{name}");
+    view! {
+        <div class="field field-inline">
+            <label for=id.clone()>{label}</label>
+            <input id=id type=kind name=name inputmode=inputmode value=current() prop:value=current />
+        </div>
+    }
+}
+
+#[component]
+pub fn ProductsPage() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |key: &str| query.with(|q| q.get(key));
+    let params = move || {
+        (
+            param("keyword"),
+            param("min_price"),
+            param("max_price"),
+            param("in_stock"),
+            param("sort"),
+            param("offset"),
+        )
+    };
+    let list = Resource::new(params, |(keyword, min, max, in_stock, sort, offset)| {
+        products(keyword, min, max, in_stock, sort, None, offset)
+    });
+    let in_stock = move || param("in_stock").is_some_and(|v| matches!(v.as_str(), "true" | "1" | "on"));
+    let sort = move || param("sort").unwrap_or_default();
+    view! {
+        <Title text="Products" />
+        <section class="catalog">
+            <h1>"Products"</h1>
+            <Form method="GET" action="/products">
+                <div class="filters" role="search" aria-label="Products">
+                    {filter_input("keyword", "Search", "search", None, move || param("keyword").unwrap_or_default())}
+                    {filter_input("min_price", "Lowest price", "text", Some("decimal"), move || param("min_price").unwrap_or_default())}
+                    {filter_input("max_price", "Highest price", "text", Some("decimal"), move || param("max_price").unwrap_or_default())}
+                    <div class="field field-inline">
+                        <label for="filter-sort">"Sort by"</label>
+                        <select id="filter-sort" name="sort">
+                            {ProductSort::ALL.iter().map(|s| {
+                                let value = s.as_str();
+                                // The server's default order is by name.
+                                let selected = move || sort() == value || (sort().is_empty() && *s == ProductSort::Name);
+                                view! { <option value=value selected=selected prop:selected=selected>{sort_label(*s)}</option> }
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <label class="check">
+                        <input type="checkbox" name="in_stock" value="true" checked=in_stock() prop:checked=in_stock />
+                        " In stock only"
+                    </label>
+                    <button type="submit" class="button button-small">"Search"</button>
+                </div>
+            </Form>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || list.get().map(|result| match result {
+                    Err(e) => view! { <div role="alert" class="form-error">{e.message}</div> }.into_any(),
+                    Ok(page) => {
+                        let (keyword, min, max, in_stock, sort, _) = params();
+                        let href = move |offset: u32| href_with("/products", &[
+                            ("keyword", keyword.clone()), ("min_price", min.clone()), ("max_price", max.clone()),
+                            ("in_stock", in_stock.clone()), ("sort", sort.clone()),
+                            ("offset", Some(offset.to_string())),
+                        ]);
+                        let empty = page.items.is_empty().then(|| view! {
+                            <p>"No products match. Try other words or a wider price range."</p>
+                        });
+                        view! {
+                            {empty}
+                            <ul class="product-grid">
+                                {page.items.into_iter().map(|p| view! { <ProductCard product=p /> }).collect_view()}
+                            </ul>
+                            <Pager total=page.total total_exact=page.total_exact limit=page.limit offset=page.offset href />
+                        }
+                        .into_any()
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn ProductCard(product: Product) -> impl IntoView {
+    let stock_class = if product.stock > 0 { "stock" } else { "stock stock-out" };
+    view! {
+        <li class="card product-card">
+            <h2><a href=format!("/products/{}", product.id)>{product.name}</a></h2>
+            <p class="price">{product.price.to_string()}</p>
+            <p class=stock_class>{stock_text(product.stock)}</p>
+        </li>
+    }
+}
+
+#[component]
+pub fn ProductPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id")).unwrap_or_default();
+    let product = Resource::new(id, get_product);
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || product.get().map(|result| match result {
+                Ok(product) => view! { <ProductDetail product /> }.into_any(),
+                Err(e) if matches!(e.error, ErrorCode::NotFound | ErrorCode::Invalid) => view! {
+                    <Title text="Product not found" />
+                    <section class="message-page">
+                        <h1>"Product not found"</h1>
+                        <p>"This product is not in the catalogue (any more)."</p>
+                        <p><a href="/products">"See all products"</a></p>
+                    </section>
+                }.into_any(),
+                Err(e) => view! { <div role="alert" class="form-error">{e.message}</div> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ProductDetail(product: Product) -> impl IntoView {
+    let cart = Cart::get();
+    let hydrated = crate::rules::Hydrated::get();
+    let quantity = FieldState::new(|v| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_QUANTITY).contains(n))
+            .is_none()
+            .then(|| format!("Choose a whole number from 1 to {MAX_QUANTITY}."))
+    });
+    quantity.value.set("1".into());
+    let added = RwSignal::new(None::<String>);
+    let id = product.id.to_string();
+    let name = product.name.clone();
+    let stock = product.stock;
+    let on_submit = {
+        let id = id.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            added.set(None);
+            if !quantity.validate() {
+                return;
+            }
+            let wanted: u32 = quantity.value.get_untracked().trim().parse().unwrap_or(1);
+            let in_cart = cart.quantity(&id);
+            let available = u32::try_from(stock).unwrap_or(0);
+            if in_cart + wanted > available {
+                let left = available.saturating_sub(in_cart);
+                let text = match (left, in_cart) {
+                    (0, 0) => "Out of stock.".to_string(),
+                    (0, _) => format!("All {available} in stock are already in your cart."),
+                    (_, 0) => format!("Only {left} in stock."),
+                    (_, _) => format!("Only {left} more in stock: {in_cart} are in your cart."),
+                };
+                quantity.server_error.set(Some(text));
+                return;
+            }
+            cart.add(&id, wanted);
+            added.set(Some(format!("Added {wanted} × {} to your cart.", name)));
+        }
+    };
+    let out = stock <= 0;
+    view! {
+        <Title text=product.name.clone() />
+        <article class="product">
+            <p class="muted"><a href="/products">"All products"</a></p>
+            <h1>{product.name.clone()}</h1>
+            <p class="price price-large">{product.price.to_string()}</p>
+            <p class=if out { "stock stock-out" } else { "stock" }>{stock_text(stock)}</p>
+            {(!product.description.is_empty()).then(|| view! { <p class="description">{product.description.clone()}</p> })}
+            <form class="card form add-to-cart" method="post" novalidate on:submit=on_submit>
+                <Field state=quantity id="quantity" label="Quantity" kind="number" inputmode="numeric" />
+                <button type="submit" class="button" disabled=move || !hydrated.get() || out>"Add to cart"</button>
+                <p role="status" class="form-info">
+                    {move || added.get().map(|text| view! { {text}" "<a href="/cart">"View your cart"</a> })}
+                </p>
+            </form>
+        </article>
+    }
+}
