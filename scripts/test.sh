@@ -39,7 +39,18 @@ summary() {
   else
     printf 'checks: %d passed, %d failed\n' "$passed" "$failed"
   fi
+  if [ "$failed" -gt 0 ]; then
+    # A full disk makes compilers and Postgres fail in ways that look like anything else.
+    printf 'free disk space: %s\n' "$(df -h --output=avail . 2>/dev/null | tail -1 | tr -d ' ')"
+  fi
 }
+
+# A fresh clone's builds and tests take about 16 GB under target/.
+free_kb=$(df -k --output=avail . 2>/dev/null | tail -1 | tr -d ' ')
+if [ -n "$free_kb" ] && [ "$free_kb" -lt $((16 * 1024 * 1024)) ]; then
+  printf '[test] warning: only %s MB of disk free; a cold run needs about 16 GB under target/\n' \
+    "$((free_kb / 1024))" >&2
+fi
 
 pg_dir=""
 cleanup() {
