@@ -6,7 +6,7 @@ DEV_PG_DIR ?= .data/postgres
 DEV_PG_PORT ?= 54329
 export DEV_PG_DIR DEV_PG_PORT
 
-.PHONY: help run watch admin test lint unit e2e size bench db stop-db tools fmt
+.PHONY: help run watch admin seed test lint unit e2e size bench db stop-db tools fmt
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,6 +19,9 @@ watch: ## Like run, rebuilding and reloading the browser on every change
 
 admin: ## Create an administrator: make admin EMAIL=… FIRST=… LAST=… PHONE=… (asks for the password)
 	@scripts/run.sh admin "$(EMAIL)" "$(FIRST)" "$(LAST)" "$(PHONE)"
+
+seed: ## Fill the database `make run` uses with ~40 demo products (again: adds nothing; never in production)
+	@scripts/run.sh seed
 
 test: ## Every check and test: fmt, clippy (server and WASM), unit, integration, end-to-end
 	@scripts/test.sh all

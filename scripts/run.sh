@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# `make run` / `make watch` / `make admin`: installs missing tools, starts the project's Postgres
-# unless DATABASE_URL is set, builds, and serves the app (Ctrl-C stops it cleanly) or creates an
-# administrator in the same database.
+# `make run` / `make watch` / `make admin` / `make seed`: installs missing tools, starts the
+# project's Postgres unless DATABASE_URL is set, builds, and serves the app (Ctrl-C stops it
+# cleanly), creates an administrator in the same database, or fills it with demo products.
 #   scripts/run.sh [serve|watch]
 #   scripts/run.sh admin EMAIL FIRST LAST PHONE     (the password: asked for, or one stdin line)
+#   scripts/run.sh seed                             (scripts/seed.sql; running it again adds nothing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,5 +37,11 @@ case "$mode" in
     cargo leptos build >&2
     exec ./target/debug/server create-admin --email "$2" --first-name "$3" --last-name "$4" --phone "$5"
     ;;
-  *) echo "usage: $0 [serve|watch|admin EMAIL FIRST LAST PHONE]" >&2; exit 2 ;;
+  seed)
+    # The same binary again, to bring the schema up to date before the seed writes to it.
+    cargo leptos build >&2
+    ./target/debug/server migrate
+    scripts/postgres.sh psql "$DATABASE_URL" -X -q -At -v ON_ERROR_STOP=1 -f scripts/seed.sql
+    ;;
+  *) echo "usage: $0 [serve|watch|admin EMAIL FIRST LAST PHONE|seed]" >&2; exit 2 ;;
 esac

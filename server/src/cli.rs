@@ -9,6 +9,7 @@
 //!                             without echo on a terminal; never an argument
 //! server promote --email E    make an existing account an administrator
 //! server demote --email E     make an administrator a plain user (never the last one)
+//! server migrate              apply the migrations and exit (what `make seed` runs first)
 //! ```
 
 use std::{
@@ -41,6 +42,7 @@ pub enum Command {
         email: String,
         role: Role,
     },
+    Migrate,
 }
 
 pub const USAGE: &str = "usage:
@@ -49,7 +51,8 @@ pub const USAGE: &str = "usage:
                               create an active administrator; the password is read from
                               standard input (one line), or asked for on a terminal
   server promote --email E    make an existing account an administrator
-  server demote --email E     make an administrator a plain user";
+  server demote --email E     make an administrator a plain user
+  server migrate              apply the database migrations and exit";
 
 /// Parses the arguments after the program name; `Err` is one line for the operator.
 pub fn parse(args: &[String]) -> Result<Command, String> {
@@ -79,6 +82,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             Ok(Command::Serve)
         }
         "help" | "--help" | "-h" => Ok(Command::Help),
+        "migrate" => {
+            allow(&[])?;
+            Ok(Command::Migrate)
+        }
         "create-admin" => {
             allow(&["email", "first-name", "last-name", "phone"])?;
             Ok(Command::CreateAdmin {
@@ -183,6 +190,8 @@ pub async fn run(command: Command, settings: Settings) -> ExitCode {
             phone,
         } => create_admin(&state, email, first_name, last_name, phone).await,
         Command::SetRole { email, role } => set_role(&state, &email, role).await,
+        // Opening the state applied them.
+        Command::Migrate => Ok("the database's migrations are applied".to_string()),
         Command::Serve | Command::Help => Ok(String::new()),
     };
     match outcome {
@@ -258,6 +267,7 @@ mod tests {
                 phone: "+447700900123".into(),
             })
         );
+        assert_eq!(parse(&args("migrate")), Ok(Command::Migrate));
         assert_eq!(
             parse(&args("demote --email a@b.example")),
             Ok(Command::SetRole {
@@ -285,6 +295,10 @@ mod tests {
                 "a password is never an argument",
             ),
             ("frobnicate", "unknown command `frobnicate`"),
+            (
+                "migrate --email a@b.example",
+                "migrate does not take --email",
+            ),
             ("promote a@b.example", "unexpected argument `a@b.example`"),
         ] {
             let error = parse(&args(line)).expect_err(line);
