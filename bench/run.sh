@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `make bench`: release-builds the server and bench/, starts the server on its own database
-# with an SMTP URL pointing at the bench's sink, runs the six measurements and prints a
+# with an SMTP URL pointing at the bench's sink, runs the eight measurements and prints a
 # summary against the targets. Exits 0 when every target is met, 1 when one is missed.
 #
 #   bench/run.sh [NAME...]   only the measurements named (argon2, register-rate,
-#                            register-saturation, profile, token, admin-search); all by default
+#                            register-saturation, profile, token, admin-search,
+#                            products-search, place-order); all by default
 #
 # Postgres: DATABASE_URL when set (its role must be able to create databases; a database
 # bench_<pid> is created and dropped), otherwise a throwaway cluster under target/ that is
@@ -27,14 +28,29 @@ ADMIN_SEARCH_SECONDS=15
 # The search whose query plans go into $plan_file: a broad one, part of two surnames (Harris,
 # Harrison) and a first name (Harry), about one account in twenty.
 PLAN_TERM=harr
+PRODUCTS=100000
+PRODUCTS_SEARCH_CONNECTIONS=32
+PRODUCTS_SEARCH_SECONDS=15
+# The keyword whose query plans go into $products_plan_file: a noun of the seeded names, about
+# one product in a hundred.
+PLAN_KEYWORD=kettle
+# Hot products, the stock of each (int4, far from running out at a few thousand units a
+# second), the people ordering, and the word the bench finds the products by (its HOT_KEYWORD).
+ORDER_PRODUCTS=100
+ORDER_STOCK=10000000
+ORDER_USERS=32
+ORDER_CONNECTIONS=32
+ORDER_SECONDS=15
+ORDER_KEYWORD=benchorder
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 
-MEASUREMENTS="argon2 register-rate register-saturation profile token admin-search"
+MEASUREMENTS="argon2 register-rate register-saturation profile token admin-search products-search place-order"
 
 work_dir="target/bench"
 server_log="$work_dir/server.log"
 plan_file="$work_dir/admin-search-plan.txt"
+products_plan_file="$work_dir/products-search-plan.txt"
 results="$work_dir/results-$$.txt"
 pg_dir=""
 db_url=""
@@ -235,6 +251,108 @@ SQL
   log "seeded in $((SECONDS - started)) s"
 }
 
+# Puts PRODUCTS products straight into the products table, in one statement, as a shop's year of
+# additions: the name is an adjective, a colour and a kind of thing ("Rustic Indigo Kettle"),
+# every combination once (25 × 40 × 100 = 100,000; beyond, " Mk 2", " Mk 3", …, so names stay
+# unique), the kind of thing changing from one product to the next (a word's products are spread
+# over the table, as in life). So one kind of thing is about one product in a hundred, a colour
+# one in forty, an adjective one in twenty-five. The description says what it is made of, how
+# it is finished, where it is made and how to care for it, from lists of other lengths. Prices
+# from 0.49 to 198.49, one product in 17 out of stock, created_at evenly over the year. Then
+# VACUUM ANALYZE, for the reasons seed_accounts gives (the trigram index's pending list).
+seed_products() {
+  local started=$SECONDS
+  log "seeding $PRODUCTS products"
+  db_psql -v products="$PRODUCTS" <<'SQL'
+with words as (
+    select array['Classic', 'Rustic', 'Nordic', 'Coastal', 'Vintage', 'Modern', 'Heritage',
+                 'Compact', 'Artisan', 'Studio', 'Country', 'Urban', 'Essential', 'Deluxe',
+                 'Heirloom', 'Minimal', 'Harbour', 'Meadow', 'Orchard', 'Woodland', 'Highland',
+                 'Riverside', 'Summer', 'Winter', 'Cottage'] as adjectives,
+           array['Sage', 'Ochre', 'Indigo', 'Charcoal', 'Ivory', 'Teal', 'Mustard', 'Terracotta',
+                 'Navy', 'Blush', 'Olive', 'Slate', 'Copper', 'Cobalt', 'Moss', 'Sand', 'Rust',
+                 'Plum', 'Pearl', 'Graphite', 'Saffron', 'Coral', 'Juniper', 'Heather', 'Pewter',
+                 'Amber', 'Clay', 'Denim', 'Fern', 'Flint', 'Honey', 'Lavender', 'Mint', 'Oat',
+                 'Pebble', 'Rose', 'Ruby', 'Stone', 'Storm', 'Walnut'] as colours,
+           array['Kettle', 'Teapot', 'Mug', 'Teacup', 'Saucer', 'Dinner Plate', 'Side Plate',
+                 'Pasta Bowl', 'Cereal Bowl', 'Milk Jug', 'Carafe', 'Tumbler', 'Wine Glass',
+                 'Skillet', 'Saucepan', 'Stockpot', 'Wok', 'Casserole Dish', 'Roasting Tin',
+                 'Colander', 'Grater', 'Whisk', 'Ladle', 'Spatula', 'Trivet', 'Chopping Board',
+                 'Bread Bin', 'Butter Dish', 'Salt Mill', 'Pepper Mill', 'Spice Rack',
+                 'Knife Block', 'Apron', 'Tea Towel', 'Oven Glove', 'Tablecloth', 'Napkin Set',
+                 'Placemat', 'Coaster Set', 'Candle', 'Lantern', 'Vase', 'Planter',
+                 'Watering Can', 'Trowel', 'Secateurs', 'Bird Feeder', 'Doormat', 'Cushion',
+                 'Throw', 'Blanket', 'Duvet Cover', 'Pillowcase', 'Bath Towel', 'Bath Mat',
+                 'Soap Dish', 'Mirror', 'Wall Clock', 'Alarm Clock', 'Desk Lamp', 'Floor Lamp',
+                 'Lampshade', 'Bookend', 'Photo Frame', 'Notebook', 'Pencil Case',
+                 'Fountain Pen', 'Desk Tidy', 'Footstool', 'Side Table', 'Bench', 'Wall Shelf',
+                 'Coat Hook', 'Umbrella Stand', 'Laundry Basket', 'Storage Box', 'Picnic Hamper',
+                 'Tote Bag', 'Backpack', 'Wallet', 'Scarf', 'Beanie', 'Gloves', 'Socks',
+                 'Slippers', 'Water Bottle', 'Lunch Box', 'Flask', 'Picnic Blanket', 'Hammock',
+                 'Deckchair', 'Parasol', 'Kite', 'Jigsaw Puzzle', 'Chess Set', 'Cafetiere',
+                 'Egg Cup', 'Cake Stand', 'Rolling Pin', 'Measuring Jug'] as things,
+           array['stoneware', 'porcelain', 'enamelled steel', 'cast iron', 'recycled glass',
+                 'borosilicate glass', 'oak', 'beech', 'ash', 'bamboo', 'cork', 'linen',
+                 'organic cotton', 'wool', 'merino', 'jute', 'rattan', 'seagrass', 'brass',
+                 'copper', 'stainless steel', 'recycled plastic', 'leather', 'waxed canvas',
+                 'terracotta', 'marble', 'slate', 'felt', 'walnut'] as materials,
+           array['hand-glazed', 'hand-finished', 'brushed', 'oiled', 'stonewashed', 'matte',
+                 'speckled', 'hammered', 'woven by hand', 'powder-coated', 'stitched',
+                 'turned on a lathe', 'dyed with plants'] as finishes,
+           array['Portugal', 'Stoke-on-Trent', 'Kyoto', 'Wales', 'Lithuania', 'Cornwall',
+                 'Denmark', 'Sheffield', 'Morocco', 'Sweden', 'the Lake District', 'Vietnam',
+                 'Yorkshire', 'Italy', 'Kerala', 'Scotland', 'Mexico'] as places,
+           array['Dishwasher safe.', 'Wipe clean with a damp cloth.',
+                 'Machine washable at 30 degrees.', 'Hand wash only.',
+                 'Oil it now and then to keep it supple.', 'Gets better with age.',
+                 'Spare parts for ten years.', 'Comes gift-wrapped.',
+                 'Sent in recyclable packaging.', 'Five-year guarantee.',
+                 'Fits through a letterbox.'] as cares
+), seed as (
+    select n,
+           things[1 + n % cardinality(things)] as thing,
+           colours[1 + (n / cardinality(things)) % cardinality(colours)] as colour,
+           adjectives[1 + (n / (cardinality(things) * cardinality(colours)))
+                      % cardinality(adjectives)] as adjective,
+           n / (cardinality(things) * cardinality(colours) * cardinality(adjectives)) as round,
+           -- Lists of lengths coprime with the hundred kinds of thing: every kind of thing
+           -- comes in every material, finish, place and care.
+           materials[1 + n % cardinality(materials)] as material,
+           finishes[1 + (n / 7) % cardinality(finishes)] as finish,
+           places[1 + (n / 3) % cardinality(places)] as place,
+           cares[1 + (n / 11) % cardinality(cares)] as care,
+           now() - interval '365 days'
+               + make_interval(secs => n * 365 * 86400.0 / :products) as created_at
+    from words, generate_series(0, :products - 1) as n
+)
+insert into products (name, description, price_cents, stock, created_at, updated_at)
+select adjective || ' ' || colour || ' ' || thing
+           || case when round > 0 then ' Mk ' || (round + 1) else '' end,
+       'A ' || lower(colour) || ' ' || lower(thing) || ' in ' || material || ', ' || finish
+           || '. Made in ' || place || '. ' || care,
+       ((n % 397) * 211 % 397 + 1) * 50 - 1,
+       case when n % 17 = 0 then 0 else 1 + (n % 250) * 31 % 250 end,
+       created_at, created_at
+from seed;
+SQL
+  db_psql -c 'vacuum (analyze) products'
+  log "seeded in $((SECONDS - started)) s"
+}
+
+# The products the orders are for: ORDER_PRODUCTS of them, ORDER_KEYWORD in each name (the
+# bench lists them by it), ORDER_STOCK units each.
+seed_order_products() {
+  log "adding $ORDER_PRODUCTS products with $ORDER_STOCK units each"
+  db_psql -v products="$ORDER_PRODUCTS" -v stock="$ORDER_STOCK" -v keyword="$ORDER_KEYWORD" <<'SQL'
+insert into products (name, description, price_cents, stock)
+select initcap(:'keyword') || ' item ' || lpad(n::text, 3, '0'),
+       'What the place-order bench orders.',
+       100 + n * 10, :stock
+from generate_series(1, :products) as n;
+analyze products;
+SQL
+}
+
 # Creates the administrator the search runs as, with the server's command line; sets
 # admin_email and admin_password.
 create_admin() {
@@ -274,13 +392,42 @@ SQL
   log "query plans of the search for '$PLAN_TERM': $plan_file"
 }
 
+# Writes EXPLAIN (ANALYZE, BUFFERS) of the catalogue search's two queries for PLAN_KEYWORD into
+# products_plan_file: the statements services/catalog.rs builds for keyword=PLAN_KEYWORD and
+# nothing else (sorted by name, the first page of 20; the count, which capped_total runs when
+# that page is full, stops at COUNT_CAP + 1 = 101), custom and generic plans as for the users.
+explain_products() {
+  local pattern="%$PLAN_KEYWORD%"
+  db_psql -v pattern="$pattern" >"$products_plan_file" <<'SQL'
+\pset pager off
+prepare page_products(text, bigint, bigint) as
+    select id, name, description, price_cents, stock, version,
+           rfc3339(created_at) as created_at, rfc3339(updated_at) as updated_at
+    from products where deleted_at is null and search_text like $1
+    order by lower(products.name) limit $2 offset $3;
+prepare count_products(text, bigint) as
+    select count(*) from (select 1 from products where deleted_at is null
+                          and search_text like $1 limit $2) as matches;
+\echo '==> the page (sorted by name, limit 20, offset 0), custom plan:' :'pattern'
+explain (analyze, buffers) execute page_products(:'pattern', 20, 0);
+\echo '==> the count, custom plan:' :'pattern'
+explain (analyze, buffers) execute count_products(:'pattern', 101);
+set plan_cache_mode = force_generic_plan;
+\echo '==> the page (sorted by name, limit 20, offset 0), generic plan:' :'pattern'
+explain (analyze, buffers) execute page_products(:'pattern', 20, 0);
+\echo '==> the count, generic plan:' :'pattern'
+explain (analyze, buffers) execute count_products(:'pattern', 101);
+SQL
+  log "query plans of the catalogue search for '$PLAN_KEYWORD': $products_plan_file"
+}
+
 # Reads the RESULT lines and prints the summary; exits 1 if a target is missed.
 summary() {
-  python3 - "$results" "$RATE" "$plan_file" <<'PY'
+  python3 - "$results" "$RATE" "$plan_file" "$products_plan_file" <<'PY'
 import json
 import sys
 
-path, rate, plan_file = sys.argv[1], sys.argv[2], sys.argv[3]
+path, rate, plan_file, products_plan_file = sys.argv[1:5]
 results = {}
 with open(path) as f:
     for line in f:
@@ -295,6 +442,8 @@ fixed = results.get("register-rate")
 profile = results.get("profile")
 token = results.get("token")
 search = results.get("admin-search")
+products = results.get("products-search")
+orders = results.get("place-order")
 rows = []
 
 def row(label, value, passed=None):
@@ -369,6 +518,35 @@ if search:
         and found == ok,
     )
     row("admin search query plans", plan_file)
+if products:
+    products_p95 = products["latency_ms"]["p95"]
+    ok, found = products["ok"], products["found"]
+    row(
+        f"catalogue search, {products['products']} products, {products['connections']} "
+        f"connections (p95 <= 10 ms, zero errors, all found)",
+        f"{products['requests_per_sec']:.0f}/s, p95 {ms(products_p95)}, "
+        f"{found} of {ok} found, {products['error_count']} errors",
+        products_p95 is not None
+        and products_p95 <= 10
+        and products["error_count"] == 0
+        and ok > 0
+        and found == ok,
+    )
+    row("catalogue search query plans", products_plan_file)
+if orders:
+    stock_outs = orders["errors"].get("409", 0)
+    other_errors = orders["error_count"] - stock_outs
+    latency = orders["latency_ms"]
+    row(
+        f"place-order, {orders['connections']} connections "
+        f"(>= 1000/s, no errors but 409, stock adds up)",
+        f"{orders['orders_per_sec']:.0f}/s, p50 {ms(latency['p50'])}, p95 {ms(latency['p95'])}, "
+        f"p99 {ms(latency['p99'])}, {stock_outs} × 409, {other_errors} other errors, "
+        f"{orders['stock_taken']} units taken of {orders['units_ordered']} ordered",
+        orders["orders_per_sec"] >= 1000
+        and other_errors == 0
+        and orders["stock_taken"] == orders["units_ordered"],
+    )
 
 print("\n==> summary")
 width = max(len(label) for label, _, _ in rows)
@@ -421,6 +599,19 @@ if wanted admin-search; then
     phase "administrators' search over $ADMIN_SEARCH_ACCOUNTS accounts, $ADMIN_SEARCH_CONNECTIONS connections, ${ADMIN_SEARCH_SECONDS} s" \
       admin-search --url "$url" --smtp-port "$smtp_port" --email "$admin_email" \
       --seconds "$ADMIN_SEARCH_SECONDS" --connections "$ADMIN_SEARCH_CONNECTIONS"
+fi
+if wanted products-search; then
+  seed_products
+  explain_products
+  phase "catalogue search over $PRODUCTS products, $PRODUCTS_SEARCH_CONNECTIONS connections, ${PRODUCTS_SEARCH_SECONDS} s" \
+    products-search --url "$url" --smtp-port "$smtp_port" \
+    --seconds "$PRODUCTS_SEARCH_SECONDS" --connections "$PRODUCTS_SEARCH_CONNECTIONS"
+fi
+if wanted place-order; then
+  seed_order_products
+  phase "orders of 3 of $ORDER_PRODUCTS products by $ORDER_USERS people, $ORDER_CONNECTIONS connections, ${ORDER_SECONDS} s" \
+    place-order --url "$url" --smtp-port "$smtp_port" --users "$ORDER_USERS" \
+    --seconds "$ORDER_SECONDS" --connections "$ORDER_CONNECTIONS"
 fi
 
 stop_server # now, so that the summary is the last thing printed

@@ -1,4 +1,4 @@
-//! Command-line parsing by hand: five subcommands and a handful of `--name value` options do
+//! Command-line parsing by hand: seven subcommands and a handful of `--name value` options do
 //! not justify an argument-parsing dependency.
 
 use std::{collections::BTreeMap, fmt::Display, str::FromStr, time::Duration};
@@ -24,6 +24,15 @@ pub const USAGE: &str = "usage:
       accounts at random and makes searches for them (part of a surname, an email, the last
       digits of a phone number, a full name, with a status filter now and then), then C
       concurrent clients send GET /api/admin/users?q=... with them in turn, back to back
+  bench products-search --url URL --smtp-port PORT --seconds N --connections C [--threads T]
+      picks products at random and makes keywords from their names (the last word, its
+      first four letters, two words), then C concurrent clients send
+      GET /api/products?keyword=... with them in turn, back to back
+  bench place-order --url URL --smtp-port PORT --seconds N --connections C --users U
+                    [--threads T]
+      creates U activated accounts with a bearer token each, then C concurrent clients send
+      POST /api/place-order back to back, each order 3 distinct products (one unit each) at
+      random of those whose name holds \"benchorder\", by one of the accounts at random
 
 Every run but argon2 listens for the server's emails on 127.0.0.1:PORT. --threads: how many
 threads drive the load (default 1, which leaves the other cores to the server).
@@ -36,6 +45,8 @@ pub enum Command {
     Profile(SignedInArgs),
     Token(SignedInArgs),
     AdminSearch(AdminSearchArgs),
+    ProductsSearch(SignedInArgs),
+    PlaceOrder(PlaceOrderArgs),
 }
 
 pub struct RegisterArgs {
@@ -62,6 +73,13 @@ pub struct AdminSearchArgs {
     pub run: SignedInArgs,
     /// The administrator's email; the password comes from standard input.
     pub email: String,
+}
+
+/// Orders: a signed-in run by several people at once.
+pub struct PlaceOrderArgs {
+    pub run: SignedInArgs,
+    /// How many people place the orders.
+    pub users: usize,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -93,6 +111,18 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command> 
             email: email(&mut options)?,
             run: signed_in_args(&mut options)?,
         }),
+        "products-search" => Command::ProductsSearch(signed_in_args(&mut options)?),
+        "place-order" => {
+            let users: usize = options.required("--users")?;
+            ensure!(
+                (1..=1000).contains(&users),
+                "--users must be between 1 and 1000"
+            );
+            Command::PlaceOrder(PlaceOrderArgs {
+                users,
+                run: signed_in_args(&mut options)?,
+            })
+        }
         other => bail!("unknown command {other:?}"),
     };
     options.reject_leftovers()?;
@@ -286,6 +316,19 @@ mod tests {
         assert_eq!(search.email, "a@b.example");
         assert_eq!(search.run.connections, 8);
         assert_eq!(search.run.duration, Duration::from_secs(15));
+        let Ok(Command::ProductsSearch(products)) = parse_str(
+            "products-search --url http://h:1 --smtp-port 2 --seconds 15 --connections 32",
+        ) else {
+            panic!("products-search run does not parse");
+        };
+        assert_eq!(products.connections, 32);
+        let Ok(Command::PlaceOrder(orders)) = parse_str(
+            "place-order --url http://h:1 --smtp-port 2 --seconds 15 --connections 32 --users 8",
+        ) else {
+            panic!("place-order run does not parse");
+        };
+        assert_eq!(orders.users, 8);
+        assert_eq!(orders.run.connections, 32);
     }
 
     #[test]
@@ -310,6 +353,9 @@ mod tests {
             "admin-search --url http://h --smtp-port 2 --seconds 5 --connections 1",
             "admin-search --url http://h --smtp-port 2 --seconds 5 --connections 1 --email ab",
             "admin-search --url http://h --smtp-port 2 --email a@b --seconds 5 --connections 1 --password x",
+            "place-order --url http://h --smtp-port 2 --seconds 5 --connections 1",
+            "place-order --url http://h --smtp-port 2 --seconds 5 --connections 1 --users 0",
+            "products-search --url http://h --smtp-port 2 --seconds 5 --connections 1 --users 2",
             "fly --seconds 1",
         ] {
             assert!(parse_str(bad).is_err(), "{bad}");

@@ -1,7 +1,8 @@
 //! `bench`: how close registration gets to the machine's bare argon2 rate, how fast it
 //! answers and sends the activation email at a moderate fixed rate, how many requests per
 //! second a signed-in account gets (its profile with a bearer token, and new tokens), and how
-//! quickly an administrator's search over many accounts answers.
+//! quickly an administrator's search over many accounts answers; and for the shop, how quickly
+//! the public catalogue search answers and how many orders per second the server takes.
 //!
 //! Password hashing is by design the most expensive thing the server does, so the bare hash
 //! rate is the ceiling for registrations (and sign-ins) per second; the gap between the two is
@@ -22,6 +23,8 @@ mod cpu;
 mod hash_loop;
 mod http;
 mod identity;
+mod place_order;
+mod products_search;
 mod register;
 mod report;
 mod signed_in;
@@ -72,6 +75,10 @@ fn run(command: Command) -> anyhow::Result<()> {
             runtime(args.threads)?.block_on(signed_in::run(Endpoint::Token, args))
         }
         Command::AdminSearch(args) => runtime(args.run.threads)?.block_on(admin_search::run(args)),
+        Command::ProductsSearch(args) => {
+            runtime(args.threads)?.block_on(products_search::run(args))
+        }
+        Command::PlaceOrder(args) => runtime(args.run.threads)?.block_on(place_order::run(args)),
     }
 }
 

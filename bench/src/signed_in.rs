@@ -69,10 +69,7 @@ impl Endpoint {
     }
 }
 
-/// Every endpoint loaded here answers a success with 200.
-const SUCCESS: Answer = Answer::Status(200);
-
-/// How the error table names a 200 whose body is not what the run expects.
+/// How the error table names a success whose body is not what the run expects.
 const UNREADABLE: &str = "200 unreadable";
 
 /// One request of a run's rotation, and the kind of request it stands for in the figures.
@@ -81,13 +78,15 @@ pub struct Probe {
     pub request: Request,
 }
 
-/// How a 200 is judged.
+/// What a success is, and how it is judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Judge {
-    /// By its status alone; the body is drained unread.
+    /// A 200, by its status alone; the body is drained unread.
     Status,
-    /// Its body is a page of a list endpoint (`{"items": [...], "total": n, ...}`), which
-    /// found something when it holds a row.
+    /// A 201 (something was made, such as an order), by its status alone.
+    Created,
+    /// A 200 whose body is a page of a list endpoint (`{"items": [...], "total": n, ...}`),
+    /// which found something when it holds a row.
     Page,
 }
 
@@ -99,10 +98,18 @@ struct PageHead {
 }
 
 impl Judge {
+    /// The answer that counts as a success.
+    fn success(self) -> Answer {
+        match self {
+            Self::Status | Self::Page => Answer::Status(200),
+            Self::Created => Answer::Status(201),
+        }
+    }
+
     /// `Some(found)` for a body the run accepts, `None` for one it does not.
     fn judge(self, body: &[u8]) -> Option<bool> {
         match self {
-            Self::Status => Some(true),
+            Self::Status | Self::Created => Some(true),
             Self::Page => serde_json::from_slice::<PageHead>(body)
                 .ok()
                 .map(|page| !page.items.is_empty() && page.total > 0),
@@ -269,7 +276,7 @@ async fn send_until(
         let sent_at = now;
         let (answer, body) = Answer::read(client.execute(request).await).await;
         now = Instant::now();
-        if answer == SUCCESS {
+        if answer == judge.success() {
             match judge.judge(body.as_ref()) {
                 Some(found) => {
                     let probe = &mut samples.probes[next];
@@ -278,7 +285,7 @@ async fn send_until(
                 }
                 None => *samples.errors.entry(UNREADABLE.into()).or_insert(0) += 1,
             }
-            if judge != Judge::Status {
+            if judge == Judge::Page {
                 now = Instant::now();
             }
         } else {
@@ -296,9 +303,11 @@ pub struct KindTally {
     pub found: usize,
 }
 
-/// The run in numbers: successes (200) with their latencies, everything else by kind.
+/// The run in numbers: successes (200, or 201) with their latencies, everything else by kind.
 pub struct Tally {
     requests: usize,
+    /// The status of a success, as the lines name it.
+    success: String,
     seconds: f64,
     succeeded: Latencies,
     /// Successes that found something, when the run reads pages.
@@ -343,6 +352,7 @@ impl Tally {
             .collect();
         Self {
             requests: succeeded.count + errors.values().sum::<usize>(),
+            success: judge.success().label(),
             seconds: run.elapsed.as_secs_f64(),
             succeeded,
             found: (judge == Judge::Page).then_some(found),
@@ -350,6 +360,11 @@ impl Tally {
             errors,
             client_cpu,
         }
+    }
+
+    /// How many requests succeeded.
+    pub fn succeeded(&self) -> usize {
+        self.succeeded.count
     }
 
     pub fn error_count(&self) -> usize {
@@ -384,17 +399,19 @@ impl Tally {
         let mut lines = vec![
             format!(
                 "{} at saturation ({} connections, {threads}, {seconds:.1} s): {:.1} {}, \
-                 {} answered 200 of {} requests, {} errors",
+                 {} answered {} of {} requests, {} errors",
                 naming.request_line,
                 args.connections,
                 self.per_second(),
                 naming.unit,
                 latency.count,
+                self.success,
                 self.requests,
                 self.error_count()
             ),
             format!(
-                "  latency of 200s (from the send): p50 {}, p95 {}, p99 {}, max {}",
+                "  latency of {}s (from the send): p50 {}, p95 {}, p99 {}, max {}",
+                self.success,
                 show(latency.p50),
                 show(latency.p95),
                 show(latency.p99),
