@@ -186,7 +186,6 @@ async fn users_page(
     conn: &mut PgConnection,
     filter: &UserFilter,
 ) -> Result<Page<UserSummary>, ApiError> {
-    let Paging { limit, offset } = filter.paging;
     let mut page = QueryBuilder::new("select ");
     page.push(SUMMARY_COLUMNS).push(" from users");
     push_filters(&mut page, filter);
@@ -199,27 +198,9 @@ async fn users_page(
         UserSort::Name => " order by lower(users.last_name), lower(users.first_name), users.id",
         UserSort::Email => " order by lower(users.email), users.id",
     });
-    page.push(" limit ")
-        .push_bind(i64::from(limit))
-        .push(" offset ")
-        .push_bind(i64::from(offset));
-    let items = page
-        .build_query_as::<UserSummary>()
-        .fetch_all(&mut *conn)
-        .await
-        .context("list users")?;
-
     let mut count = QueryBuilder::new("select count(*) from (select 1 from users");
     push_filters(&mut count, filter);
-    let (total, total_exact) =
-        paging::capped_total(conn, filter.paging, items.len(), count, "count users").await?;
-    Ok(Page {
-        items,
-        total,
-        total_exact,
-        limit,
-        offset,
-    })
+    paging::fetch_page(conn, filter.paging, page, count, "users").await
 }
 
 fn parse_user_id(raw: &str, field: &str) -> Result<Uuid, ApiError> {

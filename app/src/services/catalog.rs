@@ -136,7 +136,6 @@ fn push_filters<'a>(query: &mut QueryBuilder<'a, Postgres>, filter: &'a ProductF
 #[tracing::instrument(name = "catalog.list", skip_all)]
 pub async fn list(state: &AppState, query: &ProductQuery) -> Result<Page<Product>, ApiError> {
     let filter = query.parse()?;
-    let Paging { limit, offset } = filter.paging;
     let mut conn = state.pool.acquire().await.context("acquire a connection")?;
     let mut page = QueryBuilder::new("select ");
     page.push(PRODUCT_COLUMNS).push(" from products");
@@ -149,32 +148,9 @@ pub async fn list(state: &AppState, query: &ProductQuery) -> Result<Page<Product
         ProductSort::PriceDescending => " order by products.price_cents desc, products.id desc",
         ProductSort::Newest => " order by products.created_at desc, products.id desc",
     });
-    page.push(" limit ")
-        .push_bind(i64::from(limit))
-        .push(" offset ")
-        .push_bind(i64::from(offset));
-    let items = page
-        .build_query_as::<Product>()
-        .fetch_all(&mut *conn)
-        .await
-        .context("list products")?;
     let mut count = QueryBuilder::new("select count(*) from (select 1 from products");
     push_filters(&mut count, &filter);
-    let (total, total_exact) = paging::capped_total(
-        &mut conn,
-        filter.paging,
-        items.len(),
-        count,
-        "count products",
-    )
-    .await?;
-    Ok(Page {
-        items,
-        total,
-        total_exact,
-        limit,
-        offset,
-    })
+    paging::fetch_page(&mut conn, filter.paging, page, count, "products").await
 }
 
 pub fn parse_product_id(raw: &str, field: &str) -> Result<Uuid, ApiError> {

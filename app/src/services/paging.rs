@@ -46,6 +46,41 @@ impl Paging {
 /// half a table would read half the table.
 pub const COUNT_CAP: u32 = 100;
 
+/// One page of `items` (a `select … where … order by …` without `limit`), with its
+/// [`capped_total`] from `count`.
+#[cfg(feature = "ssr")]
+pub async fn fetch_page<T>(
+    conn: &mut sqlx::PgConnection,
+    paging: Paging,
+    mut items: sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    count: sqlx::QueryBuilder<'_, sqlx::Postgres>,
+    what: &str,
+) -> Result<crate::model::Page<T>, ApiError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let Paging { limit, offset } = paging;
+    items
+        .push(" limit ")
+        .push_bind(i64::from(limit))
+        .push(" offset ")
+        .push_bind(i64::from(offset));
+    let items = items
+        .build_query_as::<T>()
+        .fetch_all(&mut *conn)
+        .await
+        .context(&format!("list {what}"))?;
+    let (total, total_exact) =
+        capped_total(conn, paging, items.len(), count, &format!("count {what}")).await?;
+    Ok(crate::model::Page {
+        items,
+        total,
+        total_exact,
+        limit,
+        offset,
+    })
+}
+
 /// The `total` of a page that showed `shown` items, and whether it is exact: a first page that
 /// is not full is the whole answer (nothing to count); otherwise `count` is run, counting up to
 /// [`COUNT_CAP`] (or past the page shown). `count` is the start of the statement, `select
