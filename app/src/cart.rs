@@ -59,7 +59,8 @@ impl Cart {
 
     /// How many items, counting quantities.
     pub fn count(self) -> u32 {
-        self.lines.with(|lines| lines.iter().map(|l| l.quantity).sum())
+        self.lines
+            .with(|lines| lines.iter().map(|l| l.quantity).sum())
     }
 
     /// The quantity of one product (0 when it is not in the cart).
@@ -74,13 +75,15 @@ impl Cart {
 
     /// Adds `quantity` to the product's line (a new line at the end if there is none).
     pub fn add(self, product_id: &str, quantity: u32) {
-        self.change(|lines| match lines.iter_mut().find(|l| l.product_id == product_id) {
-            Some(line) => line.quantity = (line.quantity + quantity).min(MAX_QUANTITY),
-            None => lines.push(CartLine {
-                product_id: product_id.to_string(),
-                quantity: quantity.clamp(1, MAX_QUANTITY),
-            }),
-        });
+        self.change(
+            |lines| match lines.iter_mut().find(|l| l.product_id == product_id) {
+                Some(line) => line.quantity = (line.quantity + quantity).min(MAX_QUANTITY),
+                None => lines.push(CartLine {
+                    product_id: product_id.to_string(),
+                    quantity: quantity.clamp(1, MAX_QUANTITY),
+                }),
+            },
+        );
     }
 
     pub fn set_quantity(self, product_id: &str, quantity: u32) {
@@ -155,8 +158,14 @@ mod tests {
         assert_eq!(
             parse(text),
             vec![
-                CartLine { product_id: "a".into(), quantity: 2 },
-                CartLine { product_id: "c".into(), quantity: MAX_QUANTITY },
+                CartLine {
+                    product_id: "a".into(),
+                    quantity: 2
+                },
+                CartLine {
+                    product_id: "c".into(),
+                    quantity: MAX_QUANTITY
+                },
             ]
         );
         assert!(parse("not json").is_empty());

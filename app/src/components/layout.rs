@@ -33,7 +33,8 @@ pub fn Layout(children: Children) -> impl IntoView {
 #[component]
 fn NavLinks() -> impl IntoView {
     let user = CurrentUser::get();
-    move || match user.profile() {
+    move || {
+        match user.profile() {
         Some(profile) => view! {
             <ul class="nav-links">
                 <li><a href="/products">"Products"</a></li>
@@ -56,6 +57,7 @@ fn NavLinks() -> impl IntoView {
             </ul>
         }
         .into_any(),
+    }
     }
 }
 

@@ -95,7 +95,9 @@ fn CartLines() -> impl IntoView {
         products.with(|map| match map.as_ref().and_then(|m| m.get(id)) {
             None => Known::Loading,
             Some(Ok(product)) => Known::Found(product.clone()),
-            Some(Err(e)) if matches!(e.error, ErrorCode::NotFound | ErrorCode::Invalid) => Known::Gone,
+            Some(Err(e)) if matches!(e.error, ErrorCode::NotFound | ErrorCode::Invalid) => {
+                Known::Gone
+            }
             Some(Err(_)) => Known::Loading,
         })
     };
@@ -110,7 +112,10 @@ fn CartLines() -> impl IntoView {
     Effect::new(move |_| match place.value().get() {
         Some(Ok(order)) => {
             cart.clear();
-            navigate(&format!("/orders/{}?placed=1", order.id), Default::default());
+            navigate(
+                &format!("/orders/{}?placed=1", order.id),
+                Default::default(),
+            );
         }
         Some(Err(e)) => refused(e, sent.get_value(), shortages, gone, error),
         None => {}

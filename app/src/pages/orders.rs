@@ -223,7 +223,9 @@ fn CancelOrderButton(
     let cancel = ServerAction::<CancelOrder>::new();
     Effect::new(move |_| match cancel.value().get() {
         Some(Ok(_)) => {
-            notice.set(Some(Ok("The order is cancelled. Its items are back in stock.".into())));
+            notice.set(Some(Ok(
+                "The order is cancelled. Its items are back in stock.".into(),
+            )));
             acted.update(|n| *n += 1);
         }
         Some(Err(e)) => {

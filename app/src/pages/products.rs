@@ -73,7 +73,8 @@ pub fn ProductsPage() -> impl IntoView {
     let list = Resource::new(params, |(keyword, min, max, in_stock, sort, offset)| {
         products(keyword, min, max, in_stock, sort, None, offset)
     });
-    let in_stock = move || param("in_stock").is_some_and(|v| matches!(v.as_str(), "true" | "1" | "on"));
+    let in_stock =
+        move || param("in_stock").is_some_and(|v| matches!(v.as_str(), "true" | "1" | "on"));
     let sort = move || param("sort").unwrap_or_default();
     view! {
         <Title text="Products" />
@@ -132,7 +133,11 @@ pub fn ProductsPage() -> impl IntoView {
 
 #[component]
 fn ProductCard(product: Product) -> impl IntoView {
-    let stock_class = if product.stock > 0 { "stock" } else { "stock stock-out" };
+    let stock_class = if product.stock > 0 {
+        "stock"
+    } else {
+        "stock stock-out"
+    };
     view! {
         <li class="card product-card">
             <h2><a href=format!("/products/{}", product.id)>{product.name}</a></h2>

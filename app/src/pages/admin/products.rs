@@ -117,10 +117,21 @@ fn ProductsTable(created: RwSignal<u32>) -> impl IntoView {
     let params = move || (param("keyword"), param("offset"));
     let list = Resource::new(
         move || (params(), created.get()),
-        |((keyword, offset), _)| products(keyword, None, None, None, Some("newest".into()), None, offset),
+        |((keyword, offset), _)| {
+            products(
+                keyword,
+                None,
+                None,
+                None,
+                Some("newest".into()),
+                None,
+                offset,
+            )
+        },
     );
     let deleted = move || {
-        param("deleted").map(|_| view! { <p role="status" class="form-info">"The product was deleted."</p> })
+        param("deleted")
+            .map(|_| view! { <p role="status" class="form-info">"The product was deleted."</p> })
     };
     let keyword = move || param("keyword").unwrap_or_default();
     view! {
