@@ -123,17 +123,16 @@ async fn pick_accounts(
     let mut accounts = first.total;
     ensure!(accounts > 0, "there are no accounts to search for");
     if !first.total_exact {
-        // The server counts only so far: find how deep the table goes by doubling the offset
-        // until a page comes back empty.
-        let mut deepest = usize::try_from(accounts).unwrap_or(usize::MAX);
-        while !users_page(client, url, token, 1, deepest.saturating_mul(2))
-            .await?
-            .items
-            .is_empty()
-        {
-            deepest = deepest.saturating_mul(2);
-        }
-        accounts = i64::try_from(deepest).unwrap_or(i64::MAX).saturating_add(1);
+        // The server counts only so far: find how deep the table goes.
+        let shown = usize::try_from(accounts).unwrap_or(usize::MAX);
+        let length = http::list_length(shown, |offset| async move {
+            Ok(!users_page(client, url, token, 1, offset)
+                .await?
+                .items
+                .is_empty())
+        })
+        .await?;
+        accounts = i64::try_from(length).unwrap_or(i64::MAX);
     }
     let last_offset = usize::try_from(accounts)
         .unwrap_or(usize::MAX)

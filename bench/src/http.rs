@@ -1,7 +1,7 @@
 //! What every run that talks to the server shares: the HTTP client, the readiness check and
 //! how an answer (or the lack of one) is classified.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use anyhow::{Context as _, ensure};
 use reqwest::Client;
@@ -35,6 +35,32 @@ pub async fn check_ready(client: &Client, url: &str) -> anyhow::Result<()> {
         response.status()
     );
     Ok(())
+}
+
+/// How many rows a list has, when its count stops early: `shown` rows are known to exist, and
+/// `has_row_at(offset)` asks for a page of one row at `offset`. Doubles the offset until a page
+/// comes back empty, then halves the gap between the last full and the first empty page.
+pub async fn list_length<F, Fut>(shown: usize, mut has_row_at: F) -> anyhow::Result<usize>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = anyhow::Result<bool>>,
+{
+    // `full` has a row, `empty` has none.
+    let mut full = shown.max(1) - 1;
+    let mut empty = shown.max(1).saturating_mul(2);
+    while has_row_at(empty).await? {
+        full = empty;
+        empty = empty.saturating_mul(2);
+    }
+    while empty - full > 1 {
+        let middle = full + (empty - full) / 2;
+        if has_row_at(middle).await? {
+            full = middle;
+        } else {
+            empty = middle;
+        }
+    }
+    Ok(full + 1)
 }
 
 /// What came back for one request.
@@ -98,6 +124,18 @@ impl Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_length_of_a_list() -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+        for length in [1, 2, 3, 100, 101, 199, 200, 201, 51_200, 100_000, 100_100] {
+            let found = runtime.block_on(list_length(length.min(100), |offset| async move {
+                Ok(offset < length)
+            }))?;
+            assert_eq!(found, length);
+        }
+        Ok(())
+    }
 
     #[test]
     fn labels_name_the_status_or_the_failure() {

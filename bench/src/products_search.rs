@@ -92,17 +92,16 @@ async fn pick_products(client: &Client, url: &str) -> anyhow::Result<(i64, Vec<P
     let mut products = first.total;
     ensure!(products > 0, "there are no products to search for");
     if !first.total_exact {
-        // The count stops early: find how deep the catalogue goes by doubling the offset until
-        // a page comes back empty.
-        let mut deepest = usize::try_from(products).unwrap_or(usize::MAX);
-        while !products_page(client, url, 1, deepest.saturating_mul(2))
-            .await?
-            .items
-            .is_empty()
-        {
-            deepest = deepest.saturating_mul(2);
-        }
-        products = i64::try_from(deepest).unwrap_or(i64::MAX).saturating_add(1);
+        // The count stops early: find how deep the catalogue goes.
+        let shown = usize::try_from(products).unwrap_or(usize::MAX);
+        let length = http::list_length(shown, |offset| async move {
+            Ok(!products_page(client, url, 1, offset)
+                .await?
+                .items
+                .is_empty())
+        })
+        .await?;
+        products = i64::try_from(length).unwrap_or(i64::MAX);
     }
     let last_offset = usize::try_from(products)
         .unwrap_or(usize::MAX)
