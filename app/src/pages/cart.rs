@@ -123,7 +123,7 @@ fn CartLines() -> impl IntoView {
 
     let checkout = move |_| {
         error.set(None);
-        if user.signed_in() == Some(false) {
+        if user.0.with_untracked(|u| matches!(u, Some(Ok(None)))) {
             load_page("/login?next=/cart");
             return;
         }
@@ -195,9 +195,11 @@ fn CartLines() -> impl IntoView {
             </button>
             <a class="button button-secondary" href="/products">"Continue shopping"</a>
         </div>
-        {move || (user.signed_in() == Some(false)).then(|| view! {
-            <p class="muted">"You will be asked to sign in first; your cart stays here."</p>
-        })}
+        <Transition fallback=|| ()>
+            {move || (user.signed_in() == Some(false)).then(|| view! {
+                <p class="muted">"You will be asked to sign in first; your cart stays here."</p>
+            })}
+        </Transition>
     }
 }
 
@@ -258,7 +260,7 @@ fn CartRow(
     let id = StoredValue::new(product_id);
     let quantity = move || id.with_value(|id| cart.quantity(id));
     // The text in the input, which may be mid-edit (empty, say) while the cart keeps its number.
-    let typed = RwSignal::new(quantity().to_string());
+    let typed = RwSignal::new(untrack(quantity).to_string());
     let invalid = RwSignal::new(false);
     let name = move || match known.get() {
         Known::Found(p) => p.name,
