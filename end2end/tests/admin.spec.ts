@@ -1,36 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { createAdmin, newAdmin } from './admin-cli';
 import { waitForHydration } from './helpers';
-import { activatedPerson, newPerson, origin, type Person } from './mailbox';
+import { activatedPerson, origin } from './mailbox';
 import { banner, onPath, openLogin, signIn } from './session';
-
-/**
- * An administrator made the only way there is: `server create-admin` on the host, the password
- * on standard input, against the database of the server under test.
- */
-function createAdmin(person: Person): string {
-  const database = process.env.E2E_DATABASE_URL;
-  if (!database) {
-    throw new Error('E2E_DATABASE_URL is not set: run the end-to-end tests with `make e2e` or `make test`.');
-  }
-  const binary = join(process.cwd(), '..', 'target', 'debug', 'server');
-  return execFileSync(
-    binary,
-    [
-      'create-admin',
-      '--email', person.email,
-      '--first-name', person.firstName,
-      '--last-name', person.lastName,
-      '--phone', person.phoneNumber,
-    ],
-    { input: `${person.password}\n`, env: { ...process.env, DATABASE_URL: database, RUST_LOG: 'warn' }, encoding: 'utf8' },
-  );
-}
-
-function newAdmin(): Person {
-  return { ...newPerson(), firstName: 'Grace', lastName: 'Hopper' };
-}
 
 function fact(page: Page, term: string) {
   // <dt>term</dt><dd>value</dd>
