@@ -1,15 +1,18 @@
 //! Hostile input: every `/api` endpoint answers arbitrary JSON, malformed bodies, arbitrary
 //! credentials and arbitrary query strings without a 5xx, and every refusal is JSON with a
-//! string `error` code. The administrators' endpoints never answer 2xx to anyone but an
-//! administrator and never refuse an administrator's real token as `unauthenticated` or
-//! `forbidden`; afterwards the audit log holds one row for each act answered 2xx and none for
-//! a refused one, and nothing is half-written.
+//! string `error` code. The administrators' endpoints (the product acts too) never answer 2xx
+//! to anyone but an administrator and never refuse an administrator's real token as
+//! `unauthenticated` or `forbidden`; afterwards the audit log holds one row for each act
+//! answered 2xx and none for a refused one, and nothing is half-written: no stock below zero,
+//! every order's lines add up to its total, and each product's stock and its units on placed
+//! orders add up to its initial stock and the administrators' changes.
 //!
 //! The cases come from proptest strategies with a fixed seed, so a failure reproduces. They are
 //! generated up front and then sent one at a time from the async test: proptest's runner is
 //! synchronous, and sequential requests never leave a request waiting for a hashing slot (that
-//! 503 would be the server's choice, not a client mistake). About 2,600 requests in all: 560
-//! anonymous, 320 Basic-Auth, 850 signed-in, 444 administrators', 480 malformed bodies.
+//! 503 would be the server's choice, not a client mistake). About 3,050 requests in all: 560
+//! anonymous, 320 Basic-Auth, 850 signed-in, 444 administrators', 286 on the catalogue and
+//! orders, 600 malformed bodies.
 
 use std::collections::HashMap;
 
@@ -56,6 +59,22 @@ enum Field {
     Reason,
     /// The id of a queued email, a JSON number: mostly one of [`Records::outbox`].
     EmailId,
+    /// A product's name: mostly new, sometimes one of [`Records::product_names`].
+    ProductName,
+    /// A product's description: up to 5,000 characters.
+    Description,
+    /// A price: a JSON string or number, more than 0, at most 1000000.00, two decimals at most.
+    Price,
+    /// A count in stock: a whole number from 0 to 1,000,000,000, a JSON number or string.
+    Stock,
+    /// A product id: mostly one of [`Records::products`].
+    ProductId,
+    /// A product's version, a JSON number: mostly [`CURRENT_VERSION`].
+    Version,
+    /// The lines of an order: a JSON array of `{product_id, quantity}`, mostly real products.
+    Items,
+    /// An order id: mostly one of [`Records::orders`] or [`LAST_ORDER`].
+    OrderId,
 }
 
 /// How an endpoint authenticates.
@@ -216,6 +235,53 @@ const POSTS: &[Post] = &[
     },
 ];
 
+/// The catalogue's and the orders' POST endpoints: sent where products and orders exist (see
+/// [`catalogue_and_orders_answer_hostile_input_without_a_5xx`]).
+const SHOP_POSTS: &[Post] = &[
+    Post {
+        path: "/api/create-product",
+        access: Access::Admin,
+        fields: &[
+            ("name", Field::ProductName),
+            ("description", Field::Description),
+            ("price", Field::Price),
+            ("stock", Field::Stock),
+        ],
+        cases: 40,
+    },
+    Post {
+        path: "/api/update-product",
+        access: Access::Admin,
+        fields: &[
+            ("id", Field::ProductId),
+            ("version", Field::Version),
+            ("name", Field::ProductName),
+            ("description", Field::Description),
+            ("price", Field::Price),
+            ("stock", Field::Stock),
+        ],
+        cases: 50,
+    },
+    Post {
+        path: "/api/delete-product",
+        access: Access::Admin,
+        fields: &[("id", Field::ProductId)],
+        cases: 8,
+    },
+    Post {
+        path: "/api/place-order",
+        access: Access::SignedIn,
+        fields: &[("items", Field::Items)],
+        cases: 60,
+    },
+    Post {
+        path: "/api/cancel-order",
+        access: Access::SignedIn,
+        fields: &[("id", Field::OrderId)],
+        cases: 25,
+    },
+];
+
 /// What a query parameter of an administrators' GET holds.
 #[derive(Clone, Copy, Debug)]
 enum Param {
@@ -229,10 +295,19 @@ enum Param {
     Party,
     /// An account id.
     UserId,
+    /// The catalogue's search: product names, words, symbols.
+    Keyword,
+    /// An amount, as a price is written.
+    Amount,
+    /// A product id.
+    ProductId,
+    /// An order id.
+    OrderId,
 }
 
 struct Get {
     path: &'static str,
+    access: Access,
     params: &'static [(&'static str, Param)],
     cases: usize,
 }
@@ -241,6 +316,7 @@ struct Get {
 const ADMIN_GETS: &[Get] = &[
     Get {
         path: "/api/admin/users",
+        access: Access::Admin,
         params: &[
             ("q", Param::Search),
             (
@@ -259,11 +335,13 @@ const ADMIN_GETS: &[Get] = &[
     },
     Get {
         path: "/api/admin/user",
+        access: Access::Admin,
         params: &[("id", Param::UserId)],
         cases: 40,
     },
     Get {
         path: "/api/admin/audit-log",
+        access: Access::Admin,
         params: &[
             ("actor", Param::Party),
             ("target", Param::Party),
@@ -274,6 +352,7 @@ const ADMIN_GETS: &[Get] = &[
     },
     Get {
         path: "/api/admin/outbox",
+        access: Access::Admin,
         params: &[
             (
                 "status",
@@ -283,6 +362,48 @@ const ADMIN_GETS: &[Get] = &[
             ("offset", Param::Number),
         ],
         cases: 30,
+    },
+];
+
+/// The catalogue's GET endpoints, public, and the orders', signed in.
+const SHOP_GETS: &[Get] = &[
+    Get {
+        path: "/api/products",
+        access: Access::Anonymous,
+        params: &[
+            ("keyword", Param::Keyword),
+            ("min_price", Param::Amount),
+            ("max_price", Param::Amount),
+            (
+                "in_stock",
+                Param::Choice(&["true", "false", "1", "0", "on"]),
+            ),
+            (
+                "sort",
+                Param::Choice(&["name", "price", "-price", "newest"]),
+            ),
+            ("limit", Param::Number),
+            ("offset", Param::Number),
+        ],
+        cases: 50,
+    },
+    Get {
+        path: "/api/product",
+        access: Access::Anonymous,
+        params: &[("id", Param::ProductId)],
+        cases: 15,
+    },
+    Get {
+        path: "/api/orders",
+        access: Access::SignedIn,
+        params: &[("limit", Param::Number), ("offset", Param::Number)],
+        cases: 15,
+    },
+    Get {
+        path: "/api/order",
+        access: Access::SignedIn,
+        params: &[("id", Param::OrderId)],
+        cases: 15,
     },
 ];
 
@@ -504,6 +625,73 @@ const SEARCHES: &[&str] = &[
     "--",
     "a b c d e f g h i",
 ];
+
+/// Amounts at and past the edges of a price, as JSON numbers.
+const PRICE_NUMBERS: &[&str] = &[
+    "0",
+    "0.00",
+    "-0.01",
+    "0.01",
+    "0.001",
+    "1.234",
+    "12.300",
+    "1e2",
+    "1E-2",
+    "1000000",
+    "1000000.00",
+    "1000000.01",
+    "99999999999999999999",
+];
+
+/// Amounts written as text: the edges of a price, and spellings it refuses.
+const PRICE_TEXTS: &[&str] = &[
+    "0.01",
+    "1000000.00",
+    "1000000.01",
+    "0",
+    "-1",
+    " 12.50 ",
+    "12,50",
+    "12.",
+    ".5",
+    "+12",
+    "12.5.0",
+    "$12",
+    "12 50",
+    "1e2",
+    "١٢",
+    "999999999999.99",
+    "9999999999999",
+    "NaN",
+    "",
+];
+
+/// Counts at and past the edges of a stock or a quantity, as JSON numbers.
+const COUNTS: &[&str] = &[
+    "0",
+    "-0",
+    "1",
+    "-1",
+    "1000",
+    "1001",
+    "1.0",
+    "1.5",
+    "1e3",
+    "1000000000",
+    "1000000001",
+    "2147483647",
+    "2147483648",
+];
+
+/// Counts written as text.
+const COUNT_TEXTS: &[&str] = &["", " 7 ", "+7", "07", "7x", "7.0", "١", "1_000", "0x10"];
+
+/// Stands for the version the product has when the case is sent, as a client that just loaded
+/// it would send; [`fill_in`] writes it in.
+const CURRENT_VERSION: &str = "{current version}";
+
+/// Stands for the order last placed when the case is sent; [`fill_in`] writes it in.
+const LAST_ORDER: &str = "{last order}";
 
 /// JSON numbers, all valid syntax, some out of every Rust type's range.
 const NUMBERS: &[&str] = &[
@@ -752,14 +940,14 @@ fn long_text() -> Text {
         .boxed()
 }
 
-/// An account id in every spelling `Uuid::parse_str` reads, and some it does not: mostly one
-/// of `users` (when there are any), else any id.
-fn user_id(users: &[Uuid]) -> Text {
-    let id = if users.is_empty() {
+/// An id (of an account, a product, an order) in every spelling `Uuid::parse_str` reads, and
+/// some it does not: mostly one of `ids` (when there are any), else any id.
+fn id_text(ids: &[Uuid]) -> Text {
+    let id = if ids.is_empty() {
         any::<u128>().prop_map(Uuid::from_u128).boxed()
     } else {
         prop_oneof![
-            6 => select(users.to_vec()),
+            6 => select(ids.to_vec()),
             1 => any::<u128>().prop_map(Uuid::from_u128),
         ]
         .boxed()
@@ -797,6 +985,100 @@ fn email_id(outbox: &[i64]) -> Text {
         1 => any::<i64>().prop_map(|id| id.to_string()),
         1 => real.prop_map(|id| format!("{id}.0")),
         1 => fixed(NUMBERS),
+    ]
+    .boxed()
+}
+
+/// A price as a JSON number: mostly right, in cents or whole, else at or past an edge.
+fn price_number() -> Text {
+    prop_oneof![
+        6 => (1u32..100_000, 0u32..100).prop_map(|(whole, cents)| format!("{whole}.{cents:02}")),
+        2 => (1u32..1000).prop_map(|whole| whole.to_string()),
+        1 => (1u32..1000, 0u32..10).prop_map(|(whole, tenths)| format!("{whole}.{tenths}")),
+        2 => fixed(PRICE_NUMBERS),
+        1 => fixed(NUMBERS),
+    ]
+    .boxed()
+}
+
+/// A count in stock as a JSON number: mostly small, else anywhere in range or at an edge.
+fn stock_number() -> Text {
+    prop_oneof![
+        5 => (0u32..50).prop_map(|n| n.to_string()),
+        1 => (0u32..=1_000_000_000).prop_map(|n| n.to_string()),
+        2 => fixed(COUNTS),
+        1 => fixed(NUMBERS),
+    ]
+    .boxed()
+}
+
+/// A version that is not the current one, mostly: small, at an edge, or any JSON number.
+fn version_number() -> Text {
+    prop_oneof![
+        4 => (1u32..30).prop_map(|n| n.to_string()),
+        1 => fixed(&["0", "-1", "1.0", "2147483647", "2147483648"]),
+        1 => fixed(NUMBERS),
+    ]
+    .boxed()
+}
+
+/// A line's quantity as JSON: mostly a few units, else up to the most a line holds (often
+/// more than is in stock), a string of digits, or a number out of range.
+fn quantity() -> Text {
+    prop_oneof![
+        16 => (1u32..=3).prop_map(|n| n.to_string()),
+        3 => (1u32..=1000).prop_map(|n| n.to_string()),
+        1 => (1u32..=5).prop_map(|n| json_string(&n.to_string())),
+        1 => fixed(COUNTS),
+        1 => fixed(COUNT_TEXTS).prop_map(|text| json_string(&text)),
+        1 => json_scalar(),
+    ]
+    .boxed()
+}
+
+/// The lines of an order, as JSON: mostly one to three lines of real products, else no lines,
+/// lines missing a member or with an extra one, products as other JSON types, or around the
+/// most lines an order holds.
+fn order_lines(records: &Records) -> Text {
+    let real = if records.products.is_empty() {
+        any::<u128>().prop_map(Uuid::from_u128).boxed()
+    } else {
+        select(records.products.clone()).boxed()
+    };
+    let product = prop_oneof![
+        12 => real.prop_map(|id| json_string(&id.to_string())),
+        3 => id_text(&records.products).prop_map(|id| json_string(&id)),
+        1 => json_scalar(),
+    ];
+    let line = prop_oneof![
+        16 => (product.clone(), quantity()).prop_map(|(product, quantity)| {
+            json_object(&[("product_id".into(), product), ("quantity".into(), quantity)])
+        }),
+        1 => product.clone().prop_map(|product| json_object(&[("product_id".into(), product)])),
+        1 => quantity().prop_map(|quantity| json_object(&[("quantity".into(), quantity)])),
+        1 => (product, quantity(), json_key(), json_value()).prop_map(
+            |(product, quantity, key, value)| {
+                json_object(&[
+                    ("product_id".into(), product),
+                    ("quantity".into(), quantity),
+                    (key, value),
+                ])
+            }
+        ),
+    ];
+    let array = |lines: Vec<String>| format!("[{}]", lines.join(","));
+    prop_oneof![
+        12 => collection::vec(line.clone(), 1..4).prop_map(array),
+        1 => Just("[]".to_owned()),
+        1 => collection::vec(line, 48..53).prop_map(array),
+        1 => collection::vec(any::<u128>(), 49..52).prop_map(|ids| {
+            let lines: Vec<Value> = ids
+                .into_iter()
+                .map(|id| serde_json::json!({"product_id": Uuid::from_u128(id), "quantity": 1}))
+                .collect();
+            Value::from(lines).to_string()
+        }),
+        1 => collection::vec(json_value(), 1..4).prop_map(array),
     ]
     .boxed()
 }
@@ -873,7 +1155,7 @@ fn plausible(field: Field, records: &Records) -> Text {
             ]),
         ]
         .boxed(),
-        Field::UserId => user_id(&records.users),
+        Field::UserId => id_text(&records.users),
         Field::Role => prop_oneof![
             4 => fixed(&["user", "admin"]),
             2 => fixed(ROLES),
@@ -893,6 +1175,42 @@ fn plausible(field: Field, records: &Records) -> Text {
         .boxed(),
         // As text: `nearly_right` sends it as a JSON string now and then.
         Field::EmailId => email_id(&records.outbox),
+        Field::ProductName => {
+            let fresh = regex(r"[A-Z][a-z]{2,12}( [a-z]{2,10}){0,3}");
+            let taken = if records.product_names.is_empty() {
+                fresh.clone()
+            } else {
+                select(records.product_names.clone()).boxed()
+            };
+            prop_oneof![
+                8 => fresh.clone(),
+                2 => taken.clone(),
+                2 => taken.prop_map(|name| format!(" {} ", name.to_uppercase())),
+                1 => (fresh, piece()).prop_map(|(name, extra)| name + &extra),
+                1 => regex(r"[a-z]{195,205}"),
+                1 => regex(r"(?s).{1,40}"),
+                1 => regex(r"[ \t\r\n\x{a0}\x{3000}]{0,4}"),
+            ]
+            .boxed()
+        }
+        Field::Description => prop_oneof![
+            6 => regex(r"[A-Za-z0-9 ,.'!?-]{0,200}"),
+            1 => regex(r"[a-z \n]{4995,5005}"),
+            1 => regex(r"(?s).{0,60}"),
+            1 => hostile_text(),
+        ]
+        .boxed(),
+        // As text; `nearly_right` sends most as JSON numbers.
+        Field::Price => prop_oneof![4 => price_number(), 1 => fixed(PRICE_TEXTS)].boxed(),
+        Field::Stock => prop_oneof![4 => stock_number(), 1 => fixed(COUNT_TEXTS)].boxed(),
+        Field::Version => version_number(),
+        Field::ProductId => id_text(&records.products),
+        Field::Items => order_lines(records),
+        Field::OrderId => prop_oneof![
+            3 => id_text(&records.orders),
+            2 => Just(LAST_ORDER.to_owned()),
+        ]
+        .boxed(),
     }
 }
 
@@ -969,12 +1287,22 @@ fn json_value() -> Text {
         .boxed()
 }
 
-/// A nearly right value of `field` as JSON: a string, except that an email id is mostly a
-/// number.
+/// A nearly right value of `field` as JSON: a string, except that an email id, a price, a
+/// stock and a version are mostly numbers (a version mostly [`CURRENT_VERSION`]), and the
+/// lines of an order an array.
 fn nearly_right(field: Field, records: &Records) -> Text {
     let text = plausible(field, records).prop_map(|text| json_string(&text));
     match field {
         Field::EmailId => prop_oneof![4 => email_id(&records.outbox), 1 => text].boxed(),
+        Field::Price => prop_oneof![3 => price_number(), 1 => text].boxed(),
+        Field::Stock => prop_oneof![4 => stock_number(), 1 => text].boxed(),
+        Field::Version => prop_oneof![
+            6 => Just(json_string(CURRENT_VERSION)),
+            3 => version_number(),
+            1 => text,
+        ]
+        .boxed(),
+        Field::Items => order_lines(records),
         _ => text.boxed(),
     }
 }
@@ -1003,6 +1331,30 @@ fn plausible_body(fields: &'static [(&'static str, Field)], records: &Records) -
         .collect();
     members
         .prop_map(|members| json_object(&members).into_bytes())
+        .boxed()
+}
+
+/// Like [`plausible_body`], but each field that does not say what is acted on (an id, a
+/// version, the lines of an order) is there only half the time: a change of a few fields.
+fn few_fields_body(fields: &'static [(&'static str, Field)], records: &Records) -> Bytes {
+    let members: Vec<BoxedStrategy<Option<Member>>> = fields
+        .iter()
+        .map(|&(name, field)| {
+            let member =
+                nearly_right(field, records).prop_map(move |value| (name.to_owned(), value));
+            match field {
+                Field::ProductId | Field::Version | Field::Items | Field::OrderId => {
+                    member.prop_map(Some).boxed()
+                }
+                _ => prop_oneof![Just(None::<Member>), member.prop_map(Some)].boxed(),
+            }
+        })
+        .collect();
+    members
+        .prop_map(|members| {
+            let members: Vec<Member> = members.into_iter().flatten().collect();
+            json_object(&members).into_bytes()
+        })
         .boxed()
 }
 
@@ -1208,6 +1560,20 @@ fn admin_credentials() -> BoxedStrategy<Credentials> {
     .boxed()
 }
 
+/// An `Idempotency-Key` for place-order: mostly none or one of a few keys used again and again
+/// (so that orders are replayed and keys reused with other lines), else a fresh key, any bytes a
+/// header holds, or a key longer than allowed.
+fn idempotency_key() -> BoxedStrategy<Option<Vec<u8>>> {
+    prop_oneof![
+        4 => Just(None),
+        3 => fixed(&["order-1", "order-2", " order-3 "]).prop_map(|key| Some(key.into_bytes())),
+        1 => any::<u128>().prop_map(|n| Some(Uuid::from_u128(n).to_string().into_bytes())),
+        1 => collection::vec(header_byte(), 0..40).prop_map(Some),
+        1 => (250usize..260).prop_map(|n| Some("k".repeat(n).into_bytes())),
+    ]
+    .boxed()
+}
+
 fn credentials(access: Access, path: &str) -> BoxedStrategy<Credentials> {
     match access {
         Access::Anonymous => Just(Credentials::Anonymous).boxed(),
@@ -1267,7 +1633,7 @@ fn query() -> Text {
     .boxed()
 }
 
-/// A value for an administrators' query parameter, already escaped for the query string.
+/// A value for a query parameter, already escaped for the query string.
 fn param_value(param: Param, records: &Records) -> Text {
     let text = match param {
         Param::Number => return query_value(),
@@ -1295,7 +1661,7 @@ fn param_value(param: Param, records: &Records) -> Text {
                 select(records.emails.clone()).boxed()
             };
             prop_oneof![
-                3 => user_id(&records.users),
+                3 => id_text(&records.users),
                 2 => emails.clone(),
                 1 => emails.prop_map(|email| email.to_uppercase()),
                 1 => plausible(Field::Email, records),
@@ -1305,7 +1671,26 @@ fn param_value(param: Param, records: &Records) -> Text {
             ]
             .boxed()
         }
-        Param::UserId => user_id(&records.users),
+        Param::UserId => id_text(&records.users),
+        Param::Keyword => {
+            let names = if records.product_names.is_empty() {
+                fixed(SEARCHES)
+            } else {
+                select(records.product_names.clone()).boxed()
+            };
+            prop_oneof![
+                3 => names.clone(),
+                1 => names.prop_map(|name| name.to_uppercase()),
+                2 => fixed(SEARCHES),
+                2 => hostile_text(),
+                1 => regex(r"([a-z]{1,3} ){6,12}"),
+                1 => regex(r"(?s).{190,210}"),
+            ]
+            .boxed()
+        }
+        Param::Amount => plausible(Field::Price, records),
+        Param::ProductId => id_text(&records.products),
+        Param::OrderId => id_text(&records.orders),
     };
     prop_oneof![
         6 => text.clone().prop_map(|text| percent_encode(&text)),
@@ -1315,10 +1700,30 @@ fn param_value(param: Param, records: &Records) -> Text {
     .boxed()
 }
 
-/// A query string for one of the administrators' GETs: mostly its own parameters (each any
-/// number of times, in any order), with values nearly right or hostile; sometimes a bare key,
-/// or the raw structure of [`query`].
-fn admin_query(params: &'static [(&'static str, Param)], records: &Records) -> Text {
+/// A query string with each of a GET's parameters once, nearly right: the first always, the
+/// others half the time.
+fn few_params_query(params: &'static [(&'static str, Param)], records: &Records) -> Text {
+    let pairs: Vec<BoxedStrategy<Option<String>>> = params
+        .iter()
+        .enumerate()
+        .map(|(i, &(key, param))| {
+            let pair = param_value(param, records).prop_map(move |value| format!("{key}={value}"));
+            if i == 0 {
+                pair.prop_map(Some).boxed()
+            } else {
+                prop_oneof![Just(None::<String>), pair.prop_map(Some)].boxed()
+            }
+        })
+        .collect();
+    pairs
+        .prop_map(|pairs| pairs.into_iter().flatten().collect::<Vec<_>>().join("&"))
+        .boxed()
+}
+
+/// A query string for a GET with parameters: mostly its own parameters (each any number of
+/// times, in any order), with values nearly right or hostile; sometimes a bare key, or the raw
+/// structure of [`query`].
+fn endpoint_query(params: &'static [(&'static str, Param)], records: &Records) -> Text {
     let named: Vec<Text> = params
         .iter()
         .map(|&(key, param)| {
@@ -1371,6 +1776,12 @@ struct Records {
     emails: Vec<String>,
     /// Ids of queued emails, mostly dead ones.
     outbox: Vec<i64>,
+    /// Products in the catalogue, and one deleted.
+    products: Vec<Uuid>,
+    /// Their names.
+    product_names: Vec<String>,
+    /// Orders: the signed-in person's, placed and cancelled, and someone else's.
+    orders: Vec<Uuid>,
 }
 
 /// The real credentials and records a test holds.
@@ -1407,6 +1818,7 @@ impl Expect {
 }
 
 /// One request, ready to send.
+#[derive(Clone)]
 struct Case {
     method: Method,
     url: Url,
@@ -1418,7 +1830,10 @@ struct Case {
 /// The answer to a case that passed the checks of [`send`].
 struct Answer {
     status: reqwest::StatusCode,
+    headers: HeaderMap,
     body: Vec<u8>,
+    /// The `error` code of a refusal.
+    code: Option<String>,
 }
 
 /// The headers for `credentials`; `None` when a header cannot hold the generated value.
@@ -1566,6 +1981,7 @@ async fn send(client: &reqwest::Client, case: &Case) -> Answer {
         .await
         .unwrap_or_else(|e| panic!("{e} for\n{}", sent()));
     let status = response.status();
+    let answer_headers = response.headers().clone();
     let answer = response
         .bytes()
         .await
@@ -1608,7 +2024,9 @@ async fn send(client: &reqwest::Client, case: &Case) -> Answer {
     }
     Answer {
         status,
+        headers: answer_headers,
         body: answer.to_vec(),
+        code,
     }
 }
 
@@ -1747,7 +2165,7 @@ async fn signed_in_endpoints_answer_hostile_input_without_a_5xx() {
 }
 
 /// Every POST endpoint with bodies that are not a JSON object (or not JSON), under assorted
-/// content types, with credentials that get past authentication: 480 requests.
+/// content types, with credentials that get past authentication: 600 requests.
 #[tokio::test]
 async fn malformed_bodies_are_refused_without_a_5xx() {
     let app = spawn_app_with(NO_IP_LIMITS).await;
@@ -1765,7 +2183,7 @@ async fn malformed_bodies_are_refused_without_a_5xx() {
     };
     let mut runner = runner();
     let mut cases = Vec::new();
-    for post in POSTS {
+    for post in POSTS.iter().chain(SHOP_POSTS) {
         let strategy = (
             credentials(post.access, post.path),
             select(CONTENT_TYPES),
@@ -1893,6 +2311,12 @@ struct EmailAct {
     id: i64,
 }
 
+/// The body of an act on a product, read as the server reads it.
+#[derive(serde::Deserialize)]
+struct ProductAct {
+    id: String,
+}
+
 /// The audit row an act answered with a 2xx must have left, as [`audit_rows`] spells it;
 /// `None` for a read, or a role set to the one the account had. `roles` follows the roles of
 /// the accounts acted on.
@@ -1924,17 +2348,37 @@ fn audit_entry(case: &Case, answer: &Answer, roles: &mut HashMap<Uuid, String>) 
                 serde_json::from_slice(sent).expect("an email retried names its id");
             format!("email_retried #{}", act.id)
         }
+        path @ ("/api/create-product" | "/api/update-product") => {
+            let product: Value = serde_json::from_slice(&answer.body).expect("a product");
+            let action = if path == "/api/create-product" {
+                "product_created"
+            } else {
+                "product_updated"
+            };
+            format!(
+                "{action} product {}",
+                product["id"].as_str().expect("an id")
+            )
+        }
+        "/api/delete-product" => {
+            let act: ProductAct =
+                serde_json::from_slice(sent).expect("a product deleted names its id");
+            let id = Uuid::parse_str(act.id.trim()).expect("a product deleted names its id");
+            format!("product_deleted product {id}")
+        }
         _ => return None,
     };
     Some(entry)
 }
 
-/// The administrators' acts in the audit log, oldest first: action, target (or email) and new
-/// role.
+/// The administrators' acts in the audit log, oldest first: action, target (or email, or
+/// product) and new role.
 async fn audit_rows(app: &TestApp) -> Vec<String> {
     sqlx::query_scalar(
         "select action || ' '
                 || case when action = 'email_retried' then '#' || (details->>'email_id')
+                        when target_id is null and details->>'product_id' is not null
+                            then 'product ' || (details->>'product_id')
                         else coalesce(target_id::text, '-') end
                 || coalesce(' to ' || (details->>'to'), '')
          from audit_log where actor_kind = 'administrator' order by id",
@@ -1997,6 +2441,7 @@ async fn administrator_endpoints_answer_hostile_input_without_a_5xx() {
             users,
             emails,
             outbox,
+            ..Records::default()
         },
         ..Known::default()
     };
@@ -2027,17 +2472,14 @@ async fn administrator_endpoints_answer_hostile_input_without_a_5xx() {
         lists.push(cases);
     }
     for get in ADMIN_GETS {
-        let strategy = (admin_credentials(), admin_query(get.params, &known.records));
+        let strategy = (
+            admin_credentials(),
+            endpoint_query(get.params, &known.records),
+        );
         let cases = generate(&mut runner, &strategy, get.cases)
             .into_iter()
             .filter_map(|(credentials, query)| {
-                get_case(
-                    &app,
-                    &known,
-                    (get.path, Access::Admin),
-                    &credentials,
-                    &query,
-                )
+                get_case(&app, &known, (get.path, get.access), &credentials, &query)
             })
             .collect();
         lists.push(cases);
@@ -2156,4 +2598,464 @@ async fn administrator_endpoints_answer_hostile_input_without_a_5xx() {
         .await
         .expect("request");
     assert_eq!(response.status(), 403);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The catalogue and orders
+// ---------------------------------------------------------------------------------------------
+
+/// Products made before the hostile cases: name, price and stock, every stock from none to more
+/// than any order takes. The last is deleted with an order still on it.
+const PRODUCTS: &[(&str, &str, i64)] = &[
+    ("Green tea", "2.20", 0),
+    ("Black tea", "0.01", 1),
+    ("Teapot", "15", 3),
+    ("Cup", "3.5", 10),
+    ("Kettle", "1000000.00", 40),
+    ("Strainer", "7.99", 200),
+    ("Honey", "12.00", 1000),
+    ("Sugar", "0.99", 1_000_000_000),
+    ("Old mug", "4.00", 5),
+];
+
+/// The catalogue as the answers tell it, and the audit rows they call for.
+#[derive(Default)]
+struct Shop {
+    /// Each product's stock when it was created.
+    initial: HashMap<Uuid, i64>,
+    /// Each product's stock as the answers since left it.
+    stock: HashMap<Uuid, i64>,
+    /// The administrators' changes to each product's stock: each new stock less the one before,
+    /// summed.
+    restocked: HashMap<Uuid, i64>,
+    /// Every order answered 201, and whether it has been cancelled since.
+    orders: HashMap<Uuid, bool>,
+    last_order: Option<Uuid>,
+    /// Orders answered again for a repeated `Idempotency-Key`.
+    replays: usize,
+    /// The administrators' acts, as [`audit_rows`] spells them.
+    audit: Vec<String>,
+}
+
+fn uuid(value: &Value) -> Uuid {
+    value
+        .as_str()
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .unwrap_or_else(|| panic!("an id: {value}"))
+}
+
+/// The products and quantities of an order's lines.
+fn lines(order: &Value) -> Vec<(Uuid, i64)> {
+    order["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("an order's lines: {order}"))
+        .iter()
+        .map(|item| {
+            let quantity = item["quantity"].as_i64().expect("a quantity");
+            (uuid(&item["product_id"]), quantity)
+        })
+        .collect()
+}
+
+fn stock_of(stock: &mut HashMap<Uuid, i64>, product: Uuid) -> &mut i64 {
+    stock
+        .get_mut(&product)
+        .unwrap_or_else(|| panic!("{product} was not made in this test"))
+}
+
+impl Shop {
+    /// Follows a case answered 2xx.
+    fn record(&mut self, case: &Case, answer: &Answer) {
+        self.audit
+            .extend(audit_entry(case, answer, &mut HashMap::new()));
+        let body: Value = serde_json::from_slice(&answer.body).expect("a JSON answer");
+        match case.url.path() {
+            "/api/create-product" => {
+                let id = uuid(&body["id"]);
+                let stock = body["stock"].as_i64().expect("a stock");
+                self.initial.insert(id, stock);
+                self.stock.insert(id, stock);
+            }
+            "/api/update-product" => {
+                let now = body["stock"].as_i64().expect("a stock");
+                let before = std::mem::replace(stock_of(&mut self.stock, uuid(&body["id"])), now);
+                *self.restocked.entry(uuid(&body["id"])).or_default() += now - before;
+            }
+            "/api/place-order" => {
+                let id = uuid(&body["id"]);
+                let replayed = answer.headers.contains_key("idempotent-replayed");
+                assert_eq!(
+                    replayed,
+                    self.orders.contains_key(&id),
+                    "an order answered again, and only then, is a replay: {body}"
+                );
+                if replayed {
+                    self.replays += 1;
+                } else {
+                    assert_eq!(body["status"], "placed", "{body}");
+                    for (product, quantity) in lines(&body) {
+                        *stock_of(&mut self.stock, product) -= quantity;
+                    }
+                    self.orders.insert(id, false);
+                    self.last_order = Some(id);
+                }
+            }
+            "/api/cancel-order" => {
+                assert_eq!(body["status"], "cancelled", "{body}");
+                for (product, quantity) in lines(&body) {
+                    *stock_of(&mut self.stock, product) += quantity;
+                }
+                let id = uuid(&body["id"]);
+                assert_eq!(
+                    self.orders.insert(id, true),
+                    Some(false),
+                    "only a placed order is cancelled: {body}"
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Writes into a case's body what a client would have read just before sending it: the
+/// product's current version for [`CURRENT_VERSION`] (when the body names a product that
+/// exists), the last order placed for [`LAST_ORDER`]. Left as they are, both are refused.
+async fn fill_in(app: &TestApp, case: &mut Case, last_order: Option<Uuid>) {
+    let Some(Ok(text)) = case.body.as_deref().map(std::str::from_utf8) else {
+        return;
+    };
+    let mut text = text.to_owned();
+    let version = json_string(CURRENT_VERSION);
+    if text.contains(&version)
+        && let Ok(act) = serde_json::from_str::<ProductAct>(&text)
+        && let Ok(id) = Uuid::parse_str(act.id.trim())
+    {
+        let current: Option<i32> = sqlx::query_scalar("select version from products where id = $1")
+            .bind(id)
+            .fetch_optional(&app.pool)
+            .await
+            .expect("a product's version");
+        if let Some(current) = current {
+            text = text.replace(&version, &current.to_string());
+        }
+    }
+    if let Some(order) = last_order {
+        text = text.replace(&json_string(LAST_ORDER), &json_string(&order.to_string()));
+    }
+    case.body = Some(text.into_bytes());
+}
+
+/// Sends an act of the setup and follows it; panics unless it is a 2xx.
+async fn setup_act(
+    app: &TestApp,
+    known: &Known,
+    shop: &mut Shop,
+    (path, access): (&str, Access),
+    credentials: &Credentials,
+    body: &Value,
+) -> Value {
+    let case = post_case(
+        app,
+        known,
+        (path, access),
+        credentials,
+        JSON,
+        body.to_string().into_bytes(),
+    )
+    .expect("a setup case");
+    let answer = send(&plain_client(), &case).await;
+    assert!(
+        answer.status.is_success(),
+        "{} for {path} {body}: {}",
+        answer.status,
+        shown(&answer.body)
+    );
+    shop.record(&case, &answer);
+    serde_json::from_slice(&answer.body).expect("a JSON answer")
+}
+
+/// The catalogue and orders over real products and orders, all endpoints interleaved:
+/// administrators' product acts with an administrator's real token, a non-administrator's, none
+/// or garbage; orders placed (with and without `Idempotency-Key`s, some sent twice), read and
+/// cancelled with the real token of a signed-in person, none or garbage; the public catalogue
+/// with hostile query strings: 286 requests after 15 of setup. Afterwards the audit log holds
+/// exactly one row for each product act answered 2xx; no stock is negative; every order has
+/// lines that add up to its total; the orders are those answered 201, cancelled as the answers
+/// said; and each product's stock plus its units on placed orders is its initial stock plus the
+/// administrators' changes.
+#[tokio::test]
+async fn catalogue_and_orders_answer_hostile_input_without_a_5xx() {
+    let app = spawn_app().await;
+    let (_, admin_token) = app.admin().await;
+    let person = app.activated_person().await;
+    let token = app.token(&person).await;
+    let other = app.activated_person().await;
+    let other_token = app.token(&other).await;
+    let mut known = Known {
+        token: Some(token.clone()),
+        admin_token: Some(admin_token.clone()),
+        ..Known::default()
+    };
+
+    let mut shop = Shop::default();
+    let mut products = Vec::new();
+    for &(name, price, stock) in PRODUCTS {
+        let body = serde_json::json!({"name": name, "price": price, "stock": stock});
+        let product = setup_act(
+            &app,
+            &known,
+            &mut shop,
+            ("/api/create-product", Access::Admin),
+            &Credentials::AdminToken,
+            &body,
+        )
+        .await;
+        products.push(uuid(&product["id"]));
+    }
+    // The person's orders, then someone else's.
+    let someone_else = Credentials::Authorization(format!("Bearer {other_token}").into_bytes());
+    let mut orders = Vec::new();
+    for (credentials, lines) in [
+        (&Credentials::Token, vec![(3, 2), (5, 1)]),
+        (&Credentials::Token, vec![(6, 3)]),
+        (&Credentials::Token, vec![(2, 1)]),
+        (&Credentials::Token, vec![(7, 5)]),
+        (&Credentials::Token, vec![(8, 1)]),
+        (&someone_else, vec![(3, 1)]),
+    ] {
+        let items: Vec<Value> = lines
+            .iter()
+            .map(|&(i, quantity)| {
+                serde_json::json!({"product_id": products[i], "quantity": quantity})
+            })
+            .collect();
+        let order = setup_act(
+            &app,
+            &known,
+            &mut shop,
+            ("/api/place-order", Access::SignedIn),
+            credentials,
+            &serde_json::json!({ "items": items }),
+        )
+        .await;
+        orders.push(uuid(&order["id"]));
+    }
+    // An order cancelled already, and a product deleted with an order still on it.
+    for (path, access, credentials, id) in [
+        (
+            "/api/cancel-order",
+            Access::SignedIn,
+            Credentials::Token,
+            orders[2],
+        ),
+        (
+            "/api/delete-product",
+            Access::Admin,
+            Credentials::AdminToken,
+            products[8],
+        ),
+    ] {
+        let body = serde_json::json!({ "id": id });
+        setup_act(&app, &known, &mut shop, (path, access), &credentials, &body).await;
+    }
+    known.records = Records {
+        products,
+        product_names: PRODUCTS
+            .iter()
+            .map(|(name, _, _)| name.to_string())
+            .collect(),
+        orders,
+        ..Records::default()
+    };
+
+    let mut runner = runner();
+    let mut lists = Vec::new();
+    for post in SHOP_POSTS {
+        let strategy = (
+            credentials(post.access, post.path),
+            prop_oneof![
+                1 => object_body(post.fields, &known.records),
+                2 => plausible_body(post.fields, &known.records),
+                2 => few_fields_body(post.fields, &known.records),
+            ],
+            idempotency_key(),
+            0u8..5,
+        );
+        let mut cases = Vec::new();
+        for (credentials, body, key, repeat) in generate(&mut runner, &strategy, post.cases) {
+            let Some(mut case) = post_case(
+                &app,
+                &known,
+                (post.path, post.access),
+                &credentials,
+                JSON,
+                body,
+            ) else {
+                continue;
+            };
+            if post.path == "/api/place-order" {
+                if let Some(key) = key {
+                    let Ok(key) = HeaderValue::from_bytes(&key) else {
+                        continue;
+                    };
+                    case.headers.insert("idempotency-key", key);
+                }
+                // Now and then sent twice, as a client retries.
+                if repeat == 0 {
+                    cases.push(case.clone());
+                }
+            }
+            cases.push(case);
+        }
+        lists.push(cases);
+    }
+    for get in SHOP_GETS {
+        let strategy = (
+            credentials(get.access, get.path),
+            prop_oneof![
+                endpoint_query(get.params, &known.records),
+                few_params_query(get.params, &known.records),
+            ],
+        );
+        let cases = generate(&mut runner, &strategy, get.cases)
+            .into_iter()
+            .filter_map(|(credentials, query)| {
+                get_case(&app, &known, (get.path, get.access), &credentials, &query)
+            })
+            .collect();
+        lists.push(cases);
+    }
+    let cases = interleave(lists);
+    assert!(
+        cases.len() >= 250,
+        "only {} requests could be sent",
+        cases.len()
+    );
+
+    let client = plain_client();
+    let mut reached = std::collections::BTreeMap::<String, usize>::new();
+    for mut case in cases {
+        fill_in(&app, &mut case, shop.last_order).await;
+        let answer = send(&client, &case).await;
+        let outcome = answer.code.as_deref().unwrap_or("2xx");
+        *reached
+            .entry(format!("{} {outcome}", case.url.path()))
+            .or_default() += 1;
+        if answer.status.is_success() {
+            shop.record(&case, &answer);
+        }
+    }
+
+    // The hostile cases got as far as the deepest rules.
+    for outcome in [
+        "/api/create-product 2xx",
+        "/api/create-product name_taken",
+        "/api/update-product 2xx",
+        "/api/update-product version_conflict",
+        "/api/delete-product 2xx",
+        "/api/place-order 2xx",
+        "/api/place-order insufficient_stock",
+        "/api/place-order product_not_found",
+        "/api/place-order idempotency_key_reused",
+        "/api/cancel-order 2xx",
+        "/api/cancel-order already_cancelled",
+        "/api/products 2xx",
+        "/api/product 2xx",
+        "/api/orders 2xx",
+        "/api/order 2xx",
+    ] {
+        assert!(
+            reached.contains_key(outcome),
+            "no hostile case got as far as {outcome}: {reached:#?}"
+        );
+    }
+    assert!(shop.replays > 0, "no order was replayed");
+
+    // One audit row for each product act answered 2xx, in order, and nothing else but the
+    // administrator made on the command line.
+    assert_eq!(audit_rows(&app).await, shop.audit);
+    let rows = count(&app, "select count(*) from audit_log").await;
+    assert_eq!(rows, i64::try_from(shop.audit.len() + 1).expect("a count"));
+
+    // Nothing half-written.
+    for (sql, what) in [
+        (
+            "select count(*) from products where stock < 0",
+            "products with a negative stock",
+        ),
+        (
+            "select count(*) from orders o
+             where not exists (select 1 from order_items i where i.order_id = o.id)",
+            "orders without lines",
+        ),
+        (
+            "select count(*) from orders o
+             where total_cents <> (select sum(i.unit_price_cents * i.quantity)
+                                   from order_items i where i.order_id = o.id)",
+            "orders whose total is not the sum of their lines",
+        ),
+        (
+            "select count(*) from idempotency_keys where response is null",
+            "idempotency keys without the answer they stand for",
+        ),
+        (
+            "select (select count(*) from orders)
+                  - (select count(*) from email_outbox where kind = 'order_confirmation')",
+            "orders without a confirmation email, or the reverse",
+        ),
+    ] {
+        assert_eq!(count(&app, sql).await, 0, "{what}");
+    }
+    let placed: HashMap<Uuid, bool> =
+        sqlx::query_as::<_, (Uuid, bool)>("select id, status = 'cancelled' from orders")
+            .fetch_all(&app.pool)
+            .await
+            .expect("the orders")
+            .into_iter()
+            .collect();
+    assert_eq!(
+        placed, shop.orders,
+        "the orders, cancelled or not, as the answers said"
+    );
+    let stock: HashMap<Uuid, i64> =
+        sqlx::query_as::<_, (Uuid, i64)>("select id, stock::int8 from products")
+            .fetch_all(&app.pool)
+            .await
+            .expect("the stock")
+            .into_iter()
+            .collect();
+    assert_eq!(stock, shop.stock, "the stock, as the answers left it");
+    // Each product's stock and its units on placed orders add up to its stock when it was
+    // created and the administrators' changes since.
+    let held: HashMap<Uuid, i64> = sqlx::query_as::<_, (Uuid, i64)>(
+        "select p.id, p.stock + coalesce((select sum(i.quantity) from order_items i
+                                          join orders o on o.id = i.order_id
+                                          where i.product_id = p.id and o.status = 'placed'),
+                                         0)::int8
+         from products p",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("the stock and the units ordered")
+    .into_iter()
+    .collect();
+    let accounted: HashMap<Uuid, i64> = shop
+        .initial
+        .iter()
+        .map(|(id, initial)| (*id, initial + shop.restocked.get(id).unwrap_or(&0)))
+        .collect();
+    assert_eq!(
+        held, accounted,
+        "stock and units ordered, against stock made"
+    );
+
+    // The person's token outlived every case: their orders are all there, someone else's not.
+    let response = app
+        .bearer(Method::GET, "/api/orders?limit=100", &token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let page: Value = response.json().await.expect("a page");
+    assert_eq!(page["total"], shop.orders.len() - 1);
 }
