@@ -167,6 +167,10 @@ struct Stocked {
     name: String,
     price_cents: Money,
     stock: i32,
+    email: String,
+    first_name: String,
+    now: String,
+    new_id: Uuid,
 }
 
 /// What `place` answers: the order, and whether it is a replay of an earlier request with the
@@ -197,16 +201,30 @@ pub async fn place(
     }
 
     let ids: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
+    // The products, locked; with them what the confirmation needs (the buyer's address, and
+    // the transaction's time, which `orders.created_at` will be, and the new order's id): one
+    // round trip.
     let stocked: Vec<Stocked> = sqlx::query_as(
-        "select id, name, price_cents, stock from products
-         where id = any($1) and deleted_at is null
-         order by id
-         for update",
+        "select p.id, p.name, p.price_cents, p.stock,
+                u.email, u.first_name, rfc3339(now()) as now, gen_random_uuid() as new_id
+         from products p, users u
+         where p.id = any($1) and p.deleted_at is null and u.id = $2
+         order by p.id
+         for update of p",
     )
     .bind(&ids)
+    .bind(caller.user_id)
     .fetch_all(&mut *tx)
     .await
     .context("lock the ordered products")?;
+    let buyer = stocked.first().map(|p| {
+        (
+            p.email.clone(),
+            p.first_name.clone(),
+            p.now.clone(),
+            p.new_id,
+        )
+    });
     let stocked: HashMap<Uuid, Stocked> = stocked.into_iter().map(|p| (p.id, p)).collect();
 
     let mut items = Vec::with_capacity(lines.len());
@@ -247,43 +265,9 @@ pub async fn place(
         return Err(ApiError::insufficient_stock(short));
     }
 
-    let quantities: Vec<i32> = lines.iter().map(|l| l.quantity).collect();
-    let line_numbers: Vec<i16> = (1..=lines.len() as i16).collect();
-    let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
-    let prices: Vec<i64> = items.iter().map(|i| i.unit_price.cents()).collect();
-    let (order_id, created_at, email, first_name): (Uuid, String, String, String) = sqlx::query_as(
-        "with deducted as (
-                 update products p
-                 set stock = p.stock - l.quantity, version = p.version + 1
-                 from unnest($2::uuid[], $3::int4[]) as l(id, quantity)
-                 where p.id = l.id
-             ),
-             placed as (
-                 insert into orders (user_id, total_cents) values ($1, $4)
-                 returning id, created_at
-             ),
-             lines as (
-                 insert into order_items
-                     (order_id, line, product_id, name, unit_price_cents, quantity)
-                 select placed.id, l.line, l.product_id, l.name, l.price, l.quantity
-                 from placed,
-                      unnest($5::int2[], $2::uuid[], $6::text[], $7::int8[], $3::int4[])
-                          as l(line, product_id, name, price, quantity)
-             )
-             select placed.id, rfc3339(placed.created_at), users.email, users.first_name
-             from placed, users
-             where users.id = $1",
-    )
-    .bind(caller.user_id)
-    .bind(&ids)
-    .bind(&quantities)
-    .bind(total)
-    .bind(&line_numbers)
-    .bind(&names)
-    .bind(&prices)
-    .fetch_one(&mut *tx)
-    .await
-    .context("write an order")?;
+    // Every line was found, so there is a buyer row.
+    let (email, first_name, created_at, order_id) =
+        buyer.ok_or_else(|| ApiError::internal("an order without products"))?;
     let order = Order {
         id: order_id,
         status: OrderStatus::Placed,
@@ -295,18 +279,61 @@ pub async fn place(
         &email,
         &first_name,
         &order,
-        &state.settings.http.link(&format!("/orders/{order_id}")),
+        &state.settings.http.link(&format!("/orders/{}", order.id)),
     )?;
-    mail::enqueue(&mut tx, Some(caller.user_id), &confirmation).await?;
-    if let Some(key) = idempotency_key {
-        sqlx::query("update idempotency_keys set response = $3 where user_id = $1 and key = $2")
-            .bind(caller.user_id)
-            .bind(key)
-            .bind(sqlx::types::Json(&order))
-            .execute(&mut *tx)
-            .await
-            .context("store an idempotent response")?;
-    }
+    // Stock, order, lines, email and the idempotent response in one statement: the row locks
+    // taken above are held for one more round trip and the commit.
+    let quantities: Vec<i32> = lines.iter().map(|l| l.quantity).collect();
+    let line_numbers: Vec<i16> = (1..=lines.len() as i16).collect();
+    let names: Vec<&str> = order.items.iter().map(|i| i.name.as_str()).collect();
+    let prices: Vec<i64> = order.items.iter().map(|i| i.unit_price.cents()).collect();
+    sqlx::query(
+        "with deducted as (
+             update products p
+             set stock = p.stock - l.quantity, version = p.version + 1
+             from unnest($2::uuid[], $3::int4[]) as l(id, quantity)
+             where p.id = l.id
+         ),
+         placed as (
+             insert into orders (id, user_id, total_cents) values ($4, $1, $5)
+             returning id
+         ),
+         lines as (
+             insert into order_items (order_id, line, product_id, name, unit_price_cents, quantity)
+             select placed.id, l.line, l.product_id, l.name, l.price, l.quantity
+             from placed,
+                  unnest($6::int2[], $2::uuid[], $7::text[], $8::int8[], $3::int4[])
+                      as l(line, product_id, name, price, quantity)
+         ),
+         answered as (
+             update idempotency_keys set response = $15
+             where $14::text is not null and user_id = $1 and key = $14
+         ),
+         queued as (
+             insert into email_outbox (user_id, kind, recipient, subject, text_body, html_body)
+             values ($1, $9, $10, $11, $12, $13)
+         )
+         select pg_notify($16, '')",
+    )
+    .bind(caller.user_id)
+    .bind(&ids)
+    .bind(&quantities)
+    .bind(order.id)
+    .bind(order.total)
+    .bind(&line_numbers)
+    .bind(&names)
+    .bind(&prices)
+    .bind(confirmation.kind)
+    .bind(&confirmation.recipient)
+    .bind(&confirmation.subject)
+    .bind(&confirmation.text)
+    .bind(&confirmation.html)
+    .bind(idempotency_key)
+    .bind(sqlx::types::Json(&order))
+    .bind(mail::OUTBOX_CHANNEL)
+    .execute(&mut *tx)
+    .await
+    .context("write an order")?;
     tx.commit().await.context("commit an order")?;
     Ok(Placed {
         order,
