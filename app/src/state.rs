@@ -15,6 +15,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub settings: Arc<Settings>,
     pub hasher: PasswordHasher,
+    /// Answers of the public catalogue search, kept for a moment (see `infra::page_cache`).
+    pub catalog_cache: Arc<crate::services::catalog::SearchCache>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

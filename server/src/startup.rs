@@ -4,7 +4,9 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use app::{App, infra::hashing::PasswordHasher, shell, state::AppState};
+use app::{
+    App, infra::hashing::PasswordHasher, services::catalog::SearchCache, shell, state::AppState,
+};
 use axum::{
     Router,
     extract::Request,
@@ -89,6 +91,7 @@ impl Application {
         let state = AppState {
             leptos_options,
             pool: pool.clone(),
+            catalog_cache: Arc::new(SearchCache::new(settings.catalog.cache_ttl)),
             settings: Arc::new(settings),
             hasher,
         };
@@ -240,6 +243,7 @@ pub async fn state_without_server(settings: Settings) -> anyhow::Result<AppState
     Ok(AppState {
         leptos_options: LeptosOptions::builder().output_name(OUTPUT_NAME).build(),
         pool,
+        catalog_cache: Arc::new(SearchCache::new(settings.catalog.cache_ttl)),
         settings: Arc::new(settings),
         hasher,
     })

@@ -60,6 +60,7 @@ struct Env {
     session_lifetime_secs: u64,
     password_hash_slots: Option<usize>,
     password_hash_max_wait_ms: u64,
+    catalog_cache_ms: u64,
 }
 
 impl Default for Env {
@@ -96,6 +97,7 @@ impl Default for Env {
             session_lifetime_secs: 14 * 24 * 3600,
             password_hash_slots: None,
             password_hash_max_wait_ms: 2000,
+            catalog_cache_ms: 1000,
         }
     }
 }
@@ -124,6 +126,7 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub limits: LimitSettings,
     pub passwords: PasswordSettings,
+    pub catalog: CatalogSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -302,6 +305,14 @@ pub struct PasswordSettings {
     pub hash_slots: usize,
     /// The longest a request waits for a hashing slot before it gets 503.
     pub hash_max_wait: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct CatalogSettings {
+    /// How long this process reuses an answer of the public catalogue search
+    /// (`CATALOG_CACHE_MS`; 0 turns it off). Its own writes clear it at once; another
+    /// replica's show after at most this long.
+    pub cache_ttl: Duration,
 }
 
 /// A variable that is set but does not parse.
@@ -575,6 +586,9 @@ impl Settings {
             sessions,
             limits,
             passwords,
+            catalog: CatalogSettings {
+                cache_ttl: Duration::from_millis(env.catalog_cache_ms),
+            },
         })
     }
 }

@@ -12,5 +12,6 @@ pub mod db;
 pub mod events;
 pub mod hashing;
 pub mod mail;
+pub mod page_cache;
 pub mod rate_limit;
 pub mod sessions;

@@ -15,6 +15,7 @@ use crate::{
     infra::{
         audit::{self, Actor},
         db::DbResultExt as _,
+        page_cache::PageCache,
     },
     model::{AuditAction, Page, Product, ProductSort},
     state::AppState,
@@ -28,6 +29,10 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 5000;
 /// More than any shop holds of one product; keeps every sum of stock far from overflowing.
 pub const MAX_STOCK: i64 = 1_000_000_000;
+
+/// Pages of the public search, kept for `CATALOG_CACHE_MS`; every committed change of a
+/// product (an edit, an order, a cancellation) clears it.
+pub type SearchCache = PageCache<ProductFilter, Page<Product>>;
 
 const PRODUCT_COLUMNS: &str = "id, name, description, price_cents, stock, version, \
      rfc3339(created_at) as created_at, rfc3339(updated_at) as updated_at";
@@ -44,9 +49,9 @@ pub struct ProductQuery {
     pub offset: Option<String>,
 }
 
-/// The catalogue's query, parsed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct ProductFilter {
+/// The catalogue's query, parsed: also the key of the answers kept in [`SearchCache`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ProductFilter {
     /// `LIKE` patterns over `products.search_text`, all of which must match; the longest (most
     /// selective) first.
     patterns: Vec<String>,
@@ -136,6 +141,11 @@ fn push_filters<'a>(query: &mut QueryBuilder<'a, Postgres>, filter: &'a ProductF
 #[tracing::instrument(name = "catalog.list", skip_all)]
 pub async fn list(state: &AppState, query: &ProductQuery) -> Result<Page<Product>, ApiError> {
     let filter = query.parse()?;
+    let cache = &state.catalog_cache;
+    let generation = cache.generation();
+    if let Some(page) = cache.get(&filter) {
+        return Ok(page);
+    }
     let mut conn = state.pool.acquire().await.context("acquire a connection")?;
     let mut page = QueryBuilder::new("select ");
     page.push(PRODUCT_COLUMNS).push(" from products");
@@ -150,7 +160,15 @@ pub async fn list(state: &AppState, query: &ProductQuery) -> Result<Page<Product
     });
     let mut count = QueryBuilder::new("select count(*) from (select 1 from products");
     push_filters(&mut count, &filter);
-    paging::fetch_page(&mut conn, filter.paging, page, count, "products").await
+    let page: Page<Product> =
+        paging::fetch_page(&mut conn, filter.paging, page, count, "products").await?;
+    let bytes = page
+        .items
+        .iter()
+        .map(|p| 200 + p.name.len() + p.description.len())
+        .sum();
+    cache.put(filter, page.clone(), bytes, generation);
+    Ok(page)
 }
 
 pub fn parse_product_id(raw: &str, field: &str) -> Result<Uuid, ApiError> {
@@ -314,6 +332,7 @@ pub async fn create(
     )
     .await?;
     tx.commit().await.context("commit a new product")?;
+    state.catalog_cache.invalidate();
     Ok(product)
 }
 
@@ -422,6 +441,7 @@ pub async fn update(
     )
     .await?;
     tx.commit().await.context("commit a product change")?;
+    state.catalog_cache.invalidate();
     Ok(product)
 }
 
@@ -453,6 +473,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: &str) -> Result<(), Api
     )
     .await?;
     tx.commit().await.context("commit a deletion")?;
+    state.catalog_cache.invalidate();
     Ok(())
 }
 

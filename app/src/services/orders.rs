@@ -335,6 +335,7 @@ pub async fn place(
     .await
     .context("write an order")?;
     tx.commit().await.context("commit an order")?;
+    state.catalog_cache.invalidate();
     Ok(Placed {
         order,
         replayed: false,
@@ -506,6 +507,7 @@ pub async fn cancel(state: &AppState, caller: &Caller, id: &str) -> Result<Order
     .context("cancel an order")?;
     let order = load(&mut tx, caller.user_id, id).await?;
     tx.commit().await.context("commit a cancellation")?;
+    state.catalog_cache.invalidate();
     Ok(order)
 }
 

@@ -10,7 +10,7 @@ pub const MAX_LIMIT: u32 = 100;
 /// Deeper than anyone pages by hand; narrow the search instead.
 pub const MAX_OFFSET: u32 = 1_000_000;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Paging {
     pub limit: u32,
     pub offset: u32,

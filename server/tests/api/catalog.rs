@@ -296,6 +296,9 @@ async fn updates_check_the_version_and_deletes_keep_history() {
     let (_, token) = app.admin().await;
     let product = app.create_product(&token, "Mug", json!("8.00"), 5).await;
     let id = product["id"].clone();
+    // Searched (and kept for a moment by the server) before each change: the change shows
+    // at once all the same.
+    assert_eq!(app.names("").await, ["Mug"]);
 
     let response = app
         .post_bearer(
@@ -311,6 +314,7 @@ async fn updates_check_the_version_and_deletes_keep_history() {
     assert_eq!(updated["name"], "Big mug");
     assert_eq!(updated["stock"], 5, "fields not sent are kept");
     assert_eq!(updated["created_at"], product["created_at"]);
+    assert_eq!(app.names("").await, ["Big mug"]);
 
     // Someone who loaded version 1 is refused, and nothing changes.
     let response = app
