@@ -133,7 +133,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("login") view=LoginPage />
                     <Route path=path!("forgot-password") view=ForgotPasswordPage />
                     <Route path=path!("products") view=ProductsPage />
-                    <Route path=path!("products/:id") view=ProductPage />
+                    <Route path=path!("products/:id") view=ProductPage ssr=SsrMode::Async />
                     // The cart lives in the browser: the server renders its frame only.
                     <Route path=path!("cart") view=CartPage />
                     // Async: the server renders the whole page before answering, so an anonymous visitor

@@ -139,14 +139,17 @@ fn OrderView() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || order.get().map(|result| match result {
                 Ok(order) => view! { <OrderDetail order acted notice /> }.into_any(),
-                Err(e) if matches!(e.error, ErrorCode::NotFound | ErrorCode::Invalid) => view! {
+                Err(e) if matches!(e.error, ErrorCode::NotFound | ErrorCode::Invalid) => {
+                    crate::pages::not_found::set_not_found_status();
+                    view! {
                     <section class="message-page">
                         <h1>"Order not found"</h1>
                         <p>"None of your orders has this number."</p>
                         <p><a href="/orders">"Your orders"</a></p>
                     </section>
                 }
-                .into_any(),
+                .into_any()
+                }
                 Err(e) => view! { <div role="alert" class="form-error">{e.message}</div> }.into_any(),
             })}
         </Transition>

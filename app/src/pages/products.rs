@@ -156,14 +156,17 @@ pub fn ProductPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || product.get().map(|result| match result {
                 Ok(product) => view! { <ProductDetail product /> }.into_any(),
-                Err(e) if matches!(e.error, ErrorCode::NotFound | ErrorCode::Invalid) => view! {
+                Err(e) if matches!(e.error, ErrorCode::NotFound | ErrorCode::Invalid) => {
+                    crate::pages::not_found::set_not_found_status();
+                    view! {
                     <Title text="Product not found" />
                     <section class="message-page">
                         <h1>"Product not found"</h1>
                         <p>"This product is not in the catalogue (any more)."</p>
                         <p><a href="/products">"See all products"</a></p>
                     </section>
-                }.into_any(),
+                }.into_any()
+                }
                 Err(e) => view! { <div role="alert" class="form-error">{e.message}</div> }.into_any(),
             })}
         </Transition>

@@ -71,6 +71,29 @@ async fn unknown_paths_get_a_404_page_that_links_home() {
 }
 
 #[tokio::test]
+async fn a_product_or_order_that_does_not_exist_is_a_404_page() {
+    let app = spawn_app().await;
+    let response = app
+        .get(&format!("/products/{}", uuid::Uuid::new_v4()))
+        .await;
+    assert_eq!(response.status(), 404);
+    let html = response.text().await.expect("body");
+    assert!(html.contains("Product not found"), "{html}");
+    let response = app.get("/products/not-an-id").await;
+    assert_eq!(response.status(), 404);
+    let response = app.get("/products").await;
+    assert_eq!(response.status(), 200);
+
+    let person = app.activated_person().await;
+    let response = app.login(&person.email, &person.password).await;
+    assert_eq!(response.status(), 200);
+    let response = app.get(&format!("/orders/{}", uuid::Uuid::new_v4())).await;
+    assert_eq!(response.status(), 404);
+    let html = response.text().await.expect("body");
+    assert!(html.contains("Order not found"), "{html}");
+}
+
+#[tokio::test]
 async fn unknown_api_paths_get_a_typed_json_404() {
     let app = spawn_app().await;
     let response = app.get("/api/nope").await;
