@@ -10,3 +10,4 @@ pub mod middleware;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod webhook_worker;

@@ -3,20 +3,34 @@
 
 use std::time::Duration;
 
+use app::infra::webhooks::{self, Deletion, Event};
 use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::settings::WebhookSettings;
 
 const INTERVAL: Duration = Duration::from_secs(60);
 
 /// Removes what is past its use: pending registrations older than 24 hours, expired sessions
-/// and one-time codes, spent rate-limit rows, idempotency keys older than 25 hours, and outbox rows finished more than a week ago.
-pub async fn sweep(pool: &PgPool) -> Result<(), sqlx::Error> {
-    let purged = sqlx::query(
+/// and one-time codes, spent rate-limit rows, idempotency keys older than 25 hours, and outbox
+/// rows and webhook events finished more than a week ago. A purged registration is published
+/// as `user.deleted` (reason `expired`): its `user.registered` went out.
+pub async fn sweep(pool: &PgPool, webhooks: &WebhookSettings) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    let purged_ids: Vec<Uuid> = sqlx::query_scalar(
         "delete from users
-         where status in ('pending', 'locked') and created_at < now() - interval '24 hours'",
+         where status in ('pending', 'locked') and created_at < now() - interval '24 hours'
+         returning id",
     )
-    .execute(pool)
-    .await?
-    .rows_affected();
+    .fetch_all(&mut *tx)
+    .await?;
+    let events: Vec<Event> = purged_ids
+        .iter()
+        .map(|&id| Event::user_deleted(id, Deletion::Expired))
+        .collect();
+    webhooks::publish_all(&mut tx, webhooks, &events).await?;
+    tx.commit().await?;
+    let purged = purged_ids.len();
     if purged > 0 {
         tracing::info!(purged, "purged pending registrations older than 24 hours");
     }
@@ -39,14 +53,23 @@ pub async fn sweep(pool: &PgPool) -> Result<(), sqlx::Error> {
     )
     .execute(pool)
     .await?;
+    // Deliveries go with their event.
+    sqlx::query(
+        "delete from webhook_events e
+         where created_at < now() - interval '7 days'
+           and not exists (select 1 from webhook_deliveries d
+                           where d.event_id = e.id and d.status = 'pending')",
+    )
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
-pub async fn run(pool: PgPool) {
+pub async fn run(pool: PgPool, webhooks: WebhookSettings) {
     let mut ticker = tokio::time::interval(INTERVAL);
     loop {
         ticker.tick().await;
-        if let Err(e) = sweep(&pool).await {
+        if let Err(e) = sweep(&pool, &webhooks).await {
             tracing::warn!(error.cause = %e, "housekeeping failed; will try again");
         }
     }

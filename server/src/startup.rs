@@ -30,7 +30,8 @@ use tracing::Level;
 use crate::{
     email_worker::{EmailWorker, Mailer},
     health, mailbox, maintenance, middleware as mw,
-    settings::{AppEnv, CodeSettings, Settings},
+    settings::{AppEnv, CodeSettings, Settings, WebhookSettings},
+    webhook_worker::WebhookWorker,
 };
 
 /// The name cargo-leptos gives the WASM, JS and CSS files (`name` in the workspace metadata).
@@ -41,6 +42,9 @@ pub struct Application {
     router: Router,
     pool: PgPool,
     email_worker: EmailWorker,
+    /// `None` when `WEBHOOK_URLS` is empty.
+    webhook_worker: Option<WebhookWorker>,
+    webhooks: WebhookSettings,
 }
 
 impl Application {
@@ -82,6 +86,8 @@ impl Application {
                 settings.http.app_base_url
             );
         }
+        let webhook_worker = WebhookWorker::from_settings(pool.clone(), &settings)?;
+        let webhooks = settings.webhooks.clone();
         warn_if_codes_are_weak(&settings.codes);
         PasswordHasher::warm_up();
         let hasher = PasswordHasher::new(
@@ -100,6 +106,8 @@ impl Application {
             router: router(state, dev_mailbox),
             pool,
             email_worker,
+            webhook_worker,
+            webhooks,
         })
     }
 
@@ -120,7 +128,8 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let worker = tokio::spawn(self.email_worker.run());
-        let housekeeping = tokio::spawn(maintenance::run(self.pool));
+        let webhooks = self.webhook_worker.map(|w| tokio::spawn(w.run()));
+        let housekeeping = tokio::spawn(maintenance::run(self.pool, self.webhooks));
         let served = axum::serve(
             self.listener,
             self.router
@@ -129,7 +138,11 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         // Stopping mid-send rolls the step back: the message stays pending for the next run.
+        // A webhook interrupted mid-send keeps its lease and goes out again after it.
         worker.abort();
+        if let Some(webhooks) = webhooks {
+            webhooks.abort();
+        }
         housekeeping.abort();
         served
     }
@@ -146,6 +159,7 @@ pub fn router(state: AppState, dev_mailbox: bool) -> Router {
     let pages_and_api = pages_and_api
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(api_docs(&state))
         .route("/api/{*path}", any(mw::api_not_found))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
@@ -154,6 +168,34 @@ pub fn router(state: AppState, dev_mailbox: bool) -> Router {
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .with_state(state);
     with_middleware(pages_and_api)
+}
+
+/// Where the OpenAPI document is served; Swagger UI at `/docs` reads it.
+pub const OPENAPI_PATH: &str = "/api/openapi.json";
+
+/// Every `/api` route the router serves, with its method: the server functions and the
+/// document. A test holds the document to exactly this list.
+pub fn api_routes() -> Vec<(String, http::Method)> {
+    leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, method)| (path.to_string(), method))
+        .chain([(OPENAPI_PATH.to_string(), http::Method::GET)])
+        .collect()
+}
+
+/// `GET /api/openapi.json` and the interactive docs at `/docs`: Swagger UI's files are compiled
+/// into the binary (nothing comes from another host), and "Try it out" calls this server.
+fn api_docs<S: Clone + Send + Sync + 'static>(state: &AppState) -> Router<S> {
+    let document = app::api::openapi::document(state.settings.sessions.cookie_name);
+    let config = utoipa_swagger_ui::Config::new([OPENAPI_PATH])
+        .try_it_out_enabled(true)
+        .display_request_duration(true)
+        .persist_authorization(false)
+        .with_credentials(true)
+        .validator_url("none");
+    utoipa_swagger_ui::SwaggerUi::new("/docs")
+        .url(OPENAPI_PATH, document)
+        .config(config)
+        .into()
 }
 
 /// The middleware stack, outermost first. Public so tests can wrap their own routes in it.

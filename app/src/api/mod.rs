@@ -12,6 +12,7 @@ pub mod password_reset;
 pub mod registration;
 pub mod session;
 pub mod status;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests {

@@ -61,6 +61,8 @@ struct Env {
     password_hash_slots: Option<usize>,
     password_hash_max_wait_ms: u64,
     catalog_cache_ms: u64,
+    webhook_urls: Option<String>,
+    webhook_secret: Option<String>,
 }
 
 impl Default for Env {
@@ -98,6 +100,8 @@ impl Default for Env {
             password_hash_slots: None,
             password_hash_max_wait_ms: 2000,
             catalog_cache_ms: 1000,
+            webhook_urls: None,
+            webhook_secret: None,
         }
     }
 }
@@ -127,6 +131,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub passwords: PasswordSettings,
     pub catalog: CatalogSettings,
+    pub webhooks: WebhookSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -313,6 +318,77 @@ pub struct CatalogSettings {
     /// (`CATALOG_CACHE_MS`; 0 turns it off). Its own writes clear it at once; another
     /// replica's show after at most this long.
     pub cache_ttl: Duration,
+}
+
+/// Domain events sent as signed webhooks (the Standard Webhooks convention).
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    /// Every event goes to each of these (`WEBHOOK_URLS`); empty: no events are written.
+    pub urls: Vec<Url>,
+    /// Signs every request (`WEBHOOK_SECRET`); set whenever `urls` is not empty.
+    pub secret: Option<WebhookSecret>,
+    /// How long one attempt may take before it counts as failed.
+    pub timeout: Duration,
+}
+
+impl Default for WebhookSettings {
+    /// Off: no URLs, no secret.
+    fn default() -> Self {
+        Self {
+            urls: Vec::new(),
+            secret: None,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// Whether events are written at all.
+    pub fn enabled(&self) -> bool {
+        !self.urls.is_empty()
+    }
+
+    /// The URLs as the deliveries store them.
+    pub fn url_texts(&self) -> Vec<String> {
+        self.urls.iter().map(|u| u.as_str().to_string()).collect()
+    }
+}
+
+/// The key of the webhook signatures: the bytes of `whsec_<base64>`.
+#[derive(Clone)]
+pub struct WebhookSecret(secrecy::SecretSlice<u8>);
+
+impl WebhookSecret {
+    /// Fewer random bytes than this make a guessable key.
+    pub const MIN_BYTES: usize = 24;
+
+    /// `whsec_` followed by the standard base64 of at least [`Self::MIN_BYTES`] bytes.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        use base64::{Engine as _, engine::general_purpose::STANDARD};
+        let encoded = text
+            .strip_prefix("whsec_")
+            .ok_or("expected whsec_ followed by base64")?;
+        let bytes = STANDARD
+            .decode(encoded)
+            .map_err(|_| "the part after whsec_ is not base64")?;
+        if bytes.len() < Self::MIN_BYTES {
+            return Err(format!(
+                "use at least {} random bytes (e.g. `echo whsec_$(head -c 32 /dev/urandom | base64)`)",
+                Self::MIN_BYTES
+            ));
+        }
+        Ok(Self(bytes.into()))
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        self.0.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret([redacted])")
+    }
 }
 
 /// A variable that is set but does not parse.
@@ -575,6 +651,9 @@ impl Settings {
             hash_max_wait: Duration::from_millis(env.password_hash_max_wait_ms),
         };
 
+        let webhooks =
+            webhook_settings(env.webhook_urls.as_deref(), env.webhook_secret.as_deref())?;
+
         Ok(Self {
             env: app_env,
             log,
@@ -589,8 +668,60 @@ impl Settings {
             catalog: CatalogSettings {
                 cache_ttl: Duration::from_millis(env.catalog_cache_ms),
             },
+            webhooks,
         })
     }
+}
+
+/// `WEBHOOK_URLS` (comma-separated http(s) URLs) and `WEBHOOK_SECRET`, required with them. A URL
+/// may carry a credential, so errors say which one is wrong, not what it is.
+fn webhook_settings(
+    urls: Option<&str>,
+    secret: Option<&str>,
+) -> Result<WebhookSettings, SettingsError> {
+    let entries: Vec<&str> = urls
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut parsed: Vec<Url> = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let url = Url::parse(entry)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| {
+                invalid(
+                    "WEBHOOK_URLS",
+                    format!(
+                        "URL {} of {} is not an http(s) URL like https://example.com/hooks",
+                        i + 1,
+                        entries.len()
+                    ),
+                )
+            })?;
+        if parsed.contains(&url) {
+            return Err(invalid(
+                "WEBHOOK_URLS",
+                format!("URL {} of {} is listed twice", i + 1, entries.len()),
+            ));
+        }
+        parsed.push(url);
+    }
+    let secret = secret
+        .map(|text| WebhookSecret::parse(text).map_err(|reason| invalid("WEBHOOK_SECRET", reason)))
+        .transpose()?;
+    if !parsed.is_empty() && secret.is_none() {
+        return Err(invalid(
+            "WEBHOOK_SECRET",
+            "required when WEBHOOK_URLS is set (whsec_ followed by the base64 of at least 24 random bytes)",
+        ));
+    }
+    Ok(WebhookSettings {
+        urls: parsed,
+        secret,
+        ..WebhookSettings::default()
+    })
 }
 
 /// envy names the variable at the end of its message (`… provided by NAME`); the value is left
@@ -738,6 +869,68 @@ mod tests {
             !debug.contains("hunter2") && !debug.contains("swordfish") && !debug.contains("tiger"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn webhooks_are_off_by_default_and_need_a_strong_secret() {
+        let s = settings(&[]).expect("defaults parse");
+        assert!(!s.webhooks.enabled());
+        let secret = format!("whsec_{}", "A".repeat(32)); // 24 bytes
+        let s = settings(&[
+            (
+                "WEBHOOK_URLS",
+                "https://hooks.example.com/a, http://127.0.0.1:9000/b",
+            ),
+            ("WEBHOOK_SECRET", &secret),
+        ])
+        .expect("parses");
+        assert_eq!(s.webhooks.urls.len(), 2);
+        assert_eq!(s.webhooks.secret.expect("a secret").bytes().len(), 24);
+        for (urls, secret, var) in [
+            ("https://hooks.example.com", "", "WEBHOOK_SECRET"),
+            ("https://hooks.example.com", "whsec_AAAA", "WEBHOOK_SECRET"),
+            (
+                "https://hooks.example.com",
+                "not-prefixed",
+                "WEBHOOK_SECRET",
+            ),
+            ("https://hooks.example.com", "whsec_!!!!", "WEBHOOK_SECRET"),
+            ("ftp://hooks.example.com", secret.as_str(), "WEBHOOK_URLS"),
+            (
+                "https://a.example.com,hooks",
+                secret.as_str(),
+                "WEBHOOK_URLS",
+            ),
+            (
+                "https://a.example.com/,https://a.example.com",
+                secret.as_str(),
+                "WEBHOOK_URLS",
+            ),
+        ] {
+            let err =
+                settings(&[("WEBHOOK_URLS", urls), ("WEBHOOK_SECRET", secret)]).expect_err(urls);
+            assert_eq!(err.var, var, "{urls} {secret}: {err}");
+        }
+    }
+
+    #[test]
+    fn webhook_errors_never_echo_the_url_or_secret() {
+        let err = settings(&[(
+            "WEBHOOK_URLS",
+            "https://ok.example.com,gopher://u:hunter2@x",
+        )])
+        .expect_err("bad URL");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(err.to_string().contains("URL 2 of 2"), "{err}");
+        let s = settings(&[
+            ("WEBHOOK_URLS", "https://ok.example.com"),
+            (
+                "WEBHOOK_SECRET",
+                &format!("whsec_{}", "c3dvcmRmaXNo".repeat(4)),
+            ),
+        ])
+        .expect("parses");
+        assert!(!format!("{s:?}").contains("c3dvcmRmaXNo"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Server-only infrastructure the services are built on: settings, database helpers, password
-//! hashing, one-time codes, rate limits, sessions, the mail outbox and its templates. Nothing
-//! here reads the Leptos context: a command-line tool, a worker or a test can use all of it.
+//! hashing, one-time codes, rate limits, sessions, the mail outbox and its templates, webhook
+//! events. Nothing here reads the Leptos context: a command-line tool, a worker or a test can
+//! use all of it.
 
 pub mod audit;
 pub mod basic_auth;
@@ -15,3 +16,4 @@ pub mod mail;
 pub mod page_cache;
 pub mod rate_limit;
 pub mod sessions;
+pub mod webhooks;

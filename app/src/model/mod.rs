@@ -7,6 +7,7 @@ mod catalog;
 mod registration;
 mod secret;
 mod status;
+mod webhooks;
 
 pub use account::{
     AccountExport, AccountStatus, CodeSentTo, Done, EventKind, Profile, SecurityEvent, SessionInfo,
@@ -22,6 +23,7 @@ pub use catalog::{
 pub use registration::{Activated, CodeSent, Registered};
 pub use secret::Secret;
 pub use status::{PublicSettings, StatusReport, human_duration};
+pub use webhooks::{DeadWebhook, WebhookCounts, WebhookView};
 
 /// A stored text value that names no variant of the enum.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

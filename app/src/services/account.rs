@@ -13,6 +13,7 @@ use crate::{
         events,
         mail::{self, EmailKind},
         sessions::{self, Caller, Presented},
+        webhooks::{self, Deletion, Event},
     },
     model::{AccountExport, EventKind, Profile, Secret, SecurityEvent, SessionInfo},
     state::AppState,
@@ -172,6 +173,12 @@ pub async fn change_password(
     // Whoever else knew the old password is out, everywhere, now.
     sessions::end_all(&mut tx, caller.user_id, Some(caller.session_id)).await?;
     events::record(&mut tx, caller.user_id, EventKind::PasswordChanged, client).await?;
+    webhooks::publish(
+        &mut tx,
+        &state.settings.webhooks,
+        Event::user_password_changed(caller.user_id, false),
+    )
+    .await?;
     mail::enqueue(&mut tx, Some(caller.user_id), &notice).await?;
     tx.commit().await.context("commit a password change")?;
     tracing::info!("password changed; other sessions revoked");
@@ -302,7 +309,13 @@ pub async fn delete(
 ) -> Result<(), ApiError> {
     let (email, first_name) = recheck_password(state, client, caller, password, "password").await?;
     let mut tx = state.pool.begin().await.context("begin a deletion")?;
-    erase(&mut tx, state, caller.user_id, &email, &first_name).await?;
+    erase(
+        &mut tx,
+        state,
+        (caller.user_id, &email, &first_name),
+        Deletion::ByUser,
+    )
+    .await?;
     tx.commit().await.context("commit a deletion")?;
     tracing::info!("account deleted");
     Ok(())
@@ -310,13 +323,13 @@ pub async fn delete(
 
 /// Deletes an account in `tx`, for the person themselves and for an administrator alike: mail
 /// not yet sent to it is dropped, the row goes (and by cascade its sessions, codes and
-/// history), its email and phone are free again, and a goodbye email is queued.
+/// history), its email and phone are free again, a goodbye email is queued and `user.deleted`
+/// published. `who`: the account's id, email and first name.
 pub async fn erase(
     tx: &mut PgConnection,
     state: &AppState,
-    user_id: Uuid,
-    email: &str,
-    first_name: &str,
+    (user_id, email, first_name): (Uuid, &str, &str),
+    by: Deletion,
 ) -> Result<(), ApiError> {
     let goodbye = mail::notice_email(
         EmailKind::Goodbye,
@@ -337,6 +350,12 @@ pub async fn erase(
         .execute(&mut *tx)
         .await
         .context("delete the account")?;
+    webhooks::publish(
+        &mut *tx,
+        &state.settings.webhooks,
+        Event::user_deleted(user_id, by),
+    )
+    .await?;
     FailureCounter::for_email(email).clear(&mut *tx).await?;
     mail::enqueue(&mut *tx, None, &goodbye).await
 }

@@ -23,11 +23,12 @@ use crate::{
         events,
         mail::OUTBOX_CHANNEL,
         sessions::{self, Administrator},
+        webhooks::{self, Deletion, Event},
     },
     model::{
         AccountStatus, AdminCreated, AuditAction, AuditEntry, CodeSent, EventKind, OutboxCounts,
         OutboxEntry, OutboxStatus, OutboxView, Page, Role, SecurityEvent, SessionsSummary,
-        UserDetail, UserSort, UserSummary,
+        UserDetail, UserSort, UserSummary, WebhookCounts, WebhookView,
     },
     state::AppState,
 };
@@ -389,6 +390,12 @@ pub async fn disable(
     .context("disable the account")?;
     let ended = sessions::end_all(&mut tx, user_id, None).await?;
     events::record_by_admin(&mut tx, user_id, EventKind::DisabledByAdmin).await?;
+    webhooks::publish(
+        &mut tx,
+        &state.settings.webhooks,
+        Event::user_disabled(user_id),
+    )
+    .await?;
     let details = json!({ "reason": reason, "sessions_ended": ended, "was": target.status });
     audit::record(
         &mut tx,
@@ -433,6 +440,12 @@ pub async fn enable(
     .await
     .context("enable the account")?;
     events::record_by_admin(&mut tx, user_id, EventKind::EnabledByAdmin).await?;
+    webhooks::publish(
+        &mut tx,
+        &state.settings.webhooks,
+        Event::user_enabled(user_id, status),
+    )
+    .await?;
     let details = json!({ "status": status });
     audit::record(
         &mut tx,
@@ -561,7 +574,13 @@ pub async fn delete_user(state: &AppState, actor: &Actor, user_id: &str) -> Resu
         details,
     )
     .await?;
-    account::erase(&mut tx, state, user_id, &target.email, &target.first_name).await?;
+    account::erase(
+        &mut tx,
+        state,
+        (user_id, &target.email, &target.first_name),
+        Deletion::ByAdmin,
+    )
+    .await?;
     tx.commit().await.context("commit deleting an account")?;
     tracing::info!("account deleted by an administrator");
     Ok(())
@@ -714,6 +733,35 @@ pub async fn outbox(
             offset: paging.offset,
         },
     })
+}
+
+/// Webhook deliveries by status, and the latest 100 given up; no bodies.
+pub async fn webhooks(state: &AppState, _admin: &Administrator) -> Result<WebhookView, ApiError> {
+    let mut conn = state.pool.acquire().await.context("acquire a connection")?;
+    let mut counts = WebhookCounts::default();
+    let by_status: Vec<(String, i64)> =
+        sqlx::query_as("select status, count(*) from webhook_deliveries group by status")
+            .fetch_all(&mut *conn)
+            .await
+            .context("count webhook deliveries")?;
+    for (status, n) in by_status {
+        match status.as_str() {
+            "pending" => counts.pending = n,
+            "delivered" => counts.delivered = n,
+            _ => counts.dead = n,
+        }
+    }
+    let dead = sqlx::query_as(
+        "select d.id, d.event_id, e.type, d.url, d.attempts, d.last_error,
+                rfc3339(e.created_at) as created_at
+         from webhook_deliveries d join webhook_events e on e.id = d.event_id
+         where d.status = 'dead'
+         order by d.created_at desc, d.id desc limit 100",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .context("list dead webhook deliveries")?;
+    Ok(WebhookView { counts, dead })
 }
 
 #[derive(sqlx::FromRow)]

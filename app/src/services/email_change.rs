@@ -11,6 +11,7 @@ use crate::{
         events,
         mail::{self, CodeMessage, EmailKind},
         sessions::Caller,
+        webhooks::{self, Event},
     },
     model::{CodeSentTo, EventKind, Profile, Secret},
     services::account::{load_profile, recheck_password},
@@ -145,6 +146,12 @@ pub async fn confirm(
             "change the email address",
         )?;
     events::record(&mut tx, caller.user_id, EventKind::EmailChanged, client).await?;
+    webhooks::publish(
+        &mut tx,
+        &settings.webhooks,
+        Event::user_email_changed(caller.user_id, &new_email),
+    )
+    .await?;
     let profile = load_profile(&mut tx, caller.user_id).await?;
     tx.commit()
         .await

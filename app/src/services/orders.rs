@@ -3,7 +3,8 @@
 //! Placing an order locks its products in id order (`order by id for update`), so two orders
 //! sharing products always lock them in the same order and never deadlock; checks every line
 //! against the locked stock; and then deducts the stock, writes the order and queues its
-//! confirmation email in the same transaction. A refused order changes nothing.
+//! confirmation email and its `order.placed` webhook event in the same transaction. A refused
+//! order changes nothing.
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,7 +19,11 @@ use super::{
 use crate::{
     domain::Money,
     error::{ApiError, Context as _, ErrorCode},
-    infra::{mail, sessions::Caller},
+    infra::{
+        mail,
+        sessions::Caller,
+        webhooks::{self, Event},
+    },
     model::{Order, OrderItem, OrderLineInput, OrderStatus, Page, StockShortage},
     state::AppState,
 };
@@ -281,8 +286,11 @@ pub async fn place(
         &order,
         &state.settings.http.link(&format!("/orders/{}", order.id)),
     )?;
-    // Stock, order, lines, email and the idempotent response in one statement: the row locks
-    // taken above are held for one more round trip and the commit.
+    // The webhook event, when webhooks are on (no URLs: no rows).
+    let webhook_urls = state.settings.webhooks.url_texts();
+    let event_body = Event::order_placed(caller.user_id, &order).body(&webhooks::timestamp_now());
+    // Stock, order, lines, email, webhook event and the idempotent response in one statement:
+    // the row locks taken above are held for one more round trip and the commit.
     let quantities: Vec<i32> = lines.iter().map(|l| l.quantity).collect();
     let line_numbers: Vec<i16> = (1..=lines.len() as i16).collect();
     let names: Vec<&str> = order.items.iter().map(|i| i.name.as_str()).collect();
@@ -312,8 +320,20 @@ pub async fn place(
          queued as (
              insert into email_outbox (user_id, kind, recipient, subject, text_body, html_body)
              values ($1, $9, $10, $11, $12, $13)
+         ),
+         event as (
+             insert into webhook_events (type, ordering_key, body)
+             select $17, $1::text, $18 where cardinality($19::text[]) > 0
+             returning id
+         ),
+         hooks as (
+             insert into webhook_deliveries (event_id, url, ordering_key)
+             select event.id, u.url, $1::text
+             from event, unnest($19::text[]) with ordinality as u(url, n)
+             order by u.n
          )
-         select pg_notify($16, '')",
+         select pg_notify($16, ''),
+                (select pg_notify($20, '') where cardinality($19::text[]) > 0)",
     )
     .bind(caller.user_id)
     .bind(&ids)
@@ -331,6 +351,10 @@ pub async fn place(
     .bind(idempotency_key)
     .bind(sqlx::types::Json(&order))
     .bind(mail::OUTBOX_CHANNEL)
+    .bind(webhooks::EventType::OrderPlaced.as_str())
+    .bind(&event_body)
+    .bind(&webhook_urls)
+    .bind(webhooks::CHANNEL)
     .execute(&mut *tx)
     .await
     .context("write an order")?;
@@ -506,6 +530,12 @@ pub async fn cancel(state: &AppState, caller: &Caller, id: &str) -> Result<Order
     .await
     .context("cancel an order")?;
     let order = load(&mut tx, caller.user_id, id).await?;
+    webhooks::publish(
+        &mut tx,
+        &state.settings.webhooks,
+        Event::order_cancelled(caller.user_id, &order),
+    )
+    .await?;
     tx.commit().await.context("commit a cancellation")?;
     state.catalog_cache.invalidate();
     Ok(order)

@@ -14,6 +14,7 @@ use crate::{
         events,
         mail::{self, CodeMessage, EmailKind},
         sessions,
+        webhooks::{self, Event},
     },
     model::{AccountStatus, EventKind, Secret},
     services::account::set_password,
@@ -120,6 +121,12 @@ pub async fn reset(
         .clear(&mut tx)
         .await?;
     events::record(&mut tx, user_id, EventKind::PasswordReset, client).await?;
+    webhooks::publish(
+        &mut tx,
+        &settings.webhooks,
+        Event::user_password_changed(user_id, true),
+    )
+    .await?;
     tx.commit().await.context("commit a reset")?;
     tracing::info!("password reset; every session revoked");
     Ok(())

@@ -15,6 +15,7 @@ use crate::{
         events,
         mail::{self},
         rate_limit,
+        webhooks::{self, Deletion, Event, NewUser},
     },
     model::{AccountStatus, Activated, CodeSent, EventKind, Registered, Role, Secret},
     state::AppState,
@@ -135,24 +136,31 @@ pub async fn insert(
     new: NewAccount,
     client: &ClientInfo,
 ) -> Result<Uuid, ApiError> {
+    let mut events = Vec::new();
     if account.stale_holder {
-        sqlx::query(
+        let replaced: Vec<Uuid> = sqlx::query_scalar(
             "delete from users u
-             where (lower(u.email) = lower($1) or u.phone_number = $2) and is_stale_pending(u, $3)",
+             where (lower(u.email) = lower($1) or u.phone_number = $2) and is_stale_pending(u, $3)
+             returning u.id",
         )
         .bind(account.email.as_str())
         .bind(account.phone.as_str())
         .bind(state.settings.registration.pending_hold.as_secs_f64())
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await
         .context("remove a stale registration")?;
+        events.extend(
+            replaced
+                .into_iter()
+                .map(|id| Event::user_deleted(id, Deletion::Replaced)),
+        );
     }
     let (status, role) = match new {
         NewAccount::Pending => (AccountStatus::Pending, Role::User),
         NewAccount::ActiveAdmin => (AccountStatus::Active, Role::Admin),
     };
     // One round trip: the account and the first entry of its security history.
-    sqlx::query_scalar(
+    let user_id: Uuid = sqlx::query_scalar(
         "with u as (
              insert into users (first_name, last_name, email, phone_number, password_hash,
                                 status, role, email_verified_at)
@@ -173,9 +181,19 @@ pub async fn insert(
     .bind(client.user_agent.as_deref())
     .bind(status)
     .bind(role)
-    .fetch_one(tx)
+    .fetch_one(&mut *tx)
     .await
-    .on_user_conflict("create the account")
+    .on_user_conflict("create the account")?;
+    events.push(Event::user_registered(&NewUser {
+        user_id,
+        email: account.email.as_str(),
+        first_name: account.first_name.as_str(),
+        last_name: account.last_name.as_str(),
+        phone_number: account.phone.as_str(),
+        status,
+    }));
+    webhooks::publish_all(tx, &state.settings.webhooks, &events).await?;
+    Ok(user_id)
 }
 
 async fn limit_registrations(state: &AppState, client: &ClientInfo) -> Result<(), ApiError> {
@@ -348,6 +366,12 @@ pub async fn activate(
             .await
             .context("activate the account")?;
             events::record(&mut tx, account.user_id, EventKind::Activated, client).await?;
+            webhooks::publish(
+                &mut tx,
+                &settings.webhooks,
+                Event::user_activated(account.user_id, &account.email),
+            )
+            .await?;
             tx.commit().await.context("commit an activation")?;
             tracing::info!("account activated");
             return Ok(Activated { activated: true });

@@ -554,7 +554,9 @@ async fn a_disabled_pending_account_cannot_activate_and_is_never_purged_as_stale
         .execute(&app.pool)
         .await
         .expect("expire codes");
-    server::maintenance::sweep(&app.pool).await.expect("sweep");
+    server::maintenance::sweep(&app.pool, &Default::default())
+        .await
+        .expect("sweep");
     let mut again = Person::new();
     again.email = person.email.clone();
     let response = app.register(&again).await;

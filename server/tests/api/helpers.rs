@@ -430,13 +430,23 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app exactly as `main` does (migrations included) on a fresh database.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_configured(overrides, |_| {}).await
+}
+
+/// [`spawn_app_with`], with `tweak` applied to the parsed settings: for what no variable sets
+/// (the webhook timeout).
+pub async fn spawn_app_configured(
+    overrides: &[(&str, &str)],
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
     init_logging();
     let (database_url, db_name) = create_database().await;
     let mail = MailSink::start().await;
     let mut vars = vec![("SMTP_URL", mail.url())];
     vars.extend(overrides.iter().map(|(k, v)| (*k, (*v).to_string())));
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let settings = test_settings(&database_url, &vars);
+    let mut settings = test_settings(&database_url, &vars);
+    tweak(&mut settings);
     let pool = connect_with_retry(&settings)
         .await
         .expect("connect to the test database");

@@ -15,3 +15,4 @@ mod pages;
 mod registration;
 mod smtp;
 mod startup;
+mod webhooks;

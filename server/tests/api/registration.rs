@@ -723,7 +723,9 @@ async fn housekeeping_purges_day_old_pending_registrations() {
         .execute(&app.pool)
         .await
         .expect("age");
-    server::maintenance::sweep(&app.pool).await.expect("sweep");
+    server::maintenance::sweep(&app.pool, &Default::default())
+        .await
+        .expect("sweep");
     let mut left: Vec<String> = sqlx::query_scalar("select email from users")
         .fetch_all(&app.pool)
         .await

@@ -1,12 +1,16 @@
 //! `/admin/mail`: the mail queue, with the undeliverable (`dead`) messages queued again on
-//! request. No bodies are shown: codes stay out of sight.
+//! request, and the webhook queue with its given-up (`dead`) deliveries. No bodies are shown:
+//! codes stay out of sight.
 
 use leptos::prelude::*;
 use leptos_router::{components::Form, hooks::use_query_map};
 
 use super::{AdminFrame, Pager, href_with, message};
 use crate::{
-    api::admin::{RetryEmail, outbox},
+    api::{
+        admin::{RetryEmail, outbox},
+        webhooks::admin_webhooks,
+    },
     model::OutboxStatus,
 };
 
@@ -14,7 +18,7 @@ use crate::{
 pub fn AdminMailPage() -> impl IntoView {
     view! {
         <AdminFrame title="Mail queue" next="/admin/mail" current="/admin/mail">
-            {view! { <MailQueue /> }.into_any()}
+            {view! { <MailQueue /> <WebhookQueue /> }.into_any()}
         </AdminFrame>
     }
 }
@@ -109,6 +113,56 @@ fn MailQueue() -> impl IntoView {
                             </table>
                         </div>
                         <Pager total=page.total total_exact=page.total_exact limit=page.limit offset=page.offset href />
+                    }
+                    .into_any()
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Webhook deliveries by status, and those given up after 24 hours of failures.
+#[component]
+fn WebhookQueue() -> impl IntoView {
+    let view_data = Resource::new(|| (), |()| admin_webhooks());
+    view! {
+        <h2 id="webhooks">"Webhooks"</h2>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || view_data.get().map(|result| match result {
+                Err(e) => view! { <div role="alert" class="form-error">{message(&e)}</div> }.into_any(),
+                Ok(queue) => {
+                    let counts = queue.counts;
+                    view! {
+                        <ul class="counts" aria-label="Webhook deliveries by status">
+                            <li>{format!("{} pending", counts.pending)}</li>
+                            <li>{format!("{} delivered", counts.delivered)}</li>
+                            <li>{format!("{} dead", counts.dead)}</li>
+                        </ul>
+                        <div class="table-wrap">
+                            <table class="table">
+                                <caption class="visually-hidden">"Dead webhook deliveries"</caption>
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Event time"</th>
+                                        <th scope="col">"Event"</th>
+                                        <th scope="col">"URL"</th>
+                                        <th scope="col">"Tries"</th>
+                                        <th scope="col">"Last error"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {queue.dead.into_iter().map(|d| view! {
+                                        <tr>
+                                            <td><time datetime=d.created_at.clone()>{d.created_at.clone()}</time></td>
+                                            <td><span title=d.event_id.to_string()>{d.kind}</span></td>
+                                            <td>{d.url}</td>
+                                            <td>{d.attempts}</td>
+                                            <td>{d.last_error.unwrap_or_default()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
                     }
                     .into_any()
                 }
