@@ -3,6 +3,7 @@
 #   scripts/test.sh [all|lint|unit|e2e]
 # Postgres: DATABASE_URL when set (its role must be able to create databases), otherwise a
 # throwaway cluster under target/ that is removed at the end, pass or fail.
+# E2E_ARGS passes arguments to Playwright: `E2E_ARGS=tests/docs.spec.ts scripts/test.sh e2e`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -98,7 +99,7 @@ run_e2e() {
         E2E_DATABASE_URL="${DATABASE_URL%/*}/$db" E2E_PORT=$port \
         E2E_SHORT_TTL_DATABASE_URL="${DATABASE_URL%/*}/$short_db" E2E_SHORT_TTL_PORT=$short_port \
         E2E_SIX_DIGIT_DATABASE_URL="${DATABASE_URL%/*}/$six_db" E2E_SIX_DIGIT_PORT=$six_port \
-          npx playwright test
+          npx playwright test ${E2E_ARGS:-}
     ) || status=$?
   fi
   scripts/postgres.sh drop-db "$DATABASE_URL" "$db" || true

@@ -13,6 +13,7 @@ use server_fn::{
 
 /// Stable, snake_case error codes: part of the public HTTP contract.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The request body or a field did not parse.
@@ -128,6 +129,7 @@ impl ErrorCode {
 
 /// An error as clients see it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[error("{message}")]
 pub struct ApiError {
     pub error: ErrorCode,
@@ -335,7 +337,7 @@ impl FromServerFnError for ApiError {
             // The client sent something we could not read: its mistake, never a 500.
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => Self::new(
                 ErrorCode::Invalid,
-                "The request body is not valid JSON for this endpoint.",
+                "The request body or query string does not fit this endpoint.",
             ),
             ServerFnErrorErr::MissingArg(arg) => {
                 Self::new(ErrorCode::Invalid, format!("The field `{arg}` is missing."))

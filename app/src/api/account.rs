@@ -9,6 +9,13 @@ use crate::{
 };
 
 /// One query: the session lookup and the profile together (the hot read path).
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/profile",
+    tag = "Account",
+    responses((status = 200, description = "OK", body = Profile)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "profile", input = server_fn::codec::GetUrl)]
 pub async fn get_profile() -> Result<Profile, ApiError> {
     use crate::{api::extract, infra::sessions::CrossSite, services::account};
@@ -21,6 +28,14 @@ pub async fn get_profile() -> Result<Profile, ApiError> {
 }
 
 /// Changes any of `first_name`, `last_name`, `phone_number`; any other key is refused.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/update-profile",
+    tag = "Account",
+    request_body = super::openapi::ProfileChangesRequest,
+    responses((status = 200, description = "OK", body = Profile)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "update-profile", input = server_fn::codec::Json)]
 pub async fn update_profile(
     #[server(flatten)] changes: serde_json::Map<String, serde_json::Value>,
@@ -33,6 +48,14 @@ pub async fn update_profile(
 }
 
 /// Revokes every other session and token; a notice goes to the account's email.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/change-password",
+    tag = "Account",
+    request_body = super::openapi::ChangePasswordRequest,
+    responses((status = 200, description = "OK", body = Done)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "change-password", input = server_fn::codec::Json)]
 pub async fn change_password(
     #[server(default)] current_password: Secret,
@@ -53,6 +76,13 @@ pub async fn change_password(
     Ok(Done::OK)
 }
 
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/sessions",
+    tag = "Account",
+    responses((status = 200, description = "OK", body = Vec<SessionInfo>)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "sessions", input = server_fn::codec::GetUrl)]
 pub async fn sessions() -> Result<Vec<SessionInfo>, ApiError> {
     use crate::{api::extract, services::account};
@@ -62,6 +92,14 @@ pub async fn sessions() -> Result<Vec<SessionInfo>, ApiError> {
     account::list_sessions(&request.state, &caller).await
 }
 
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/revoke-session",
+    tag = "Account",
+    request_body = super::openapi::RevokeSessionRequest,
+    responses((status = 200, description = "OK", body = Done)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "revoke-session", input = server_fn::codec::Json)]
 pub async fn revoke_session(#[server(default)] session_id: String) -> Result<Done, ApiError> {
     use crate::{api::extract, services::account};
@@ -73,6 +111,17 @@ pub async fn revoke_session(#[server(default)] session_id: String) -> Result<Don
 }
 
 /// Newest first.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/security-events",
+    tag = "Account",
+    params(
+        ("limit" = Option<u32>, Query, description = "1 to 200 (default 50)", example = "20"),
+        ("offset" = Option<u32>, Query, description = "Rows to skip", example = "0"),
+    ),
+    responses((status = 200, description = "OK", body = Vec<SecurityEvent>)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "security-events", input = server_fn::codec::GetUrl)]
 pub async fn security_events(
     #[server(default)] limit: Option<u32>,
@@ -87,6 +136,14 @@ pub async fn security_events(
 
 /// Sends a code to `new_email` (and a notice to the current address); nothing changes until
 /// `confirm-email`.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/change-email",
+    tag = "Account",
+    request_body = super::openapi::ChangeEmailRequest,
+    responses((status = 200, description = "OK", body = CodeSentTo)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "change-email", input = server_fn::codec::Json)]
 pub async fn change_email(
     #[server(default)] new_email: String,
@@ -106,6 +163,14 @@ pub async fn change_email(
     .await
 }
 
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/confirm-email",
+    tag = "Account",
+    request_body = super::openapi::CodeRequest,
+    responses((status = 200, description = "OK", body = Profile)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "confirm-email", input = server_fn::codec::Json)]
 pub async fn confirm_email(#[server(default)] code: Secret) -> Result<Profile, ApiError> {
     use crate::{api::extract, services::email_change};
@@ -115,6 +180,14 @@ pub async fn confirm_email(#[server(default)] code: Secret) -> Result<Profile, A
     email_change::confirm(&request.state, &request.client, &caller, code.expose()).await
 }
 
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/delete-account",
+    tag = "Account",
+    request_body = super::openapi::PasswordRequest,
+    responses((status = 200, description = "OK", body = Done)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "delete-account", input = server_fn::codec::Json)]
 pub async fn delete_account(#[server(default)] password: Secret) -> Result<Done, ApiError> {
     use crate::{api::extract, infra::sessions, services::account};
@@ -126,6 +199,13 @@ pub async fn delete_account(#[server(default)] password: Secret) -> Result<Done,
     Ok(Done::OK)
 }
 
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/export-account",
+    tag = "Account",
+    responses((status = 200, description = "OK", body = AccountExport)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "export-account", input = server_fn::codec::GetUrl)]
 pub async fn export_account() -> Result<AccountExport, ApiError> {
     use crate::{api::extract, services::account};

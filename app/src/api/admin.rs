@@ -12,6 +12,21 @@ use crate::{
 
 /// The users table: `q` (name, email or phone in any format), `status`, `role`, `sort`
 /// (`newest`, `oldest`, `name`, `email`), `limit` (1–100, default 20), `offset`.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/admin/users",
+    tag = "Administration",
+    params(
+        ("q" = Option<String>, Query, description = "Words that must all appear in the name or email, or a phone number or part of one", example = "lovelace"),
+        ("status" = Option<String>, Query, description = "`pending`, `active`, `locked` or `disabled`", example = "active"),
+        ("role" = Option<String>, Query, description = "`user` or `admin`", example = "user"),
+        ("sort" = Option<String>, Query, description = "`newest` (default), `oldest`, `name` or `email`", example = "name"),
+        ("limit" = Option<String>, Query, description = "1 to 100 (default 20)", example = "20"),
+        ("offset" = Option<String>, Query, description = "Rows to skip", example = "0"),
+    ),
+    responses((status = 200, description = "OK", body = Page<UserSummary>)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "admin/users", input = server_fn::codec::GetUrl)]
 pub async fn admin_users(
     #[server(default)] q: Option<String>,
@@ -37,6 +52,16 @@ pub async fn admin_users(
 }
 
 /// One account: profile, status, sessions and the latest 50 security events.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/admin/user",
+    tag = "Administration",
+    params(
+        ("id" = Option<String>, Query, description = "The account's id", example = "0b8f8a1e-3c0d-4b53-9d7e-2f1f5b6a7c88"),
+    ),
+    responses((status = 200, description = "OK", body = UserDetail)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "admin/user", input = server_fn::codec::GetUrl)]
 pub async fn admin_user(#[server(default)] id: String) -> Result<UserDetail, ApiError> {
     use crate::{api::extract, services::admin};
@@ -47,6 +72,14 @@ pub async fn admin_user(#[server(default)] id: String) -> Result<UserDetail, Api
 }
 
 /// Ends every session and token of the account at once; it can no longer sign in.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/admin/disable-user",
+    tag = "Administration",
+    request_body = super::openapi::DisableUserRequest,
+    responses((status = 200, description = "OK", body = UserSummary)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "admin/disable-user", input = server_fn::codec::Json)]
 pub async fn disable_user(
     #[server(default)] user_id: String,
@@ -60,6 +93,14 @@ pub async fn disable_user(
     admin::disable(&request.state, &actor, &user_id, &reason).await
 }
 
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/admin/enable-user",
+    tag = "Administration",
+    request_body = super::openapi::UserIdRequest,
+    responses((status = 200, description = "OK", body = UserSummary)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "admin/enable-user", input = server_fn::codec::Json)]
 pub async fn enable_user(#[server(default)] user_id: String) -> Result<UserSummary, ApiError> {
     use crate::{api::extract, infra::audit::Actor, services::admin};
@@ -71,6 +112,14 @@ pub async fn enable_user(#[server(default)] user_id: String) -> Result<UserSumma
 }
 
 /// `role` is `user` or `admin`.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/admin/set-role",
+    tag = "Administration",
+    request_body = super::openapi::SetRoleRequest,
+    responses((status = 200, description = "OK", body = UserSummary)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "admin/set-role", input = server_fn::codec::Json)]
 pub async fn set_role(
     #[server(default)] user_id: String,
@@ -85,6 +134,14 @@ pub async fn set_role(
 }
 
 /// A new activation code for a pending account; its lock after too many wrong codes is lifted.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/admin/resend-activation",
+    tag = "Administration",
+    request_body = super::openapi::UserIdRequest,
+    responses((status = 200, description = "OK", body = CodeSent)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "admin/resend-activation", input = server_fn::codec::Json)]
 pub async fn resend_activation(#[server(default)] user_id: String) -> Result<CodeSent, ApiError> {
     use crate::{api::extract, infra::audit::Actor, services::admin};
@@ -96,6 +153,14 @@ pub async fn resend_activation(#[server(default)] user_id: String) -> Result<Cod
 }
 
 /// Deletes the account as its owner would: email and phone free, a goodbye email.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/admin/delete-user",
+    tag = "Administration",
+    request_body = super::openapi::UserIdRequest,
+    responses((status = 200, description = "OK", body = Done)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "admin/delete-user", input = server_fn::codec::Json)]
 pub async fn delete_user(#[server(default)] user_id: String) -> Result<Done, ApiError> {
     use crate::{api::extract, infra::audit::Actor, services::admin};
@@ -108,6 +173,19 @@ pub async fn delete_user(#[server(default)] user_id: String) -> Result<Done, Api
 }
 
 /// Newest first; `actor` and `target` filter by account id or email.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/admin/audit-log",
+    tag = "Administration",
+    params(
+        ("actor" = Option<String>, Query, description = "An account id or email: acts by it", example = "admin@example.com"),
+        ("target" = Option<String>, Query, description = "An account id or email: acts on it", example = "ada@example.com"),
+        ("limit" = Option<String>, Query, description = "1 to 100 (default 20)", example = "20"),
+        ("offset" = Option<String>, Query, description = "Rows to skip", example = "0"),
+    ),
+    responses((status = 200, description = "OK", body = Page<AuditEntry>)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "admin/audit-log", input = server_fn::codec::GetUrl)]
 pub async fn audit_log(
     #[server(default)] actor: Option<String>,
@@ -129,6 +207,18 @@ pub async fn audit_log(
 }
 
 /// The mail queue: counts by status and the rows, newest first; no bodies, no codes.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/admin/outbox",
+    tag = "Administration",
+    params(
+        ("status" = Option<String>, Query, description = "`pending`, `sent`, `expired` or `dead`", example = "dead"),
+        ("limit" = Option<String>, Query, description = "1 to 100 (default 20)", example = "20"),
+        ("offset" = Option<String>, Query, description = "Rows to skip", example = "0"),
+    ),
+    responses((status = 200, description = "OK", body = OutboxView)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "admin/outbox", input = server_fn::codec::GetUrl)]
 pub async fn outbox(
     #[server(default)] status: Option<String>,
@@ -150,6 +240,14 @@ pub async fn outbox(
 }
 
 /// Queues a `dead` email again.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/admin/retry-email",
+    tag = "Administration",
+    request_body = super::openapi::RetryEmailRequest,
+    responses((status = 200, description = "OK", body = Done)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "admin/retry-email", input = server_fn::codec::Json)]
 pub async fn retry_email(#[server(default)] id: Option<i64>) -> Result<Done, ApiError> {
     use crate::{api::extract, infra::audit::Actor, services::admin};

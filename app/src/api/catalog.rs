@@ -15,6 +15,21 @@ use crate::{
 
 /// `keyword` (every word in the name or description), `min_price`, `max_price`, `in_stock`,
 /// `sort` (`name`, `price`, `-price`, `newest`), `limit` (1–100, default 20), `offset`.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/products",
+    tag = "Catalogue",
+    params(
+        ("keyword" = Option<String>, Query, description = "Words that must all appear in the name or description", example = "lamp"),
+        ("min_price" = Option<String>, Query, description = "Lowest price, e.g. `2.20`", example = "1.00"),
+        ("max_price" = Option<String>, Query, description = "Highest price", example = "100.00"),
+        ("in_stock" = Option<String>, Query, description = "`true` leaves out what is sold out", example = "true"),
+        ("sort" = Option<String>, Query, description = "`name` (default), `price`, `-price` or `newest`", example = "price"),
+        ("limit" = Option<String>, Query, description = "1 to 100 (default 20)", example = "20"),
+        ("offset" = Option<String>, Query, description = "Rows to skip", example = "0"),
+    ),
+    responses((status = 200, description = "OK", body = Page<Product>)),
+))]
 #[server(endpoint = "products", input = server_fn::codec::GetUrl)]
 pub async fn products(
     #[server(default)] keyword: Option<String>,
@@ -40,6 +55,15 @@ pub async fn products(
     catalog::list(&request.state, &query).await
 }
 
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/product",
+    tag = "Catalogue",
+    params(
+        ("id" = Option<String>, Query, description = "The product's id", example = "3d6f0c1a-9b7e-4e52-8f4a-1c2d3e4f5a6b"),
+    ),
+    responses((status = 200, description = "OK", body = Product)),
+))]
 #[server(endpoint = "product", input = server_fn::codec::GetUrl)]
 pub async fn get_product(#[server(default)] id: String) -> Result<Product, ApiError> {
     use crate::{api::extract, services::catalog};
@@ -49,6 +73,14 @@ pub async fn get_product(#[server(default)] id: String) -> Result<Product, ApiEr
 }
 
 /// `price` is a string or a number with at most two decimals; `stock` a whole number.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/create-product",
+    tag = "Catalogue",
+    request_body = super::openapi::CreateProductRequest,
+    responses((status = 201, description = "Created", body = Product)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "create-product", input = server_fn::codec::Json)]
 pub async fn create_product(
     #[server(default)] name: String,
@@ -74,6 +106,14 @@ pub async fn create_product(
 
 /// Changes the fields sent, if `version` is still the product's version; answers the product
 /// with its new version.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/update-product",
+    tag = "Catalogue",
+    request_body = super::openapi::UpdateProductRequest,
+    responses((status = 200, description = "OK", body = Product)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "update-product", input = server_fn::codec::Json)]
 pub async fn update_product(
     #[server(default)] id: String,
@@ -100,6 +140,14 @@ pub async fn update_product(
 }
 
 /// Takes the product out of the catalogue; past orders keep their lines.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/delete-product",
+    tag = "Catalogue",
+    request_body = super::openapi::IdRequest,
+    responses((status = 200, description = "OK", body = Done)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "delete-product", input = server_fn::codec::Json)]
 pub async fn delete_product(#[server(default)] id: String) -> Result<Done, ApiError> {
     use crate::{api::extract, infra::audit::Actor, services::catalog};

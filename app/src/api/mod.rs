@@ -7,6 +7,8 @@ pub mod admin;
 pub mod catalog;
 #[cfg(feature = "ssr")]
 pub mod extract;
+#[cfg(feature = "ssr")]
+pub mod openapi;
 pub mod orders;
 pub mod password_reset;
 pub mod registration;

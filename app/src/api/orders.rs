@@ -10,6 +10,17 @@ use crate::{
 
 /// Every line in stock, or nothing: 409 `insufficient_stock` lists every short line. With an
 /// `Idempotency-Key` header, a repeat of the same request answers the first order again.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/place-order",
+    tag = "Orders",
+    request_body = super::openapi::PlaceOrderRequest,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 visible ASCII characters; a repeat with the same body answers the first order again (for 24 hours)"),
+    ),
+    responses((status = 201, description = "Created", body = Order, headers(("idempotent-replayed" = String, description = "`true` when this answers an earlier request with the same key")))),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "place-order", input = server_fn::codec::Json)]
 pub async fn place_order(#[server(default)] items: Vec<OrderLineInput>) -> Result<Order, ApiError> {
     use crate::{api::extract, services::orders};
@@ -33,6 +44,17 @@ pub async fn place_order(#[server(default)] items: Vec<OrderLineInput>) -> Resul
 }
 
 /// The caller's orders, newest first.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/orders",
+    tag = "Orders",
+    params(
+        ("limit" = Option<String>, Query, description = "1 to 100 (default 20)", example = "20"),
+        ("offset" = Option<String>, Query, description = "Rows to skip", example = "0"),
+    ),
+    responses((status = 200, description = "OK", body = Page<Order>)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "orders", input = server_fn::codec::GetUrl)]
 pub async fn orders(
     #[server(default)] limit: Option<String>,
@@ -46,6 +68,16 @@ pub async fn orders(
 }
 
 /// One of the caller's orders (anyone else's is 404, like one that does not exist).
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/order",
+    tag = "Orders",
+    params(
+        ("id" = Option<String>, Query, description = "The order's id", example = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"),
+    ),
+    responses((status = 200, description = "OK", body = Order)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "order", input = server_fn::codec::GetUrl)]
 pub async fn get_order(#[server(default)] id: String) -> Result<Order, ApiError> {
     use crate::{api::extract, services::orders};
@@ -56,6 +88,14 @@ pub async fn get_order(#[server(default)] id: String) -> Result<Order, ApiError>
 }
 
 /// Cancels the order and puts its stock back.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/cancel-order",
+    tag = "Orders",
+    request_body = super::openapi::IdRequest,
+    responses((status = 200, description = "OK", body = Order)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "cancel-order", input = server_fn::codec::Json)]
 pub async fn cancel_order(#[server(default)] id: String) -> Result<Order, ApiError> {
     use crate::{api::extract, services::orders};

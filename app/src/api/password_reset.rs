@@ -9,6 +9,13 @@ use crate::{
 
 /// Always 200, whatever the address: a code goes out only to an activated account, and the
 /// work happens after the answer, so its timing says nothing either.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/request-password-reset",
+    tag = "Password reset",
+    request_body = super::openapi::EmailRequest,
+    responses((status = 200, description = "OK", body = Done)),
+))]
 #[server(endpoint = "request-password-reset", input = server_fn::codec::Json)]
 pub async fn request_password_reset(#[server(default)] email: String) -> Result<Done, ApiError> {
     use crate::{api::extract, error::ErrorCode, services::password_reset};
@@ -32,6 +39,13 @@ pub async fn request_password_reset(#[server(default)] email: String) -> Result<
 }
 
 /// Every session and token of the account is revoked.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/reset-password",
+    tag = "Password reset",
+    request_body = super::openapi::ResetPasswordRequest,
+    responses((status = 200, description = "OK", body = Done)),
+))]
 #[server(endpoint = "reset-password", input = server_fn::codec::Json)]
 pub async fn reset_password(
     #[server(default)] email: String,

@@ -9,6 +9,13 @@ use crate::{
 
 /// A missing field reads as empty and gets the same `invalid` error, with its name, as an
 /// empty one.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/register",
+    tag = "Registration",
+    request_body = super::openapi::RegisterRequest,
+    responses((status = 201, description = "Created", body = Registered)),
+))]
 #[server(endpoint = "register", input = server_fn::codec::Json)]
 pub async fn register(
     #[server(default)] first_name: String,
@@ -33,6 +40,14 @@ pub async fn register(
 }
 
 /// Authenticated with `Authorization: Basic base64(email:password)`.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/activate",
+    tag = "Registration",
+    request_body = super::openapi::CodeRequest,
+    responses((status = 200, description = "OK", body = Activated)),
+    security(("basic" = [])),
+))]
 #[server(endpoint = "activate", input = server_fn::codec::Json)]
 pub async fn activate(#[server(default)] code: Secret) -> Result<Activated, ApiError> {
     use crate::{api::extract, services::registration};
@@ -55,6 +70,14 @@ pub async fn activate(#[server(default)] code: Secret) -> Result<Activated, ApiE
 }
 
 /// Authenticated with `Authorization: Basic base64(email:password)`.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/resend-code",
+    tag = "Registration",
+    request_body = super::openapi::EmptyRequest,
+    responses((status = 200, description = "OK", body = CodeSent)),
+    security(("basic" = [])),
+))]
 #[server(endpoint = "resend-code", input = server_fn::codec::Json)]
 pub async fn resend_code() -> Result<CodeSent, ApiError> {
     use crate::{api::extract, services::registration};

@@ -9,6 +9,13 @@ use crate::{
 };
 
 /// Signs in with a session cookie (HttpOnly, SameSite=Lax).
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/login",
+    tag = "Sessions",
+    request_body = super::openapi::CredentialsRequest,
+    responses((status = 200, description = "OK", body = SignedIn, headers(("set-cookie" = String, description = "The session cookie: HttpOnly, SameSite=Lax, Path=/ (`__Host-session` and Secure over https)")))),
+))]
 #[server(endpoint = "login", input = server_fn::codec::Json)]
 pub async fn login(
     #[server(default)] email: String,
@@ -35,6 +42,13 @@ pub async fn login(
 }
 
 /// Issues a bearer token for programs; no cookie.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/token",
+    tag = "Sessions",
+    request_body = super::openapi::CredentialsRequest,
+    responses((status = 200, description = "OK", body = TokenIssued)),
+))]
 #[server(endpoint = "token", input = server_fn::codec::Json)]
 pub async fn token(
     #[server(default)] email: String,
@@ -58,6 +72,14 @@ pub async fn token(
 }
 
 /// Revokes the session or token the request came with.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/logout",
+    tag = "Sessions",
+    request_body = super::openapi::EmptyRequest,
+    responses((status = 200, description = "OK", body = Done)),
+    security(("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "logout", input = server_fn::codec::Json)]
 pub async fn logout() -> Result<Done, ApiError> {
     use crate::{api::extract, infra::sessions, services::sign_in};
@@ -71,6 +93,13 @@ pub async fn logout() -> Result<Done, ApiError> {
 
 /// Who is signed in on this browser, if anyone: what the header shows. Reads only, so a
 /// cross-site request simply counts as signed out.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/current-user",
+    tag = "Sessions",
+    responses((status = 200, description = "OK", body = Option<Profile>)),
+    security((), ("session" = []), ("bearer" = [])),
+))]
 #[server(endpoint = "current-user", input = server_fn::codec::GetUrl)]
 pub async fn current_user() -> Result<Option<Profile>, ApiError> {
     use crate::{api::extract, infra::sessions::CrossSite, services::account, state::AppState};

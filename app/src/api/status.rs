@@ -7,6 +7,12 @@ use crate::{
     model::{PublicSettings, StatusReport},
 };
 
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/status",
+    tag = "Service",
+    responses((status = 200, description = "OK", body = StatusReport)),
+))]
 #[server(endpoint = "status", input = server_fn::codec::GetUrl)]
 pub async fn service_status() -> Result<StatusReport, ApiError> {
     use crate::state::{AppState, check_database};
@@ -26,6 +32,12 @@ pub async fn service_status() -> Result<StatusReport, ApiError> {
 }
 
 /// Code length and timers, as this server applies them.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    get,
+    path = "/api/settings",
+    tag = "Service",
+    responses((status = 200, description = "OK", body = PublicSettings)),
+))]
 #[server(endpoint = "settings", input = server_fn::codec::GetUrl)]
 pub async fn get_settings() -> Result<PublicSettings, ApiError> {
     use crate::state::AppState;

@@ -111,6 +111,22 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
+/// In the API document: the string the server writes (input may also be a number).
+#[cfg(feature = "ssr")]
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^\d{1,7}\.\d{2}$"))
+            .description(Some("An amount with two decimals, in the shop's currency."))
+            .examples([serde_json::json!("2.20")])
+            .into()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl utoipa::ToSchema for Money {}
+
 #[cfg(feature = "ssr")]
 impl sqlx::Type<sqlx::Postgres> for Money {
     fn type_info() -> sqlx::postgres::PgTypeInfo {

@@ -76,6 +76,7 @@ impl EventKind {
 
 /// What the app stores about a person, as they may see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Profile {
     #[cfg_attr(feature = "ssr", sqlx(rename = "id"))]
@@ -92,11 +93,13 @@ pub struct Profile {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SignedIn {
     pub user: Profile,
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TokenIssued {
     pub token: String,
     /// RFC 3339.
@@ -114,6 +117,7 @@ impl std::fmt::Debug for TokenIssued {
 
 /// The answer of endpoints that have nothing else to say.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Done {
     pub ok: bool,
 }
@@ -123,6 +127,7 @@ impl Done {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct SessionInfo {
     #[cfg_attr(feature = "ssr", sqlx(rename = "id"))]
@@ -139,6 +144,7 @@ pub struct SessionInfo {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct SecurityEvent {
     pub kind: EventKind,
@@ -149,12 +155,14 @@ pub struct SecurityEvent {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CodeSentTo {
     pub code_expires_in: u64,
 }
 
 /// Everything the product stores about a person, without secrets.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AccountExport {
     pub profile: Profile,
     pub sessions: Vec<SessionInfo>,

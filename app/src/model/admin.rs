@@ -65,6 +65,7 @@ text_enum! {
 
 /// One page of a longer list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// How many match, over all pages; a lower bound when `total_exact` is false (a search
@@ -77,6 +78,7 @@ pub struct Page<T> {
 
 /// A row of the administrators' users table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct UserSummary {
     #[cfg_attr(feature = "ssr", sqlx(rename = "id"))]
@@ -95,6 +97,7 @@ pub struct UserSummary {
 
 /// The live sessions and tokens of an account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct SessionsSummary {
     pub count: i64,
@@ -104,6 +107,7 @@ pub struct SessionsSummary {
 
 /// One account as an administrator sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UserDetail {
     #[serde(flatten)]
     pub user: UserSummary,
@@ -122,6 +126,7 @@ pub struct UserDetail {
 
 /// One administrative act.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct AuditEntry {
     pub id: i64,
@@ -143,6 +148,7 @@ pub struct AuditEntry {
 
 /// A queued email, without its body (codes stay out of this view).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct OutboxEntry {
     pub id: i64,
@@ -161,6 +167,7 @@ pub struct OutboxEntry {
 
 /// How many queued emails are in each status.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OutboxCounts {
     pub pending: i64,
     pub sent: i64,
@@ -170,6 +177,7 @@ pub struct OutboxCounts {
 
 /// The mail queue: counts by status and one page of rows, newest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OutboxView {
     pub counts: OutboxCounts,
     #[serde(flatten)]
@@ -178,6 +186,7 @@ pub struct OutboxView {
 
 /// What `server create-admin` made.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AdminCreated {
     pub user_id: Uuid,
     pub email: String,

@@ -8,6 +8,7 @@ use crate::domain::Money;
 
 /// A product of the catalogue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Product {
     pub id: Uuid,
@@ -46,6 +47,7 @@ text_enum! {
 
 /// One line of an order to place.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrderLineInput {
     /// A product id (a UUID).
     #[serde(default)]
@@ -57,6 +59,7 @@ pub struct OrderLineInput {
 
 /// One line of a placed order: name and unit price as they were at ordering time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrderItem {
     pub product_id: Uuid,
     pub name: String,
@@ -67,6 +70,7 @@ pub struct OrderItem {
 
 /// An order as its owner sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Order {
     pub id: Uuid,
     pub status: OrderStatus,
@@ -78,6 +82,7 @@ pub struct Order {
 
 /// A line of an order that asked for more than is in stock.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StockShortage {
     pub product_id: Uuid,
     pub requested: i32,

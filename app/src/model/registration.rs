@@ -3,6 +3,7 @@ use uuid::Uuid;
 
 /// `201` from `/api/register`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Registered {
     pub user_id: Uuid,
     /// The address as stored (trimmed, case kept).
@@ -14,11 +15,13 @@ pub struct Registered {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Activated {
     pub activated: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CodeSent {
     pub code_expires_in: u64,
 }

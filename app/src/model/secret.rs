@@ -3,6 +3,7 @@
 /// The server-function macro derives `Debug` on its argument structs, so any secret argument
 /// must be this type, or it would print in logs and panics.
 #[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(value_type = String, format = Password))]
 #[serde(transparent)]
 pub struct Secret(String);
 

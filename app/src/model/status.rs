@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// Whether the parts the product needs are answering.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StatusReport {
     /// `true` when Postgres answered a query just now.
     pub database_ok: bool,
@@ -12,6 +13,7 @@ pub struct StatusReport {
 /// The rules the pages explain to people, as this server applies them: the UI never copies
 /// them into constants of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PublicSettings {
     /// Digits in a one-time code.
     pub code_length: usize,

@@ -36,7 +36,10 @@ use reqwest::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{Person, TestApp, basic, spawn_app, spawn_app_with};
+use crate::{
+    contract::Contract,
+    helpers::{Person, TestApp, basic, spawn_app, spawn_app_with},
+};
 
 // ---------------------------------------------------------------------------------------------
 // The endpoints
@@ -1951,6 +1954,9 @@ fn describe(method: &Method, url: &Url, headers: &HeaderMap, body: Option<&[u8]>
     text
 }
 
+/// The OpenAPI document every answer is checked against.
+static CONTRACT: std::sync::LazyLock<Contract> = std::sync::LazyLock::new(Contract::of_this_build);
+
 /// A client without a cookie store: every request carries only the credentials its case says.
 fn plain_client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -2007,6 +2013,13 @@ async fn send(client: &reqwest::Client, case: &Case) -> Answer {
         };
         Some(code)
     };
+    // Every answer of a documented operation is documented: its status, and its body's shape.
+    let method_name = method.as_str().to_lowercase();
+    if CONTRACT.operation(&method_name, url.path()).is_some()
+        && let Err(failure) = CONTRACT.check(&method_name, url.path(), status.as_u16(), &answer)
+    {
+        panic!("{failure}\nfor\n{}", sent());
+    }
     match expect {
         Expect::Nothing => {}
         Expect::Refused => assert!(
