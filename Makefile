@@ -40,7 +40,7 @@ size: ## Release-build the browser bundle and print its raw and brotli sizes
 	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release --frontend-only
 	@node scripts/size.mjs target/site/pkg
 
-bench: ## Benchmark the release build: registration vs bare argon2, latency, email delay, GET /api/profile, token issue, admin search, catalogue search, orders
+bench: ## Benchmark the release build: registration vs bare argon2, latency, email delay, GET /api/profile, token issue, admin search, catalogue search, orders, webhook latency
 	@bench/run.sh
 
 db: ## Start the project's Postgres (kept in .data/) and print its DATABASE_URL

@@ -5,7 +5,7 @@
 #
 #   bench/run.sh [NAME...]   only the measurements named (argon2, register-rate,
 #                            register-saturation, profile, token, admin-search,
-#                            products-search, place-order); all by default
+#                            products-search, place-order, webhooks); all by default
 #
 # Postgres: DATABASE_URL when set (its role must be able to create databases; a database
 # bench_<pid> is created and dropped), otherwise a throwaway cluster under target/ that is
@@ -42,10 +42,14 @@ ORDER_USERS=32
 ORDER_CONNECTIONS=32
 ORDER_SECONDS=15
 ORDER_KEYWORD=benchorder
+# Webhooks: registrations at this rate for this long, the server restarted with WEBHOOK_URLS
+# pointing at the bench's receiver.
+WEBHOOK_RATE=25
+WEBHOOK_SECONDS=20
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 
-MEASUREMENTS="argon2 register-rate register-saturation profile token admin-search products-search place-order"
+MEASUREMENTS="argon2 register-rate register-saturation profile token admin-search products-search place-order webhooks"
 
 work_dir="target/bench"
 server_log="$work_dir/server.log"
@@ -58,6 +62,8 @@ db_name="bench_$$"
 server_pid=""
 # The environment the server runs with; the administrator's command line gets it too.
 server_env=()
+# Added to it (the webhooks run's WEBHOOK_URLS and WEBHOOK_SECRET).
+extra_env=()
 
 for name in "$@"; do
   case " $MEASUREMENTS " in
@@ -145,6 +151,7 @@ start_server() {
     RATE_LIMIT_REGISTER_PER_IP=0
     RATE_LIMIT_LOGIN_PER_IP=0
     SECRET_KEY="$secret"
+    ${extra_env[@]+"${extra_env[@]}"}
   )
   mkdir -p "$work_dir"
   log "starting the server on 127.0.0.1:$port (log: $server_log)"
@@ -444,6 +451,7 @@ token = results.get("token")
 search = results.get("admin-search")
 products = results.get("products-search")
 orders = results.get("place-order")
+hooks = results.get("webhooks")
 rows = []
 
 def row(label, value, passed=None):
@@ -548,6 +556,16 @@ if orders:
         and orders["stock_taken"] == orders["units_ordered"],
     )
 
+if hooks:
+    latency, floor = hooks["latency_ms"], hooks["from_response_ms"]
+    row(
+        f"webhook latency at {hooks['rate']:g}/s, event timestamp → receiver (all arrive)",
+        f"p50 {ms(latency['p50'])}, p95 {ms(latency['p95'])}, max {ms(latency['max'])}; "
+        f"from the response: p50 {ms(floor['p50'])}, p95 {ms(floor['p95'])}; "
+        f"{hooks['missing']} of {hooks['expected']} missing, {hooks['error_count']} errors",
+        hooks["missing"] == 0 and hooks["error_count"] == 0 and hooks["expected"] > 0,
+    )
+
 print("\n==> summary")
 width = max(len(label) for label, _, _ in rows)
 for label, value, verdict in rows:
@@ -612,6 +630,22 @@ if wanted place-order; then
   phase "orders of 3 of $ORDER_PRODUCTS products by $ORDER_USERS people, $ORDER_CONNECTIONS connections, ${ORDER_SECONDS} s" \
     place-order --url "$url" --smtp-port "$smtp_port" --users "$ORDER_USERS" \
     --seconds "$ORDER_SECONDS" --connections "$ORDER_CONNECTIONS"
+fi
+
+# Last, on a server restarted with webhooks on (the other runs measure it without them).
+if wanted webhooks; then
+  stop_server
+  hook_port=$(free_port_except "$server_port")
+  while [ "$hook_port" = "$smtp_port" ]; do hook_port=$(free_port_except "$server_port"); done
+  extra_env=(
+    WEBHOOK_URLS="http://127.0.0.1:$hook_port/hooks"
+    WEBHOOK_SECRET="whsec_$(head -c 32 /dev/urandom | base64)"
+  )
+  start_server "$server_port" "$smtp_port"
+  wait_ready "$url"
+  phase "webhooks: registration at $WEBHOOK_RATE/s, ${WEBHOOK_SECONDS} s, commit → receiver" \
+    webhooks --url "$url" --smtp-port "$smtp_port" --hook-port "$hook_port" \
+    --seconds "$WEBHOOK_SECONDS" --rate "$WEBHOOK_RATE"
 fi
 
 stop_server # now, so that the summary is the last thing printed

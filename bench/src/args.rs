@@ -33,6 +33,10 @@ pub const USAGE: &str = "usage:
       creates U activated accounts with a bearer token each, then C concurrent clients send
       POST /api/place-order back to back, each order 3 distinct products (one unit each) at
       random of those whose name holds \"benchorder\", by one of the accounts at random
+  bench webhooks --url URL --smtp-port PORT --hook-port PORT --seconds N --rate R
+      receives the server's webhooks on 127.0.0.1:HOOK-PORT/hooks (its WEBHOOK_URLS) while
+      registering R people per second on a fixed schedule; how long each user.registered
+      takes from the commit to the receiver
 
 Every run but argon2 listens for the server's emails on 127.0.0.1:PORT. --threads: how many
 threads drive the load (default 1, which leaves the other cores to the server).
@@ -47,6 +51,7 @@ pub enum Command {
     AdminSearch(AdminSearchArgs),
     ProductsSearch(SignedInArgs),
     PlaceOrder(PlaceOrderArgs),
+    Webhooks(WebhookArgs),
 }
 
 pub struct RegisterArgs {
@@ -80,6 +85,17 @@ pub struct PlaceOrderArgs {
     pub run: SignedInArgs,
     /// How many people place the orders.
     pub users: usize,
+}
+
+/// Registrations at a fixed rate, with a webhook receiver.
+pub struct WebhookArgs {
+    /// Base URL of the server, without a trailing slash.
+    pub url: String,
+    pub smtp_port: u16,
+    /// Where the receiver listens (the server's `WEBHOOK_URLS` is `http://127.0.0.1:PORT/hooks`).
+    pub hook_port: u16,
+    pub duration: Duration,
+    pub rate: f64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -121,6 +137,25 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command> 
             Command::PlaceOrder(PlaceOrderArgs {
                 users,
                 run: signed_in_args(&mut options)?,
+            })
+        }
+        "webhooks" => {
+            let url = url(&mut options)?;
+            let smtp_port = smtp_port(&mut options)?;
+            let hook_port: u16 = options.required("--hook-port")?;
+            ensure!(hook_port != 0, "--hook-port must be a real port, not 0");
+            let duration = Duration::from_secs(seconds(&mut options)?);
+            let rate: f64 = options.required("--rate")?;
+            ensure!(
+                rate.is_finite() && rate > 0.0,
+                "--rate must be a positive number"
+            );
+            Command::Webhooks(WebhookArgs {
+                url,
+                smtp_port,
+                hook_port,
+                duration,
+                rate,
             })
         }
         other => bail!("unknown command {other:?}"),

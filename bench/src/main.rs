@@ -2,7 +2,8 @@
 //! answers and sends the activation email at a moderate fixed rate, how many requests per
 //! second a signed-in account gets (its profile with a bearer token, and new tokens), and how
 //! quickly an administrator's search over many accounts answers; and for the shop, how quickly
-//! the public catalogue search answers and how many orders per second the server takes.
+//! the public catalogue search answers and how many orders per second the server takes; and how
+//! long a domain event takes from its commit to a webhook receiver.
 //!
 //! Password hashing is by design the most expensive thing the server does, so the bare hash
 //! rate is the ceiling for registrations (and sign-ins) per second; the gap between the two is
@@ -30,6 +31,7 @@ mod report;
 mod signed_in;
 mod smtp_sink;
 mod stats;
+mod webhooks;
 
 use std::process::ExitCode;
 
@@ -79,6 +81,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             runtime(args.threads)?.block_on(products_search::run(args))
         }
         Command::PlaceOrder(args) => runtime(args.run.threads)?.block_on(place_order::run(args)),
+        Command::Webhooks(args) => runtime(1)?.block_on(webhooks::run(args)),
     }
 }
 

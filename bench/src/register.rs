@@ -33,11 +33,7 @@ pub async fn run(args: RegisterArgs) -> anyhow::Result<()> {
     let client = http::client(usize::MAX)?;
     http::check_ready(&client, &args.url).await?;
     let sink = SmtpSink::start(args.smtp_port).await?;
-    let target = Target {
-        client,
-        endpoint: format!("{}/api/register", args.url).into(),
-        identities: Arc::new(Identities::random()),
-    };
+    let target = Target::new(client, &args.url);
 
     let run = match args.load {
         Load::Connections(connections) => saturate(&target, connections, args.duration).await?,
@@ -58,23 +54,34 @@ pub async fn run(args: RegisterArgs) -> anyhow::Result<()> {
 
 /// What every request needs; cheap to clone into each task.
 #[derive(Clone)]
-struct Target {
+pub(crate) struct Target {
     client: Client,
     endpoint: Arc<str>,
     identities: Arc<Identities>,
 }
 
 /// One registration attempt.
-struct Attempt {
-    email: String,
+pub(crate) struct Attempt {
+    pub email: String,
     /// When the request went out: where the registration→email latency starts.
     sent_at: Instant,
+    /// When the whole response was in: after the registration committed.
+    pub answered_at: Instant,
     /// From the scheduled time (fixed rate) or the send (saturation) to the whole response.
     latency: Duration,
-    answer: Answer,
+    pub answer: Answer,
 }
 
 impl Target {
+    /// Registrations at `{url}/api/register`, as people with fresh identities.
+    pub fn new(client: Client, url: &str) -> Self {
+        Self {
+            client,
+            endpoint: format!("{url}/api/register").into(),
+            identities: Arc::new(Identities::random()),
+        }
+    }
+
     /// Registers one new person. `scheduled`: when the request should have gone out (open
     /// loop), the start of its latency; `None` counts from the actual send.
     async fn register(&self, scheduled: Option<Instant>) -> Attempt {
@@ -91,6 +98,7 @@ impl Target {
         Attempt {
             email: identity.email,
             sent_at,
+            answered_at: Instant::now(),
             latency: scheduled.unwrap_or(sent_at).elapsed(),
             answer,
         }
@@ -98,9 +106,9 @@ impl Target {
 }
 
 /// Every attempt of a run, and how long the run took until its last response.
-struct Run {
-    attempts: Vec<Attempt>,
-    elapsed: Duration,
+pub(crate) struct Run {
+    pub attempts: Vec<Attempt>,
+    pub elapsed: Duration,
 }
 
 /// `connections` clients registering back to back until `duration` is up; requests still in
@@ -130,7 +138,11 @@ async fn saturate(target: &Target, connections: usize, duration: Duration) -> an
 }
 
 /// `rate` requests per second for `duration`, each on its own task at its tick.
-async fn fixed_rate(target: &Target, rate: f64, duration: Duration) -> anyhow::Result<Run> {
+pub(crate) async fn fixed_rate(
+    target: &Target,
+    rate: f64,
+    duration: Duration,
+) -> anyhow::Result<Run> {
     let period = Duration::try_from_secs_f64(1.0 / rate).context("--rate is out of range")?;
     ensure!(!period.is_zero(), "--rate is too high to schedule");
     let total = (rate * duration.as_secs_f64()).round().max(1.0) as usize;
