@@ -310,15 +310,17 @@ impl EmailWorker {
 
     /// How long until the next pending retry is due (capped at the poll interval).
     async fn next_due_in(&self) -> Option<Duration> {
+        // Null when nothing is pending: `greatest(null, 0)` is 0, which made an idle worker
+        // query again at once, in a loop.
         let secs: Option<f64> = sqlx::query_scalar(
-            "select greatest(extract(epoch from min(next_attempt_at) - now()), 0)::float8
+            "select extract(epoch from min(next_attempt_at) - now())::float8
              from email_outbox where status = 'pending'",
         )
         .fetch_one(&self.pool)
         .await
         .ok()
         .flatten();
-        secs.map(|s| Duration::from_secs_f64(s).min(POLL_INTERVAL))
+        secs.map(|s| Duration::from_secs_f64(s.max(0.0)).min(POLL_INTERVAL))
     }
 }
 
