@@ -148,6 +148,9 @@ start_server() {
     APP_ENV=production
     RUST_LOG=warn
     SMTP_URL="smtp://127.0.0.1:$smtp_port"
+    # Production refuses a base URL that is not https; the bench signs in with bearer tokens
+    # (no cookies), so the links in its emails are all this changes.
+    APP_BASE_URL="https://127.0.0.1:$port"
     RATE_LIMIT_REGISTER_PER_IP=0
     RATE_LIMIT_LOGIN_PER_IP=0
     SECRET_KEY="$secret"

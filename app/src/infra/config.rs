@@ -22,8 +22,9 @@ use crate::{
 /// The database `make run` starts when `DATABASE_URL` is not set (see `scripts/postgres.sh`).
 pub const DEFAULT_DATABASE_URL: &str = "postgres://accounts@127.0.0.1:54329/accounts";
 pub const DEFAULT_LOG_FILTER: &str = "info,server=debug,app=debug,sqlx=warn";
-/// Used when `SECRET_KEY` is unset in development. Production refuses to start without a key.
-const DEVELOPMENT_SECRET_KEY: &str = "development-only-key-never-use-this-in-production";
+/// Used when `SECRET_KEY` is unset in development. Production refuses to start without a key,
+/// and with this one.
+pub const DEVELOPMENT_SECRET_KEY: &str = "development-only-key-never-use-this-in-production";
 
 /// Every variable the app reads, with its default. Empty values count as unset.
 #[derive(Deserialize)]
@@ -63,6 +64,9 @@ struct Env {
     catalog_cache_ms: u64,
     webhook_urls: Option<String>,
     webhook_secret: Option<String>,
+    request_timeout_secs: u64,
+    header_read_timeout_secs: u64,
+    shutdown_grace_secs: u64,
 }
 
 impl Default for Env {
@@ -102,6 +106,9 @@ impl Default for Env {
             catalog_cache_ms: 1000,
             webhook_urls: None,
             webhook_secret: None,
+            request_timeout_secs: 15,
+            header_read_timeout_secs: 10,
+            shutdown_grace_secs: 20,
         }
     }
 }
@@ -152,6 +159,14 @@ pub struct HttpSettings {
     pub app_base_url: Url,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// A request still unanswered after this long gets 503 (`REQUEST_TIMEOUT_SECS`).
+    pub request_timeout: Duration,
+    /// A connection that has not sent a whole request head this long after it opened, or after
+    /// its previous answer, is closed (`HEADER_READ_TIMEOUT_SECS`): slow-header clients cannot
+    /// hold connections open.
+    pub header_read_timeout: Duration,
+    /// After SIGTERM, how long requests in flight may take to finish (`SHUTDOWN_GRACE_SECS`).
+    pub shutdown_grace: Duration,
 }
 
 impl HttpSettings {
@@ -413,6 +428,14 @@ fn at_least_one(var: &str, value: u64) -> Result<u64, SettingsError> {
     Ok(value)
 }
 
+/// Whole seconds from 1 to 600: the HTTP time limits.
+fn seconds_1_to_600(var: &str, value: u64) -> Result<Duration, SettingsError> {
+    if !(1..=600).contains(&value) {
+        return Err(invalid(var, "must be from 1 to 600"));
+    }
+    Ok(Duration::from_secs(value))
+}
+
 impl Settings {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, SettingsError> {
@@ -500,6 +523,12 @@ impl Settings {
                 Some(SecretString::from(raw))
             }
         };
+        if smtp_url.is_none() && app_env == AppEnv::Production {
+            return Err(invalid(
+                "SMTP_URL",
+                "required in production (smtp://host:port or smtps://host:port); without it mail only reaches the development mailbox",
+            ));
+        }
         let mail = MailSettings {
             smtp_url,
             from: env.email_from.parse::<Mailbox>().map_err(|e| {
@@ -532,6 +561,14 @@ impl Settings {
                     format!("{app_base_url_raw:?} is not an http(s) URL"),
                 )
             })?;
+        if app_base_url.scheme() != "https" && app_env == AppEnv::Production {
+            return Err(invalid(
+                "APP_BASE_URL",
+                format!(
+                    "{app_base_url_raw:?} is not https; required in production (the public https address, e.g. https://accounts.example.com)"
+                ),
+            ));
+        }
         let trusted_proxies = env
             .trusted_proxies
             .as_deref()
@@ -557,9 +594,21 @@ impl Settings {
             reload_port: env.leptos_reload_port,
             app_base_url,
             trusted_proxies,
+            request_timeout: seconds_1_to_600("REQUEST_TIMEOUT_SECS", env.request_timeout_secs)?,
+            header_read_timeout: seconds_1_to_600(
+                "HEADER_READ_TIMEOUT_SECS",
+                env.header_read_timeout_secs,
+            )?,
+            shutdown_grace: seconds_1_to_600("SHUTDOWN_GRACE_SECS", env.shutdown_grace_secs)?,
         };
 
         let key = match env.secret_key {
+            Some(key) if key == DEVELOPMENT_SECRET_KEY && app_env == AppEnv::Production => {
+                return Err(invalid(
+                    "SECRET_KEY",
+                    "is the development key; production needs its own (at least 32 random characters, the same on every replica)",
+                ));
+            }
             Some(key) if key.len() >= 32 => SecretString::from(key),
             Some(_) => return Err(invalid("SECRET_KEY", "use at least 32 characters")),
             None if app_env == AppEnv::Production => {
@@ -772,11 +821,70 @@ mod tests {
         assert_eq!(s.sessions.cookie_name, "session");
     }
 
+    /// What production needs, with `changes` on top (an empty value unsets a variable).
+    fn production(changes: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let mut vars = vec![
+            ("APP_ENV", "production"),
+            ("SECRET_KEY", "a-production-secret-of-thirty-two-chars"),
+            ("SMTP_URL", "smtps://mail.example.com"),
+            ("APP_BASE_URL", "https://accounts.example.com"),
+        ];
+        vars.extend_from_slice(changes);
+        settings(&vars)
+    }
+
     #[test]
     fn production_logs_json_by_default() {
-        let key = "k".repeat(32);
-        let s = settings(&[("APP_ENV", "production"), ("SECRET_KEY", &key)]).expect("parses");
+        let s = production(&[]).expect("parses");
         assert_eq!(s.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn production_refuses_the_development_secret_key() {
+        let err = production(&[("SECRET_KEY", DEVELOPMENT_SECRET_KEY)]).expect_err("dev key");
+        assert_eq!(err.var, "SECRET_KEY");
+        assert!(err.to_string().contains("development key"), "{err}");
+        assert!(!err.to_string().contains(DEVELOPMENT_SECRET_KEY), "{err}");
+        // Development may name it explicitly.
+        settings(&[("SECRET_KEY", DEVELOPMENT_SECRET_KEY)]).expect("development");
+    }
+
+    #[test]
+    fn production_refuses_the_development_mailbox() {
+        let err = production(&[("SMTP_URL", "")]).expect_err("no SMTP");
+        assert_eq!(err.var, "SMTP_URL");
+        assert!(err.to_string().contains("required in production"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_a_base_url_that_is_not_https() {
+        for url in ["", "http://accounts.example.com"] {
+            let err = production(&[("APP_BASE_URL", url)]).expect_err(url);
+            assert_eq!(err.var, "APP_BASE_URL", "{url:?}");
+            assert!(err.to_string().contains("is not https"), "{err}");
+        }
+        settings(&[("APP_BASE_URL", "http://accounts.example.com")]).expect("development");
+    }
+
+    #[test]
+    fn http_time_limits_default_and_stay_within_1_to_600_seconds() {
+        let s = settings(&[]).expect("defaults parse");
+        assert_eq!(s.http.request_timeout, Duration::from_secs(15));
+        assert_eq!(s.http.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(s.http.shutdown_grace, Duration::from_secs(20));
+        for var in [
+            "REQUEST_TIMEOUT_SECS",
+            "HEADER_READ_TIMEOUT_SECS",
+            "SHUTDOWN_GRACE_SECS",
+        ] {
+            for bad in ["0", "601", "-1", "soon"] {
+                let err = settings(&[(var, bad)]).expect_err(bad);
+                assert_eq!(err.var, var, "{bad}: {err}");
+            }
+            for good in ["1", "600"] {
+                settings(&[(var, good)]).expect(good);
+            }
+        }
     }
 
     #[test]
@@ -830,10 +938,10 @@ mod tests {
 
     #[test]
     fn production_needs_a_secret_key() {
-        let err = settings(&[("APP_ENV", "production")]).expect_err("no key");
+        let err = production(&[("SECRET_KEY", "")]).expect_err("no key");
         assert_eq!(err.var, "SECRET_KEY");
         let key = "k".repeat(32);
-        let s = settings(&[("APP_ENV", "production"), ("SECRET_KEY", &key)]).expect("parses");
+        let s = production(&[("SECRET_KEY", &key)]).expect("parses");
         assert_eq!(s.codes.key(), key.as_bytes());
     }
 

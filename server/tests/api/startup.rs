@@ -45,6 +45,57 @@ fn an_invalid_setting_stops_startup_with_one_clear_line() {
     }
 }
 
+#[test]
+fn production_refuses_development_settings_with_one_clear_line_each() {
+    let good = [
+        ("APP_ENV", "production"),
+        ("SECRET_KEY", "a-production-secret-of-thirty-two-chars"),
+        ("SMTP_URL", "smtp://127.0.0.1:1"),
+        ("APP_BASE_URL", "https://accounts.example.com"),
+        // Never reached: the settings are refused before any connection.
+        ("DATABASE_URL", "postgres://accounts:x@127.0.0.1:1/accounts"),
+    ];
+    for (var, value, says) in [
+        (
+            "SECRET_KEY",
+            server::settings::DEVELOPMENT_SECRET_KEY,
+            "is the development key",
+        ),
+        ("SMTP_URL", "", "required in production"),
+        (
+            "APP_BASE_URL",
+            "http://accounts.example.com",
+            "is not https",
+        ),
+        ("APP_BASE_URL", "", "is not https"),
+    ] {
+        let vars: Vec<(&str, &str)> = good
+            .iter()
+            .copied()
+            .filter(|(name, _)| *name != var)
+            .chain([(var, value)])
+            .collect();
+        let output = run_server(&vars, Duration::from_secs(10));
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{var}={value:?} must stop start-up"
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line, got: {stderr}");
+        assert!(
+            lines[0].starts_with(&format!("error: invalid {var}: ")) && lines[0].contains(says),
+            "{var}={value:?}: {stderr}"
+        );
+        assert!(
+            !lines[0].contains(server::settings::DEVELOPMENT_SECRET_KEY),
+            "never echoes the key: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "nothing else: {output:?}");
+    }
+}
+
 #[tokio::test]
 async fn startup_gives_up_on_an_unreachable_postgres_after_its_timeout() {
     let settings = test_settings(
@@ -104,6 +155,8 @@ async fn sigterm_stops_the_server_cleanly_and_json_logs_carry_request_ids() {
             ("LEPTOS_SITE_ADDR", &address),
             ("APP_ENV", "production"),
             ("SECRET_KEY", "a-production-secret-of-thirty-two-chars"),
+            ("SMTP_URL", "smtp://127.0.0.1:1"),
+            ("APP_BASE_URL", "https://accounts.example.com"),
             ("RUST_LOG", "info"),
         ])
         .stdout(Stdio::piped())
