@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { createAdmin, newAdmin } from './admin-cli';
-import { waitForHydration } from './helpers';
+import { expectAccessible, waitForHydration } from './helpers';
 import { activatedPerson, origin } from './mailbox';
 import { banner, onPath, openLogin, signIn } from './session';
 
@@ -62,6 +62,7 @@ test.describe('administration', () => {
       await main.getByRole('button', { name: 'Disable…', exact: true }).click();
       const confirm = main.getByRole('group');
       await expect(confirm).toContainText(`Disable ${name} (${person.email})?`);
+      await expectAccessible(page, 'the disable confirmation');
       await confirm.getByLabel('Reason (for administrators only)').fill('Sends spam to other members');
       await confirm.getByRole('button', { name: 'Disable account', exact: true }).click();
       await expect(main.getByRole('status')).toHaveText('The account is disabled and signed out everywhere.');

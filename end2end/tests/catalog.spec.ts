@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect, request as http, test, type APIRequestContext, type Locator, type Page } from '@playwright/test';
 import { createAdmin, newAdmin } from './admin-cli';
-import { waitForHydration } from './helpers';
+import { expectAccessible, waitForHydration } from './helpers';
 import { activatedPerson, origin, readSubjects, type Person } from './mailbox';
 import { banner, onPath, openLogin, signIn } from './session';
 
@@ -177,6 +177,7 @@ test.describe('catalogue and orders', () => {
       await expect(row(page, teapot)).toContainText('37.50');
       await expect(row(page, 'Total')).toContainText('41.90');
       await expect(cartLink(page)).toHaveText('Cart (5)');
+      await expectAccessible(page, 'the cart with two lines');
     });
 
     await test.step('changes a quantity; the amounts follow', async () => {

@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import { expectAccessible } from './helpers';
 import { newPerson, origin, readCode, readCodes, registerInBrowser } from './mailbox';
 import { SHORT_TTL_CODE_TTL_SECS, serverOrigin } from './servers';
 
@@ -26,6 +27,7 @@ test.describe('an activation code that expired', () => {
       page.getByRole('alert').filter({ hasText: 'This code has expired. Ask for a new one.' }),
     ).toBeVisible();
     await expect(page.getByRole('heading', { name: 'Your account is active' })).toHaveCount(0);
+    await expectAccessible(page, '/activate with the code expired');
 
     // The cooldown is over too.
     const resend = page.getByRole('button', { name: 'Send a new code' });

@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 
 /**
@@ -26,4 +27,26 @@ export async function waitForHydration(page: Page): Promise<void> {
     test.info().annotations.push({ type: 'slow hydration', description: note });
     console.warn(`slow hydration: ${note}`);
   }
+}
+
+/** The WCAG 2.2 AA rules (and the A and 2.0/2.1 rules they include) axe checks. */
+const WCAG_AA_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+
+/**
+ * Runs axe-core on the page as it is now and fails on any WCAG 2.2 AA violation, listing each
+ * rule, its impact and the first elements at fault. `state` names what the page shows, for the
+ * failure message ("/register with field errors").
+ */
+export async function expectAccessible(page: Page, state: string): Promise<void> {
+  const result = await new AxeBuilder({ page }).withTags(WCAG_AA_TAGS).analyze();
+  const violations = result.violations.map(
+    (v) =>
+      `${v.id} (${v.impact}): ${v.help} — ${v.nodes
+        .slice(0, 3)
+        .map((n) => n.target.join(' '))
+        .join(' | ')}`,
+  );
+  expect(violations, `axe on ${state} (${page.url()})`).toEqual([]);
+  // A scan that checked nothing would pass too: make sure it looked at the page.
+  expect(result.passes.length, `axe checked rules on ${state}`).toBeGreaterThan(10);
 }
