@@ -1,12 +1,13 @@
-//! The HTTP stack's own rules: body size, panics, and how API errors reach the wire.
+//! The HTTP stack's own rules: body size, time, panics, and how API errors reach the wire.
 
-use std::panic::AssertUnwindSafe;
+use std::{panic::AssertUnwindSafe, time::Duration};
 
 use app::error::{ApiError, ErrorCode};
 use axum::{
     Json,
     body::{Body, Bytes},
     extract::Request,
+    extract::State,
     http::{HeaderValue, StatusCode, header},
     middleware::Next,
     response::{Html, IntoResponse, Response},
@@ -71,6 +72,48 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
         }
     }
 }
+
+/// What a client that ran into the time limit is asked to wait before trying again.
+const TIMED_OUT_RETRY_AFTER_SECS: u64 = 5;
+
+/// Answers 503 `unavailable` (with `Retry-After`) when the request, body included, has not been
+/// answered within `limit` (`REQUEST_TIMEOUT_SECS`): JSON under `/api`, a short page elsewhere.
+/// The handler is dropped where it waits, so its open transaction rolls back.
+pub async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                http.timeout_secs = limit.as_secs(),
+                "request not answered within the time limit; answered 503"
+            );
+            let mut response = if is_api {
+                error_response(&ApiError::new(
+                    ErrorCode::Unavailable,
+                    "The server took too long to answer. Please try again shortly.",
+                ))
+            } else {
+                (StatusCode::SERVICE_UNAVAILABLE, Html(TIMED_OUT_PAGE)).into_response()
+            };
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(TIMED_OUT_RETRY_AFTER_SECS),
+            );
+            response
+        }
+    }
+}
+
+/// The page a timed-out page request gets: nothing to render it with but the stylesheet.
+const TIMED_OUT_PAGE: &str = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+     <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+     <meta name=\"color-scheme\" content=\"light dark\">\
+     <title>Busy · Accounts</title><link rel=\"stylesheet\" href=\"/pkg/accounts.css\"></head>\
+     <body><main id=\"main\" class=\"container main\"><section class=\"message-page\">\
+     <p class=\"message-code\" aria-hidden=\"true\">503</p><h1>The server is busy</h1>\
+     <p>This page took too long to prepare. Please try again in a moment.</p>\
+     <a class=\"button\" href=\"/\">Go to the home page</a></section></main></body></html>";
 
 /// Gives server-function errors the status their code calls for (server functions themselves
 /// answer 500 for every error) and turns bare framework rejections under `/api` into typed JSON.

@@ -151,6 +151,7 @@ impl Application {
 /// The whole HTTP surface: probes, server functions, pages, static files, and the middleware
 /// every request passes through.
 pub fn router(state: AppState, dev_mailbox: bool) -> Router {
+    let request_timeout = state.settings.http.request_timeout;
     let routes = generate_route_list(App);
     let mut pages_and_api = Router::new();
     if dev_mailbox {
@@ -167,7 +168,7 @@ pub fn router(state: AppState, dev_mailbox: bool) -> Router {
         })
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .with_state(state);
-    with_middleware(pages_and_api)
+    with_middleware(pages_and_api, request_timeout)
 }
 
 /// Where the OpenAPI document is served; Swagger UI at `/docs` reads it.
@@ -199,7 +200,8 @@ fn api_docs<S: Clone + Send + Sync + 'static>(state: &AppState) -> Router<S> {
 }
 
 /// The middleware stack, outermost first. Public so tests can wrap their own routes in it.
-pub fn with_middleware(router: Router) -> Router {
+/// A request not answered within `request_timeout` gets 503.
+pub fn with_middleware(router: Router, request_timeout: Duration) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     router.layer(middleware::from_fn(mw::api_errors)).layer(
         ServiceBuilder::new()
@@ -226,6 +228,10 @@ pub fn with_middleware(router: Router) -> Router {
             )
             .layer(PropagateRequestIdLayer::new(x_request_id))
             .layer(middleware::from_fn(mw::catch_panics))
+            .layer(middleware::from_fn_with_state(
+                request_timeout,
+                mw::time_limit,
+            ))
             .layer(SetResponseHeaderLayer::if_not_present(
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),

@@ -1,3 +1,5 @@
+use std::time::{Duration, Instant};
+
 use axum::{Router, routing::get};
 use reqwest::header;
 use serde_json::Value;
@@ -153,11 +155,16 @@ async fn pages_are_compressed_for_clients_that_accept_it() {
 
 /// Serves `router` inside the app's middleware stack on a free port.
 async fn serve_with_middleware(router: Router) -> String {
+    serve_with_time_limit(router, Duration::from_secs(15)).await
+}
+
+/// [`serve_with_middleware`] with its own request time limit.
+async fn serve_with_time_limit(router: Router, limit: Duration) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = server::startup::with_middleware(router);
+    let app = server::startup::with_middleware(router, limit);
     tokio::spawn(async move { axum::serve(listener, app).await });
     address
 }
@@ -253,4 +260,50 @@ async fn server_function_errors_get_the_status_their_code_calls_for() {
         .await
         .expect("request");
     assert_eq!(error_code(response, 500).await, "internal");
+}
+
+#[tokio::test]
+async fn a_page_or_api_call_past_the_time_limit_gets_a_503_with_retry_after() {
+    async fn slow() -> &'static str {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        "too late"
+    }
+    let address = serve_with_time_limit(
+        Router::new()
+            .route("/slow", get(slow))
+            .route("/api/slow", get(slow)),
+        Duration::from_secs(1),
+    )
+    .await;
+    let client = reqwest::Client::new();
+
+    let started = Instant::now();
+    let response = client
+        .get(format!("{address}/slow"))
+        .send()
+        .await
+        .expect("request");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html")
+    );
+    let html = response.text().await.expect("body");
+    assert!(html.contains("The server is busy"), "{html}");
+
+    let response = client
+        .get(format!("{address}/api/slow"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+    assert_eq!(error_code(response, 503).await, "unavailable");
 }
