@@ -182,6 +182,24 @@ test.describe('registration', () => {
     await expectActivated(page);
   });
 
+  test('the name fields stay level when only one of them shows an error', async ({ page }) => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto('/register');
+    await waitForHydration(page);
+    const firstName = page.getByLabel('First name', { exact: true });
+    const surname = page.getByLabel('Surname', { exact: true });
+    await firstName.fill('Ada');
+    await page.getByRole('main').getByRole('button', { name: 'Create account' }).click();
+    await expect(surname).toHaveAttribute('aria-invalid', 'true');
+    await expect(firstName).not.toHaveAttribute('aria-invalid', 'true');
+    const [left, right] = [await firstName.boundingBox(), await surname.boundingBox()];
+    expect(left && right, 'both inputs are laid out').toBeTruthy();
+    // Side by side at this width, at the same height, and the same size.
+    expect(Math.abs((left?.y ?? 0) - (right?.y ?? 1))).toBeLessThan(1);
+    expect(Math.abs((left?.height ?? 0) - (right?.height ?? 1))).toBeLessThan(1);
+    expect(left?.x ?? 0).toBeLessThan(right?.x ?? 0);
+  });
+
   test('can be filled in and sent from the keyboard alone', async ({ page }) => {
     const person = newPerson();
     await page.goto('/register');
