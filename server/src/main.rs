@@ -67,7 +67,9 @@ async fn serve() -> ExitCode {
     };
     tracing::info!("listening on http://{}", app.local_addr());
     match app.run_until(startup::shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(startup::Stopped::Drained) => ExitCode::SUCCESS,
+        // Requests were cut off: worth a look, so not a clean exit.
+        Ok(startup::Stopped::GraceOver) => ExitCode::FAILURE,
         Err(e) => {
             tracing::error!("server failed: {e}");
             ExitCode::FAILURE

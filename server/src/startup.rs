@@ -45,6 +45,16 @@ pub struct Application {
     /// `None` when `WEBHOOK_URLS` is empty.
     webhook_worker: Option<WebhookWorker>,
     webhooks: WebhookSettings,
+    shutdown_grace: Duration,
+}
+
+/// How serving ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every request in flight at the signal was answered.
+    Drained,
+    /// `SHUTDOWN_GRACE_SECS` ran out first: the connections still open were dropped.
+    GraceOver,
 }
 
 impl Application {
@@ -88,6 +98,7 @@ impl Application {
         }
         let webhook_worker = WebhookWorker::from_settings(pool.clone(), &settings)?;
         let webhooks = settings.webhooks.clone();
+        let shutdown_grace = settings.http.shutdown_grace;
         warn_if_codes_are_weak(&settings.codes);
         PasswordHasher::warm_up();
         let hasher = PasswordHasher::new(
@@ -108,6 +119,7 @@ impl Application {
             email_worker,
             webhook_worker,
             webhooks,
+            shutdown_grace,
         })
     }
 
@@ -122,21 +134,44 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    /// Serves until `shutdown` resolves, then stops accepting connections and lets the requests
+    /// in flight finish, for at most `SHUTDOWN_GRACE_SECS`.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    ) -> std::io::Result<Stopped> {
         let worker = tokio::spawn(self.email_worker.run());
         let webhooks = self.webhook_worker.map(|w| tokio::spawn(w.run()));
         let housekeeping = tokio::spawn(maintenance::run(self.pool, self.webhooks));
-        let served = axum::serve(
+        let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+        let serving = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = signalled.send(());
+        })
+        .into_future();
+        let grace = self.shutdown_grace;
+        let grace_over = async move {
+            match on_signal.await {
+                Ok(()) => tokio::time::sleep(grace).await,
+                // The server stopped on its own: nothing to time.
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let served = tokio::select! {
+            served = serving => served.map(|()| Stopped::Drained),
+            () = grace_over => {
+                tracing::warn!(
+                    shutdown.grace_secs = grace.as_secs(),
+                    "shutdown grace over: dropping the requests still in flight"
+                );
+                Ok(Stopped::GraceOver)
+            }
+        };
         // Stopping mid-send rolls the step back: the message stays pending for the next run.
         // A webhook interrupted mid-send keeps its lease and goes out again after it.
         worker.abort();

@@ -5,7 +5,7 @@ use std::{
 
 use server::startup::connect_with_retry;
 
-use crate::helpers::{create_database, free_port, test_settings};
+use crate::helpers::{TestApp, create_database, free_port, spawn_app, test_settings};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_server");
 
@@ -239,4 +239,193 @@ async fn sigterm_stops_the_server_cleanly_and_json_logs_carry_request_ids() {
             .as_str()
             .is_some_and(|m| m.contains("Basic Auth"))
     );
+}
+
+/// The binary on `app`'s database (the accounts and tokens `app` made work there too), on a
+/// free port; returns the child and its address once `/readyz` answers.
+async fn start_binary_on(app: &TestApp, vars: &[(&str, &str)]) -> (std::process::Child, String) {
+    let address = format!("127.0.0.1:{}", free_port());
+    let smtp_url = app.mail.url();
+    let child = Command::new(SERVER)
+        .env_clear()
+        .envs([
+            ("DATABASE_URL", app.database_url.as_str()),
+            ("LEPTOS_SITE_ADDR", &address),
+            ("SMTP_URL", &smtp_url),
+            ("RUST_LOG", "warn"),
+        ])
+        .envs(vars.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server binary");
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = reqwest::get(format!("http://{address}/readyz")).await
+            && r.status() == 200
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (child, address)
+}
+
+/// Holds `email`'s account row in a transaction of its own until it is dropped or rolled back.
+async fn lock_account(app: &TestApp, email: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let user_id = app.user_id(email).await;
+    let mut lock = app.pool.begin().await.expect("begin");
+    sqlx::query("select 1 from users where id = $1 for update")
+        .bind(user_id)
+        .execute(&mut *lock)
+        .await
+        .expect("lock the row");
+    lock
+}
+
+/// Waits until some query waits for a lock: the held request is in flight.
+async fn until_a_query_waits_for_a_lock(app: &TestApp) {
+    let started = Instant::now();
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity
+             where datname = current_database() and wait_event_type = 'Lock'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .expect("pg_stat_activity");
+        if waiting > 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the request never reached the locked row"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn sigterm(child: &std::process::Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+}
+
+async fn exit_status(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("poll") {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running {limit:?} after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+#[expect(
+    clippy::print_stdout,
+    reason = "the figures for the notes (--nocapture)"
+)]
+async fn sigterm_lets_the_request_in_flight_finish_refuses_new_connections_and_exits_0() {
+    let app = spawn_app().await;
+    let person = app.activated_person().await;
+    let token = app.token(&person).await;
+    let (mut child, address) = start_binary_on(&app, &[("SHUTDOWN_GRACE_SECS", "20")]).await;
+
+    let lock = lock_account(&app, &person.email).await;
+    let in_flight = tokio::spawn(
+        reqwest::Client::new()
+            .post(format!("http://{address}/api/update-profile"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"first_name": "Grace"}))
+            .send(),
+    );
+    until_a_query_waits_for_a_lock(&app).await;
+    sigterm(&child);
+    let signalled = Instant::now();
+
+    // The listener closes: a new connection is refused while the request is still held.
+    loop {
+        match tokio::net::TcpStream::connect(&address).await {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
+            Err(e) => panic!("connecting failed otherwise: {e}"),
+            Ok(_) => {}
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "still accepting connections 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let refused_after = signalled.elapsed();
+    assert!(
+        !in_flight.is_finished(),
+        "the held request is still in flight"
+    );
+    assert!(child.try_wait().expect("poll").is_none(), "still running");
+
+    lock.rollback().await.expect("release the row");
+    let response = in_flight.await.expect("task").expect("an answer");
+    assert_eq!(response.status(), 200);
+    let profile: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(profile["first_name"], "Grace", "{profile}");
+
+    let status = exit_status(&mut child, Duration::from_secs(20)).await;
+    assert!(status.success(), "exit status {status}");
+    println!(
+        "refused new connections {refused_after:?} after SIGTERM; exited 0 {:?} after it",
+        signalled.elapsed()
+    );
+}
+
+#[tokio::test]
+#[expect(
+    clippy::print_stdout,
+    reason = "the figures for the notes (--nocapture)"
+)]
+async fn after_the_shutdown_grace_the_server_exits_1_without_waiting_for_the_request() {
+    let app = spawn_app().await;
+    let person = app.activated_person().await;
+    let token = app.token(&person).await;
+    let (mut child, address) = start_binary_on(&app, &[("SHUTDOWN_GRACE_SECS", "1")]).await;
+
+    let lock = lock_account(&app, &person.email).await;
+    let in_flight = tokio::spawn(
+        reqwest::Client::new()
+            .post(format!("http://{address}/api/update-profile"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"first_name": "Grace"}))
+            .send(),
+    );
+    until_a_query_waits_for_a_lock(&app).await;
+    sigterm(&child);
+    let signalled = Instant::now();
+    // The request stays held (its own limit is 15 s): the grace runs out first.
+    let status = exit_status(&mut child, Duration::from_secs(12)).await;
+    let took = signalled.elapsed();
+    assert_eq!(status.code(), Some(1), "exit status {status}");
+    assert!(took >= Duration::from_secs(1), "exited after {took:?}");
+    assert!(
+        in_flight.await.expect("task").is_err(),
+        "the held request got no answer"
+    );
+    lock.rollback().await.expect("release the row");
+    // Its transaction never committed.
+    let name: String = sqlx::query_scalar("select first_name from users where email = $1")
+        .bind(&person.email)
+        .fetch_one(&app.pool)
+        .await
+        .expect("the account");
+    assert_eq!(name, "Ada");
+    println!("exited 1 {took:?} after SIGTERM with a 1 s grace");
 }
