@@ -19,6 +19,20 @@ pub fn now_ms() -> f64 {
     }
 }
 
+/// Minutes east of UTC of the browser's time zone at `ms` (0 on the server).
+pub fn utc_offset_minutes(ms: f64) -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        // JavaScript counts west of UTC.
+        -(js_sys::Date::new(&ms.into()).get_timezone_offset() as i64)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ms;
+        0
+    }
+}
+
 /// Loads `path` as a new page: the server renders it afresh for the new session (the header,
 /// the signed-in area), and nothing of the previous session stays in memory.
 pub fn load_page(path: &str) {

@@ -7,6 +7,7 @@ pub mod api;
 pub mod browser;
 pub mod cart;
 pub mod components;
+pub mod display;
 pub mod domain;
 pub mod error;
 #[cfg(feature = "ssr")]

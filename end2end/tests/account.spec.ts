@@ -22,6 +22,33 @@ function accountHeading(page: Page): Locator {
 }
 
 test.describe('the account page', () => {
+  test('shows devices by name and times as a person reads them, the exact time on hover', async ({
+    page,
+    request,
+    baseURL,
+  }) => {
+    const person = await activatedPerson(request, origin(baseURL));
+    await openLogin(page);
+    await signIn(page, person.email, person.password);
+
+    const sessions = section(page, 'Where you are signed in');
+    const current = sessions.getByRole('listitem').filter({ hasText: '(this browser)' });
+    // Playwright's "Desktop Chrome" device says Chrome on Windows; the whole user agent stays
+    // in the tooltip.
+    const agent = await page.evaluate(() => navigator.userAgent);
+    expect(agent).toContain('Windows NT');
+    await expect(current).toContainText('Browser · Chrome on Windows · last seen just now');
+    await expect(current.locator(`span[title="${agent}"]`)).toHaveText('Chrome on Windows');
+    const seen = current.locator('time');
+    await expect(seen).toHaveAttribute('datetime', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
+    await expect(seen).toHaveAttribute('title', /^\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d:\d\d UTC/);
+
+    const history = section(page, 'Security history');
+    await expect(history.getByRole('listitem').first()).toContainText(/just now|minutes? ago/);
+    // No raw ISO timestamp is left anywhere on the page once it has hydrated.
+    await expect(page.getByRole('main')).not.toContainText(/\d{4}-\d\d-\d\dT\d\d/);
+  });
+
   test('edits the profile, changes email and password, signs out and in, deletes the account', async ({
     page,
     request,

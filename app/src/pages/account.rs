@@ -13,7 +13,9 @@ use crate::{
     components::{
         field::{Field, FieldState, place_error, verdict},
         layout::SignOut,
+        time::When,
     },
+    display,
     domain::{Email, Password, PersonName, VerificationCode, check_phone_shape},
     model::{Profile, SessionKind},
     session::CurrentUser,
@@ -271,15 +273,16 @@ fn Sessions() -> impl IntoView {
                 <ul class="list">
                     {move || list.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|s| {
                         let id = s.session_id.to_string();
-                        let label = format!(
-                            "{} · {} · last seen {}",
-                            if s.kind == SessionKind::Bearer { "API token" } else { "Browser" },
-                            s.user_agent.unwrap_or_else(|| "unknown device".into()),
-                            s.last_seen_at,
-                        );
+                        let kind = if s.kind == SessionKind::Bearer { "API token" } else { "Browser" };
+                        let device = display::device_name(s.user_agent.as_deref());
+                        let agent = s.user_agent.unwrap_or_default();
                         view! {
                             <li>
-                                <span>{label}" · "{s.ip.unwrap_or_default()}</span>
+                                <span>
+                                    {kind}" · "<span title=agent>{device}</span>
+                                    " · last seen "<When at=s.last_seen_at />
+                                    " · "{s.ip.unwrap_or_default()}
+                                </span>
                                 {if s.current {
                                     view! { <strong>" (this browser)"</strong> }.into_any()
                                 } else {
@@ -317,7 +320,7 @@ fn History() -> impl IntoView {
                         view! {
                             <li>
                                 <strong>{e.kind.label()}</strong>
-                                " · "<time datetime=e.created_at.clone()>{e.created_at.clone()}</time>
+                                " · "<When at=e.created_at />
                                 " · "{e.ip.unwrap_or_default()}
                             </li>
                         }
