@@ -7,6 +7,7 @@ pub mod health;
 pub mod mailbox;
 pub mod maintenance;
 pub mod middleware;
+pub mod serve;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

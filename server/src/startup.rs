@@ -29,7 +29,7 @@ use tracing::Level;
 
 use crate::{
     email_worker::{EmailWorker, Mailer},
-    health, mailbox, maintenance, middleware as mw,
+    health, mailbox, maintenance, middleware as mw, serve,
     settings::{AppEnv, CodeSettings, Settings, WebhookSettings},
     webhook_worker::WebhookWorker,
 };
@@ -46,6 +46,7 @@ pub struct Application {
     webhook_worker: Option<WebhookWorker>,
     webhooks: WebhookSettings,
     shutdown_grace: Duration,
+    header_read_timeout: Duration,
 }
 
 /// How serving ended.
@@ -99,6 +100,7 @@ impl Application {
         let webhook_worker = WebhookWorker::from_settings(pool.clone(), &settings)?;
         let webhooks = settings.webhooks.clone();
         let shutdown_grace = settings.http.shutdown_grace;
+        let header_read_timeout = settings.http.header_read_timeout;
         warn_if_codes_are_weak(&settings.codes);
         PasswordHasher::warm_up();
         let hasher = PasswordHasher::new(
@@ -120,6 +122,7 @@ impl Application {
             webhook_worker,
             webhooks,
             shutdown_grace,
+            header_read_timeout,
         })
     }
 
@@ -144,16 +147,15 @@ impl Application {
         let webhooks = self.webhook_worker.map(|w| tokio::spawn(w.run()));
         let housekeeping = tokio::spawn(maintenance::run(self.pool, self.webhooks));
         let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
-        let serving = axum::serve(
+        let serving = serve::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = signalled.send(());
-        })
-        .into_future();
+            self.router,
+            self.header_read_timeout,
+            async move {
+                shutdown.await;
+                let _ = signalled.send(());
+            },
+        );
         let grace = self.shutdown_grace;
         let grace_over = async move {
             match on_signal.await {
@@ -163,7 +165,7 @@ impl Application {
             }
         };
         let served = tokio::select! {
-            served = serving => served.map(|()| Stopped::Drained),
+            () = serving => Ok(Stopped::Drained),
             () = grace_over => {
                 tracing::warn!(
                     shutdown.grace_secs = grace.as_secs(),

@@ -6,7 +6,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use server::startup::Application;
 
-use crate::helpers::{TestApp, body, error_code, spawn_app, test_settings};
+use crate::helpers::{TestApp, body, error_code, spawn_app, spawn_app_with, test_settings};
 
 #[tokio::test]
 async fn a_100_kib_body_is_refused_with_413() {
@@ -86,7 +86,10 @@ async fn a_chunked_body_over_the_limit_is_refused_with_413() {
 }
 
 #[tokio::test]
-#[expect(clippy::print_stdout, reason = "the figure for the notes (--nocapture)")]
+#[expect(
+    clippy::print_stdout,
+    reason = "the figure for the notes (--nocapture)"
+)]
 async fn a_request_held_past_the_time_limit_gets_a_json_503_while_others_are_served() {
     // Signing up hashes passwords, which can take over a second here: the account is made on
     // a replica with the default limit, and the held call goes to one with a 1 s limit.
@@ -146,6 +149,92 @@ async fn a_request_held_past_the_time_limit_gets_a_json_503_while_others_are_ser
     let profile = body(response_with_status(response, 200).await).await;
     assert_eq!(profile["first_name"], "Ada", "{profile}");
     assert_eq!(profile["last_name"], "Hopper", "{profile}");
+}
+
+#[tokio::test]
+#[expect(
+    clippy::print_stdout,
+    reason = "the figures for the notes (--nocapture)"
+)]
+async fn a_client_sending_its_headers_a_byte_a_second_is_cut_off_while_others_are_served() {
+    let app = spawn_app_with(&[("HEADER_READ_TIMEOUT_SECS", "2")]).await;
+    let limit = Duration::from_secs(2);
+    let host = app.address.trim_start_matches("http://").to_owned();
+
+    let slow = tokio::net::TcpStream::connect(&host)
+        .await
+        .expect("connect");
+    let silent = tokio::net::TcpStream::connect(&host)
+        .await
+        .expect("connect");
+    let started = Instant::now();
+    let (mut reader, mut writer) = slow.into_split();
+    let trickle = tokio::spawn(async move {
+        let head = format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\nX-Slow: ");
+        for byte in head.bytes().chain(std::iter::repeat(b'a')) {
+            if writer.write_all(&[byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    let cut = tokio::spawn(async move {
+        let mut answer = Vec::new();
+        let _ = reader.read_to_end(&mut answer).await;
+        (started.elapsed(), answer)
+    });
+    let hushed = tokio::spawn(async move {
+        let mut silent = silent;
+        let mut answer = Vec::new();
+        let _ = silent.read_to_end(&mut answer).await;
+        started.elapsed()
+    });
+
+    let mut served_meanwhile = 0;
+    while !(cut.is_finished() && hushed.is_finished()) {
+        assert!(
+            started.elapsed() < limit * 10,
+            "a slow client still connected after 10x the header read timeout"
+        );
+        assert_eq!(app.get("/healthz").await.status(), 200);
+        served_meanwhile += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (slow_cut_after, answer) = cut.await.expect("task");
+    let silent_cut_after = hushed.await.expect("task");
+    trickle.abort();
+    for after in [slow_cut_after, silent_cut_after] {
+        assert!(after >= limit, "not before the timeout: {after:?}");
+        assert!(after < limit * 5, "cut off after {after:?}");
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        !answer.contains("200 OK"),
+        "the slow request was never served: {answer}"
+    );
+    assert!(
+        served_meanwhile >= 5,
+        "{served_meanwhile} health checks meanwhile"
+    );
+    println!(
+        "slow-header client cut after {slow_cut_after:?}, silent one after \
+         {silent_cut_after:?} (limit {limit:?}); {served_meanwhile} health checks meanwhile"
+    );
+
+    // HTTP/2 with prior knowledge is still spoken: the preface and an empty SETTINGS frame
+    // get the server's SETTINGS frame back.
+    let mut h2 = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .expect("connect");
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .expect("write the preface");
+    let mut frame_head = [0u8; 9];
+    tokio::time::timeout(Duration::from_secs(10), h2.read_exact(&mut frame_head))
+        .await
+        .expect("an answer in time")
+        .expect("a frame");
+    assert_eq!(frame_head[3], 0x4, "a SETTINGS frame: {frame_head:?}");
 }
 
 /// Another server on `app`'s database (the same secret key, so its tokens work), with
