@@ -112,6 +112,21 @@ test.describe('administration', () => {
     await theirs.close();
   });
 
+  test('the queue page checks that the server and its database answer', async ({ page }) => {
+    const admin = newAdmin();
+    createAdmin(admin);
+    await openLogin(page);
+    await signIn(page, admin.email, admin.password);
+    await page.goto('/admin/mail');
+    await waitForHydration(page);
+    const check = page.getByRole('button', { name: 'Check service status' });
+    await expect(check).toBeEnabled();
+    const statusCall = page.waitForResponse((r) => r.url().includes('/api/status'));
+    await check.click();
+    expect((await statusCall).status()).toBe(200);
+    await expect(page.getByText(/All systems go/)).toBeVisible();
+  });
+
   test('anonymous visitors are sent to sign in first', async ({ page }) => {
     await page.goto('/admin/audit');
     await expect(page).toHaveURL((url) => url.pathname === '/login' && url.searchParams.get('next') === '/admin/audit');

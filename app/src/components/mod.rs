@@ -3,4 +3,5 @@
 pub mod field;
 pub mod layout;
 pub mod pager;
+pub mod status_check;
 pub mod time;

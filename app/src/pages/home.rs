@@ -1,10 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::error::ApiError;
-use crate::{api::status::ServiceStatus, model::StatusReport};
-
-/// What the product is, where to start, and a live check that the service answers.
+/// What the product is and where to start.
 #[component]
 pub fn HomePage() -> impl IntoView {
     let rules = crate::rules::Rules::get();
@@ -51,56 +48,8 @@ pub fn HomePage() -> impl IntoView {
             </ol>
             <p class="muted">
                 "Programs can do all of this too: every screen is backed by a plain JSON API under "
-                <code>"/api"</code>"."
+                <code>"/api"</code>", "<a href="/docs/" rel="external">"documented here"</a>"."
             </p>
-        </section>
-
-        <StatusCheck />
-    }
-}
-
-/// A button that asks the server whether it and its database are answering.
-#[component]
-fn StatusCheck() -> impl IntoView {
-    let check = ServerAction::<ServiceStatus>::new();
-    // Disabled until the page is hydrated, so a click never falls into the void.
-    let hydrated = crate::rules::Hydrated::get();
-
-    let result = move || {
-        check.value().get().map(|outcome: Result<StatusReport, ApiError>| match outcome {
-            Ok(report) if report.database_ok => view! {
-                <p class="status status-ok">
-                    "All systems go: the server and its database are answering (version "
-                    {report.version}")."
-                </p>
-            }
-            .into_any(),
-            Ok(report) => view! {
-                <p class="status status-warn">
-                    "The server (version "{report.version}") is up, but its database is not answering."
-                </p>
-            }
-            .into_any(),
-            Err(e) => view! { <p class="status status-error">{e.message}</p> }.into_any(),
-        })
-    };
-
-    view! {
-        <section class="card status-card" aria-labelledby="status-heading">
-            <h2 id="status-heading">"Service status"</h2>
-            <button
-                type="button"
-                class="button button-secondary"
-                disabled=move || !hydrated.get() || check.pending().get()
-                on:click=move |_| {
-                    check.dispatch(ServiceStatus {});
-                }
-            >
-                {move || if check.pending().get() { "Checking…" } else { "Check service status" }}
-            </button>
-            <div aria-live="polite" class="status-result">
-                {result}
-            </div>
         </section>
     }
 }

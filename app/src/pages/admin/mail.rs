@@ -1,4 +1,4 @@
-//! `/admin/mail`: the mail queue, with the undeliverable (`dead`) messages queued again on
+//! `/admin/mail`: the service's status on request, the mail queue, with the undeliverable (`dead`) messages queued again on
 //! request, and the webhook queue with its given-up (`dead`) deliveries. No bodies are shown:
 //! codes stay out of sight.
 
@@ -11,6 +11,7 @@ use crate::{
         admin::{RetryEmail, outbox},
         webhooks::admin_webhooks,
     },
+    components::status_check::StatusCheck,
     model::OutboxStatus,
 };
 
@@ -18,7 +19,7 @@ use crate::{
 pub fn AdminMailPage() -> impl IntoView {
     view! {
         <AdminFrame title="Mail queue" next="/admin/mail" current="/admin/mail">
-            {view! { <MailQueue /> <WebhookQueue /> }.into_any()}
+            {view! { <StatusCheck /> <MailQueue /> <WebhookQueue /> }.into_any()}
         </AdminFrame>
     }
 }

@@ -1,0 +1,51 @@
+//! A button that asks the server whether it and its database are answering: an operator's tool,
+//! on the administrators' queue page (the endpoint, `GET /api/status`, is public).
+
+use leptos::prelude::*;
+
+use crate::{api::status::ServiceStatus, error::ApiError, model::StatusReport};
+
+#[component]
+pub fn StatusCheck() -> impl IntoView {
+    let check = ServerAction::<ServiceStatus>::new();
+    // Disabled until the page is hydrated, so a click never falls into the void.
+    let hydrated = crate::rules::Hydrated::get();
+
+    let result = move || {
+        check.value().get().map(|outcome: Result<StatusReport, ApiError>| match outcome {
+            Ok(report) if report.database_ok => view! {
+                <p class="status status-ok">
+                    "All systems go: the server and its database are answering (version "
+                    {report.version}")."
+                </p>
+            }
+            .into_any(),
+            Ok(report) => view! {
+                <p class="status status-warn">
+                    "The server (version "{report.version}") is up, but its database is not answering."
+                </p>
+            }
+            .into_any(),
+            Err(e) => view! { <p class="status status-error">{e.message}</p> }.into_any(),
+        })
+    };
+
+    view! {
+        <section class="card status-card" aria-labelledby="status-heading">
+            <h2 id="status-heading">"Service status"</h2>
+            <button
+                type="button"
+                class="button button-secondary"
+                disabled=move || !hydrated.get() || check.pending().get()
+                on:click=move |_| {
+                    check.dispatch(ServiceStatus {});
+                }
+            >
+                {move || if check.pending().get() { "Checking…" } else { "Check service status" }}
+            </button>
+            <div aria-live="polite" class="status-result">
+                {result}
+            </div>
+        </section>
+    }
+}
