@@ -22,7 +22,7 @@ function accountHeading(page: Page): Locator {
 }
 
 test.describe('the account page', () => {
-  test('shows devices by name and times as a person reads them, the exact time on hover', async ({
+  test('shows devices by name, times as a person reads them (the exact time on hover) and the phone number spaced', async ({
     page,
     request,
     baseURL,
@@ -45,6 +45,10 @@ test.describe('the account page', () => {
 
     const history = section(page, 'Security history');
     await expect(history.getByRole('listitem').first()).toContainText(/just now|minutes? ago/);
+    // The phone number reads as people write it, not as stored (E.164).
+    await expect(section(page, 'Profile').getByLabel('Phone number', { exact: true })).toHaveValue(
+      person.phoneNumber,
+    );
     // No raw ISO timestamp is left anywhere on the page once it has hydrated.
     await expect(page.getByRole('main')).not.toContainText(/\d{4}-\d\d-\d\dT\d\d/);
   });

@@ -18,7 +18,7 @@ pub use name::PersonName;
 pub use password::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, Password};
 pub use phone::check_phone_shape;
 #[cfg(feature = "ssr")]
-pub use phone::{PhoneNumber, Region};
+pub use phone::{PhoneNumber, Region, international as international_phone};
 
 /// Why a field was refused, as a sentence for the person who typed it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

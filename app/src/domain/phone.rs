@@ -29,7 +29,7 @@ pub fn check_phone_shape(raw: &str) -> Result<(), FieldError> {
 }
 
 #[cfg(feature = "ssr")]
-pub use server::{PhoneNumber, Region};
+pub use server::{PhoneNumber, Region, international};
 
 #[cfg(feature = "ssr")]
 mod server {
@@ -82,6 +82,14 @@ mod server {
             self.0
         }
     }
+
+    /// How a stored number reads (`+44 20 7946 0958` for `+442079460958`); the stored text
+    /// itself if it does not parse.
+    pub fn international(e164: &str) -> String {
+        phonenumber::parse(None, e164)
+            .map(|number| number.format().mode(Mode::International).to_string())
+            .unwrap_or_else(|_| e164.to_string())
+    }
 }
 
 #[cfg(test)]
@@ -125,6 +133,15 @@ mod tests {
             assert_eq!(e164("+1 (650) 253-0000"), Ok("+16502530000".to_string()));
             let us = PhoneNumber::parse("(650) 253-0000", Region::US).map(PhoneNumber::into_inner);
             assert_eq!(us, Ok("+16502530000".to_string()));
+        }
+
+        #[test]
+        fn stored_numbers_read_in_their_international_format() {
+            use super::super::international;
+            assert_eq!(international("+442079460958"), "+44 20 7946 0958");
+            assert_eq!(international("+16502530000"), "+1 650-253-0000");
+            assert_eq!(international("+33142685300"), "+33 1 42 68 53 00");
+            assert_eq!(international("not a number"), "not a number");
         }
 
         #[test]

@@ -264,6 +264,7 @@ async fn live_session(
          )
          select s.id as session_id, s.user_id, s.kind, u.status, u.role,
                 u.id, u.first_name, u.last_name, u.email, u.phone_number,
+                u.phone_number as phone_display,
                 rfc3339(u.email_verified_at) as email_verified_at,
                 rfc3339(u.created_at) as created_at
          from s join users u on u.id = s.user_id and u.status <> 'disabled'",

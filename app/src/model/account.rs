@@ -74,6 +74,33 @@ impl EventKind {
     }
 }
 
+/// A phone number as people read it (`+44 20 7946 0958`): formatted by the server from the
+/// stored E.164 form when it reads the row, since the browser bundle carries no numbering plan.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct PhoneDisplay(pub String);
+
+#[cfg(feature = "ssr")]
+impl sqlx::Type<sqlx::Postgres> for PhoneDisplay {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+        <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+    }
+}
+
+/// Decoded from the stored E.164 text (`phone_number as phone_display`).
+#[cfg(feature = "ssr")]
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for PhoneDisplay {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let e164 = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Ok(Self(crate::domain::international_phone(e164)))
+    }
+}
+
 /// What the app stores about a person, as they may see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -84,7 +111,11 @@ pub struct Profile {
     pub first_name: String,
     pub last_name: String,
     pub email: String,
+    /// E.164: `+442079460958`.
     pub phone_number: String,
+    /// The same number as people read it: `+44 20 7946 0958`.
+    #[serde(default)]
+    pub phone_display: PhoneDisplay,
     pub role: super::Role,
     /// RFC 3339.
     pub email_verified_at: Option<String>,

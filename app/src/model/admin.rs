@@ -86,7 +86,11 @@ pub struct UserSummary {
     pub first_name: String,
     pub last_name: String,
     pub email: String,
+    /// E.164.
     pub phone_number: String,
+    /// The same number as people read it: `+44 20 7946 0958`.
+    #[serde(default)]
+    pub phone_display: super::PhoneDisplay,
     pub status: AccountStatus,
     pub role: Role,
     /// RFC 3339.

@@ -10,7 +10,7 @@ mod status;
 mod webhooks;
 
 pub use account::{
-    AccountExport, AccountStatus, CodeSentTo, Done, EventKind, Profile, SecurityEvent, SessionInfo,
+    AccountExport, AccountStatus, CodeSentTo, Done, EventKind, PhoneDisplay, Profile, SecurityEvent, SessionInfo,
     SessionKind, SignedIn, TokenIssued,
 };
 pub use admin::{

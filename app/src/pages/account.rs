@@ -74,7 +74,7 @@ fn ProfileForm(profile: Profile) -> impl IntoView {
     let phone = FieldState::new(|v| verdict(check_phone_shape(v)));
     first.value.set(profile.first_name);
     last.value.set(profile.last_name);
-    phone.value.set(profile.phone_number);
+    phone.value.set(profile.phone_display.0);
     let save = ServerAction::<UpdateProfile>::new();
     let notice = RwSignal::new(None::<Result<String, String>>);
     Effect::new(move |_| match save.value().get() {

@@ -38,8 +38,8 @@ pub async fn profile_of(
 
 pub async fn load_profile(conn: &mut PgConnection, user_id: Uuid) -> Result<Profile, ApiError> {
     sqlx::query_as(
-        "select id, first_name, last_name, email, phone_number, role,
-                rfc3339(email_verified_at) as email_verified_at,
+        "select id, first_name, last_name, email, phone_number, phone_number as phone_display,
+                role, rfc3339(email_verified_at) as email_verified_at,
                 rfc3339(created_at) as created_at
          from users where id = $1",
     )

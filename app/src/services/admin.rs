@@ -153,7 +153,7 @@ fn push_filters<'a>(query: &mut QueryBuilder<'a, Postgres>, filter: &'a UserFilt
     }
 }
 
-const SUMMARY_COLUMNS: &str = "id, first_name, last_name, email, phone_number, status, role, \
+const SUMMARY_COLUMNS: &str = "id, first_name, last_name, email, phone_number, phone_number as phone_display, status, role, \
      rfc3339(created_at) as created_at, rfc3339(last_login_at) as last_login_at";
 
 /// The users table: search, filters, sort and one page.

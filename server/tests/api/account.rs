@@ -69,6 +69,7 @@ async fn login_sets_a_session_cookie_and_returns_the_profile() {
             "email_verified_at",
             "first_name",
             "last_name",
+            "phone_display",
             "phone_number",
             "role",
             "user_id"
@@ -451,6 +452,7 @@ async fn update_profile_changes_only_the_allowed_fields() {
     assert_eq!(profile["first_name"], "Augusta");
     assert_eq!(profile["last_name"], "Lovelace");
     assert_eq!(profile["phone_number"], "+442079460000");
+    assert_eq!(profile["phone_display"], "+44 20 7946 0000");
 
     for key in [
         "email",

@@ -59,7 +59,7 @@ fn Detail(
     let name = format!("{} {}", u.first_name, u.last_name);
     let rows = [
         ("Email", u.email.clone()),
-        ("Phone", u.phone_number.clone()),
+        ("Phone", u.phone_display.0.clone()),
         ("Status", u.status.as_str().to_string()),
         ("Role", u.role.as_str().to_string()),
         ("Registered", u.created_at.clone()),

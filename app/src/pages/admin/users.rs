@@ -113,7 +113,7 @@ fn UsersTable() -> impl IntoView {
                                         <tr>
                                             <td><a href=format!("/admin/users/{}", u.user_id)>{format!("{} {}", u.first_name, u.last_name)}</a></td>
                                             <td>{u.email}</td>
-                                            <td>{u.phone_number}</td>
+                                            <td>{u.phone_display.0}</td>
                                             <td><span class=format!("badge badge-{}", u.status)>{u.status.as_str()}</span></td>
                                             <td>{u.role.as_str()}</td>
                                             <td><time datetime=u.created_at.clone()>{u.created_at.clone()}</time></td>
