@@ -10,8 +10,8 @@ mod status;
 mod webhooks;
 
 pub use account::{
-    AccountExport, AccountStatus, CodeSentTo, Done, EventKind, PhoneDisplay, Profile, SecurityEvent, SessionInfo,
-    SessionKind, SignedIn, TokenIssued,
+    AccountExport, AccountStatus, CodeSentTo, Done, EventKind, PhoneDisplay, Profile,
+    SecurityEvent, SessionInfo, SessionKind, SignedIn, TokenIssued,
 };
 pub use admin::{
     ActorKind, AdminCreated, AuditAction, AuditEntry, OutboxCounts, OutboxEntry, OutboxStatus,
