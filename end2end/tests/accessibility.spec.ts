@@ -28,6 +28,25 @@ test.describe('accessibility (axe-core, WCAG 2.2 AA, light and dark)', () => {
     await check(page, '/no-such-page', 'the 404 page');
   });
 
+  test('nothing moves for a person who asked for reduced motion', async ({ page }) => {
+    await page.emulateMedia({ reducedMotion: 'reduce' });
+    for (const path of ['/', '/register', '/products']) {
+      await page.goto(path);
+      await waitForHydration(page);
+      const moving = await page.evaluate(() =>
+        Array.from(document.querySelectorAll('*'))
+          .filter((el) => {
+            const style = getComputedStyle(el);
+            const seconds = (list: string) => list.split(',').some((t) => parseFloat(t) > 0);
+            return seconds(style.transitionDuration) || style.animationName !== 'none' || style.scrollBehavior === 'smooth';
+          })
+          .map((el) => el.tagName.toLowerCase() + (el.className ? `.${String(el.className)}` : '')),
+      );
+      expect(moving, `${path}: elements that would animate`).toEqual([]);
+      expect(await page.evaluate(() => document.getAnimations().length), `${path}: running animations`).toBe(0);
+    }
+  });
+
   test('the forms with field errors', async ({ page }) => {
     test.setTimeout(180_000);
 

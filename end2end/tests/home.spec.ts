@@ -38,10 +38,5 @@ test.describe('home page', () => {
     await expect(main.getByRole('link', { name: 'Sign in' })).toHaveAttribute('href', '/login');
   });
 
-  test('is usable from the keyboard alone', async ({ page }) => {
-    await page.goto('/');
-    await waitForHydration(page);
-    await page.keyboard.press('Tab');
-    await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
-  });
+  // The keyboard journeys, this page's included, are in keyboard.spec.ts.
 });

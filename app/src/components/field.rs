@@ -62,6 +62,50 @@ pub fn place_error(error: crate::error::ApiError, fields: &[(&str, FieldState)])
     }
 }
 
+/// After a refused submit, moves the keyboard focus to what the person must fix: the first field
+/// of `form` marked invalid, or else the form's alert (made focusable for this). Runs on the next
+/// frame, once the verdicts are in the page; inert on the server.
+pub fn focus_first_error(form: NodeRef<leptos::html::Form>) {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        use web_sys::wasm_bindgen::JsCast;
+        let Some(form) = form.get_untracked() else {
+            return;
+        };
+        let first = |selector: &str| form.query_selector(selector).ok().flatten();
+        let target = first("[aria-invalid=\"true\"]").or_else(|| {
+            let alert = first("[role=\"alert\"]:not(:empty)")?;
+            let _ = alert.set_attribute("tabindex", "-1");
+            Some(alert)
+        });
+        if let Some(element) = target.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = element.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = form;
+}
+
+/// Moves the keyboard focus to `node` once it is in the page: a confirmation that replaces the
+/// form the focus was in (which would otherwise drop it back to the top of the document).
+pub fn focus_when_shown<E>(node: NodeRef<E>)
+where
+    E: leptos::tachys::html::element::ElementType,
+    E::Output: leptos::wasm_bindgen::JsCast + Clone + 'static,
+{
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use web_sys::wasm_bindgen::JsCast;
+        if let Some(element) = node.get()
+            && let Some(element) = element.dyn_ref::<web_sys::HtmlElement>()
+        {
+            let _ = element.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = node;
+}
+
 #[component]
 pub fn Field(
     state: FieldState,

@@ -6,8 +6,18 @@ use crate::{api::session::Logout, browser::load_page, cart::Cart, session::Curre
 /// out, as rendered by the server), the page, a footer.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    let main = NodeRef::<leptos::html::Main>::new();
+    // The skip link moves the focus itself: the router would take `#main` for a navigation and
+    // leave the focus on the link. (`rel="external"` keeps the router out of it.)
+    let skip = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        if let Some(main) = main.get_untracked() {
+            let _ = main.focus();
+        }
+    };
     view! {
-        <a class="skip-link" href="#main">"Skip to content"</a>
+        <a class="skip-link" href="#main" rel="external" on:click=skip>"Skip to content"</a>
         <header class="site-header">
             <nav class="container nav" aria-label="Main">
                 <a class="brand" href="/">
@@ -19,7 +29,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </Transition>
             </nav>
         </header>
-        <main id="main" class="container main" tabindex="-1">
+        <main id="main" class="container main" tabindex="-1" node_ref=main>
             {children()}
         </main>
         <footer class="site-footer">

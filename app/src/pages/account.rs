@@ -11,7 +11,7 @@ use crate::{
     },
     browser::load_page,
     components::{
-        field::{Field, FieldState, place_error, verdict},
+        field::{Field, FieldState, focus_first_error, place_error, verdict},
         layout::SignOut,
         time::When,
     },
@@ -76,6 +76,7 @@ fn ProfileForm(profile: Profile) -> impl IntoView {
     last.value.set(profile.last_name);
     phone.value.set(profile.phone_display.0);
     let save = ServerAction::<UpdateProfile>::new();
+    let form = NodeRef::<leptos::html::Form>::new();
     let notice = RwSignal::new(None::<Result<String, String>>);
     Effect::new(move |_| match save.value().get() {
         Some(Ok(_)) => {
@@ -89,6 +90,7 @@ fn ProfileForm(profile: Profile) -> impl IntoView {
                 ("phone_number", phone),
             ];
             notice.set(place_error(e, &fields).map(Err));
+            focus_first_error(form);
         }
         None => {}
     });
@@ -104,12 +106,14 @@ fn ProfileForm(profile: Profile) -> impl IntoView {
             changes.insert("last_name".into(), last.value.get_untracked().into());
             changes.insert("phone_number".into(), phone.value.get_untracked().into());
             save.dispatch(UpdateProfile { changes });
+        } else {
+            focus_first_error(form);
         }
     };
     view! {
         <section class="card" aria-labelledby="profile-heading">
             <h2 id="profile-heading">"Profile"</h2>
-            <form class="form" method="post" novalidate on:submit=on_submit>
+            <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
                 <div class="field-row">
                     <Field state=first id="first_name" label="First name" autocomplete="given-name" />
                     <Field state=last id="last_name" label="Surname" autocomplete="family-name" />
@@ -144,6 +148,10 @@ fn EmailForm(current: String) -> impl IntoView {
     let confirm = ServerAction::<ConfirmEmail>::new();
     let notice = RwSignal::new(None::<Result<String, String>>);
     let awaiting_code = RwSignal::new(false);
+    let (request_form, confirm_form) = (
+        NodeRef::<leptos::html::Form>::new(),
+        NodeRef::<leptos::html::Form>::new(),
+    );
     Effect::new(move |_| match request.value().get() {
         Some(Ok(_)) => {
             awaiting_code.set(true);
@@ -155,6 +163,7 @@ fn EmailForm(current: String) -> impl IntoView {
         Some(Err(e)) => {
             notice
                 .set(place_error(e, &[("new_email", new_email), ("password", password)]).map(Err));
+            focus_first_error(request_form);
         }
         None => {}
     });
@@ -164,7 +173,10 @@ fn EmailForm(current: String) -> impl IntoView {
             notice.set(Some(Ok(format!("Your email is now {}.", profile.email))));
             user.refresh();
         }
-        Some(Err(e)) => notice.set(place_error(e, &[("code", code)]).map(Err)),
+        Some(Err(e)) => {
+            notice.set(place_error(e, &[("code", code)]).map(Err));
+            focus_first_error(confirm_form);
+        }
         None => {}
     });
     let on_request = move |ev: leptos::ev::SubmitEvent| {
@@ -178,6 +190,8 @@ fn EmailForm(current: String) -> impl IntoView {
                 new_email: new_email.value.get_untracked().trim().to_string(),
                 password: password.value.get_untracked().into(),
             });
+        } else {
+            focus_first_error(request_form);
         }
     };
     let on_confirm = move |ev: leptos::ev::SubmitEvent| {
@@ -187,6 +201,8 @@ fn EmailForm(current: String) -> impl IntoView {
             confirm.dispatch(ConfirmEmail {
                 code: code.value.get_untracked().into(),
             });
+        } else {
+            focus_first_error(confirm_form);
         }
     };
     view! {
@@ -196,14 +212,14 @@ fn EmailForm(current: String) -> impl IntoView {
             <Show
                 when=move || awaiting_code.get()
                 fallback=move || view! {
-                    <form class="form" method="post" novalidate on:submit=on_request>
+                    <form class="form" method="post" novalidate node_ref=request_form on:submit=on_request>
                         <Field state=new_email id="new_email" label="New email" kind="email" autocomplete="email" />
                         <Field state=password id="email_password" label="Your password" kind="password" autocomplete="current-password" />
                         <button type="submit" class="button" disabled=move || request.pending().get()>"Send a code"</button>
                     </form>
                 }
             >
-                <form class="form" method="post" novalidate on:submit=on_confirm>
+                <form class="form" method="post" novalidate node_ref=confirm_form on:submit=on_confirm>
                     <Field state=code id="email_code" label="Code from the new address" inputmode="numeric" autocomplete="one-time-code" />
                     <button type="submit" class="button" disabled=move || confirm.pending().get()>"Confirm new email"</button>
                 </form>
@@ -221,6 +237,7 @@ fn PasswordForm() -> impl IntoView {
     });
     let new = FieldState::new(|v| verdict(Password::parse(v)));
     let change = ServerAction::<ChangePassword>::new();
+    let form = NodeRef::<leptos::html::Form>::new();
     let notice = RwSignal::new(None::<Result<String, String>>);
     Effect::new(move |_| match change.value().get() {
         Some(Ok(_)) => {
@@ -236,6 +253,7 @@ fn PasswordForm() -> impl IntoView {
             notice.set(
                 place_error(e, &[("current_password", current), ("new_password", new)]).map(Err),
             );
+            focus_first_error(form);
         }
         None => {}
     });
@@ -247,12 +265,14 @@ fn PasswordForm() -> impl IntoView {
                 current_password: current.value.get_untracked().into(),
                 new_password: new.value.get_untracked().into(),
             });
+        } else {
+            focus_first_error(form);
         }
     };
     view! {
         <section class="card" aria-labelledby="password-heading">
             <h2 id="password-heading">"Password"</h2>
-            <form class="form" method="post" novalidate on:submit=on_submit>
+            <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
                 <Field state=current id="current_password" label="Current password" kind="password" autocomplete="current-password" />
                 <Field state=new id="new_password" label="New password" kind="password" autocomplete="new-password" />
                 <Notice notice />
@@ -339,10 +359,14 @@ fn DeleteForm() -> impl IntoView {
     });
     let confirmed = RwSignal::new(false);
     let delete = ServerAction::<DeleteAccount>::new();
+    let form = NodeRef::<leptos::html::Form>::new();
     let notice = RwSignal::new(None::<Result<String, String>>);
     Effect::new(move |_| match delete.value().get() {
         Some(Ok(_)) => load_page("/"),
-        Some(Err(e)) => notice.set(place_error(e, &[("password", password)]).map(Err)),
+        Some(Err(e)) => {
+            notice.set(place_error(e, &[("password", password)]).map(Err));
+            focus_first_error(form);
+        }
         None => {}
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -352,13 +376,15 @@ fn DeleteForm() -> impl IntoView {
             delete.dispatch(DeleteAccount {
                 password: password.value.get_untracked().into(),
             });
+        } else {
+            focus_first_error(form);
         }
     };
     view! {
         <section class="card danger" aria-labelledby="delete-heading">
             <h2 id="delete-heading">"Delete your account"</h2>
             <p>"This removes your account and everything we store about you. It cannot be undone."</p>
-            <form class="form" method="post" novalidate on:submit=on_submit>
+            <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
                 <Field state=password id="delete_password" label="Password" kind="password" autocomplete="current-password" />
                 <label class="check">
                     <input type="checkbox" prop:checked=move || confirmed.get() on:change=move |ev| confirmed.set(event_target_checked(&ev)) />

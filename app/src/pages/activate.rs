@@ -10,7 +10,9 @@ use serde_json::json;
 
 use crate::{
     browser::{basic_authorization, now_ms, post_json_with_auth},
-    components::field::{Field, FieldState, place_error, verdict},
+    components::field::{
+        Field, FieldState, focus_first_error, focus_when_shown, place_error, verdict,
+    },
     domain::{Email, VerificationCode},
     error::{ApiError, ErrorCode},
     model::{Activated, CodeSent},
@@ -66,6 +68,9 @@ pub fn ActivatePage() -> impl IntoView {
     // The clock, ticking in the browser only (effects do not run on the server).
     let now = RwSignal::new(0.0);
     let hydrated = Hydrated::get();
+    let form_ref = NodeRef::<leptos::html::Form>::new();
+    let done_heading = NodeRef::<leptos::html::H1>::new();
+    focus_when_shown(done_heading);
     Effect::new(move |_| {
         now.set(now_ms());
         if let Ok(handle) = set_interval_with_handle(
@@ -114,22 +119,25 @@ pub fn ActivatePage() -> impl IntoView {
                 activated.set(true);
                 pending.set(None);
             }
-            Err(e) => match e.error {
-                ErrorCode::AlreadyActive => {
-                    activated.set(true);
-                    pending.set(None);
-                }
-                ErrorCode::Invalid => {
-                    if let Some(message) = place_error(e, &[("code", code)]) {
-                        notice.set(Some(Notice::Error(message)));
+            Err(e) => {
+                focus_first_error(form_ref);
+                match e.error {
+                    ErrorCode::AlreadyActive => {
+                        activated.set(true);
+                        pending.set(None);
                     }
+                    ErrorCode::Invalid => {
+                        if let Some(message) = place_error(e, &[("code", code)]) {
+                            notice.set(Some(Notice::Error(message)));
+                        }
+                    }
+                    ErrorCode::CodeExpired => {
+                        expires_at.set(Some(now_ms()));
+                        notice.set(Some(Notice::Error(e.message)));
+                    }
+                    _ => notice.set(Some(Notice::Error(e.message))),
                 }
-                ErrorCode::CodeExpired => {
-                    expires_at.set(Some(now_ms()));
-                    notice.set(Some(Notice::Error(e.message)));
-                }
-                _ => notice.set(Some(Notice::Error(e.message))),
-            },
+            }
         }
     });
     Effect::new(move |_| {
@@ -164,10 +172,11 @@ pub fn ActivatePage() -> impl IntoView {
         ev.prevent_default();
         notice.set(None);
         let code_ok = code.validate();
-        let Some(auth) = credentials() else {
+        let Some(auth) = credentials().filter(|_| code_ok) else {
+            focus_first_error(form_ref);
             return;
         };
-        if code_ok && !activate.pending().get_untracked() {
+        if !activate.pending().get_untracked() {
             activate.dispatch((auth, code.value.get_untracked()));
         }
     };
@@ -198,7 +207,7 @@ pub fn ActivatePage() -> impl IntoView {
 
     let form = move || {
         view! {
-            <form class="card form" method="post" novalidate on:submit=on_submit>
+            <form class="card form" method="post" novalidate node_ref=form_ref on:submit=on_submit>
                 {ask_credentials.then(|| view! {
                     <p class="muted">"Sign in details are needed to activate: the email and password you registered with."</p>
                     <Field state=email id="email" label="Email" kind="email" autocomplete="email" />
@@ -267,7 +276,7 @@ pub fn ActivatePage() -> impl IntoView {
                 }
             >
                 <div class="card confirmation">
-                    <h1>"Your account is active"</h1>
+                    <h1 tabindex="-1" node_ref=done_heading>"Your account is active"</h1>
                     <p>"You can now sign in with your email and password."</p>
                     <a class="button" href="/login">"Sign in"</a>
                 </div>

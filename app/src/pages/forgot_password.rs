@@ -5,7 +5,9 @@ use leptos_meta::Title;
 
 use crate::{
     api::password_reset::{RequestPasswordReset, ResetPassword},
-    components::field::{Field, FieldState, place_error, verdict},
+    components::field::{
+        Field, FieldState, focus_first_error, focus_when_shown, place_error, verdict,
+    },
     domain::{Email, Password, VerificationCode},
 };
 
@@ -17,12 +19,26 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     let request = ServerAction::<RequestPasswordReset>::new();
     let reset = ServerAction::<ResetPassword>::new();
     let hydrated = crate::rules::Hydrated::get();
+    let done_heading = NodeRef::<leptos::html::H2>::new();
+    focus_when_shown(done_heading);
+    let (request_form, reset_form) = (
+        NodeRef::<leptos::html::Form>::new(),
+        NodeRef::<leptos::html::Form>::new(),
+    );
 
     let requested = move || matches!(request.value().get(), Some(Ok(_)));
     let done = move || matches!(reset.value().get(), Some(Ok(_)));
     let reset_error = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(Err(_)) = request.value().get() {
+            focus_first_error(request_form);
+        }
+    });
     Effect::new(move |_| match reset.value().get() {
-        Some(Err(e)) => reset_error.set(place_error(e, &[("new_password", new_password)])),
+        Some(Err(e)) => {
+            reset_error.set(place_error(e, &[("new_password", new_password)]));
+            focus_first_error(reset_form);
+        }
         _ => reset_error.set(None),
     });
 
@@ -32,6 +48,8 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             request.dispatch(RequestPasswordReset {
                 email: email.value.get_untracked().trim().to_string(),
             });
+        } else {
+            focus_first_error(request_form);
         }
     };
     let on_reset = move |ev: leptos::ev::SubmitEvent| {
@@ -45,6 +63,8 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                 code: code.value.get_untracked().into(),
                 new_password: new_password.value.get_untracked().into(),
             });
+        } else {
+            focus_first_error(reset_form);
         }
     };
 
@@ -59,7 +79,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                         when=requested
                         fallback=move || view! {
                             <p class="muted">"We will email a code to your address if it belongs to an activated account."</p>
-                            <form class="card form" method="post" novalidate on:submit=on_request>
+                            <form class="card form" method="post" novalidate node_ref=request_form on:submit=on_request>
                                 <Field state=email id="email" label="Email" kind="email" autocomplete="username" />
                                 <div role="alert" class="form-error">
                                     {move || request.value().get().and_then(Result::err).map(|e| e.message)}
@@ -76,7 +96,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                                 crate::rules::Rules::get().code_lifetime_text()
                             )}
                         </p>
-                        <form class="card form" method="post" novalidate on:submit=on_reset>
+                        <form class="card form" method="post" novalidate node_ref=reset_form on:submit=on_reset>
                             <Field state=code id="code" label="Code" inputmode="numeric" autocomplete="one-time-code" />
                             <Field state=new_password id="new_password" label="New password" kind="password" autocomplete="new-password" />
                             <div role="alert" class="form-error">{move || reset_error.get()}</div>
@@ -88,7 +108,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                 }
             >
                 <div class="card confirmation">
-                    <h2>"Your password was changed"</h2>
+                    <h2 tabindex="-1" node_ref=done_heading>"Your password was changed"</h2>
                     <p>"Every session was signed out. Sign in with the new password."</p>
                     <a class="button" href="/login">"Sign in"</a>
                 </div>

@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::session::Login,
     browser::load_page,
-    components::field::{Field, FieldState, verdict},
+    components::field::{Field, FieldState, focus_first_error, verdict},
     domain::Email,
     error::{ApiError, ErrorCode},
     pages::activate::PendingActivation,
@@ -24,6 +24,7 @@ pub fn LoginPage() -> impl IntoView {
     let pending = expect_context::<RwSignal<Option<PendingActivation>>>();
     let query = use_query_map();
     let hydrated = crate::rules::Hydrated::get();
+    let form = NodeRef::<leptos::html::Form>::new();
 
     Effect::new(move |_| {
         let Some(result) = login.value().get() else {
@@ -42,6 +43,7 @@ pub fn LoginPage() -> impl IntoView {
                     }));
                 }
                 error.set(Some(e));
+                focus_first_error(form);
             }
         }
     });
@@ -50,7 +52,9 @@ pub fn LoginPage() -> impl IntoView {
         ev.prevent_default();
         error.set(None);
         let ok = [email.validate(), password.validate()].iter().all(|ok| *ok);
-        if ok && !login.pending().get_untracked() {
+        if !ok {
+            focus_first_error(form);
+        } else if !login.pending().get_untracked() {
             login.dispatch(Login {
                 email: email.value.get_untracked().trim().to_string(),
                 password: password.value.get_untracked().into(),
@@ -62,7 +66,7 @@ pub fn LoginPage() -> impl IntoView {
         <Title text="Sign in" />
         <section class="form-page">
             <h1>"Sign in"</h1>
-            <form class="card form" method="post" novalidate on:submit=on_submit>
+            <form class="card form" method="post" novalidate node_ref=form on:submit=on_submit>
                 <Field state=email id="email" label="Email" kind="email" autocomplete="username" />
                 <Field state=password id="password" label="Password" kind="password" autocomplete="current-password" />
                 <div role="alert" class="form-error">

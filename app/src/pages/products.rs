@@ -13,7 +13,7 @@ use crate::{
     api::catalog::{get_product, products},
     cart::{Cart, MAX_QUANTITY},
     components::{
-        field::{Field, FieldState},
+        field::{Field, FieldState, focus_first_error},
         pager::{Pager, href_with},
     },
     error::ErrorCode,
@@ -187,6 +187,7 @@ fn ProductDetail(product: Product) -> impl IntoView {
     });
     quantity.value.set("1".into());
     let added = RwSignal::new(None::<String>);
+    let form = NodeRef::<leptos::html::Form>::new();
     let id = product.id.to_string();
     let name = product.name.clone();
     let stock = product.stock;
@@ -196,6 +197,7 @@ fn ProductDetail(product: Product) -> impl IntoView {
             ev.prevent_default();
             added.set(None);
             if !quantity.validate() {
+                focus_first_error(form);
                 return;
             }
             let wanted: u32 = quantity.value.get_untracked().trim().parse().unwrap_or(1);
@@ -210,6 +212,7 @@ fn ProductDetail(product: Product) -> impl IntoView {
                     (_, _) => format!("Only {left} more in stock: {in_cart} are in your cart."),
                 };
                 quantity.server_error.set(Some(text));
+                focus_first_error(form);
                 return;
             }
             cart.add(&id, wanted);
@@ -225,7 +228,7 @@ fn ProductDetail(product: Product) -> impl IntoView {
             <p class="price price-large">{product.price.to_string()}</p>
             <p class=if out { "stock stock-out" } else { "stock" }>{stock_text(stock)}</p>
             {(!product.description.is_empty()).then(|| view! { <p class="description">{product.description.clone()}</p> })}
-            <form class="card form add-to-cart" method="post" novalidate on:submit=on_submit>
+            <form class="card form add-to-cart" method="post" novalidate node_ref=form on:submit=on_submit>
                 <Field state=quantity id="quantity" label="Quantity" kind="number" inputmode="numeric" />
                 <button type="submit" class="button" disabled=move || !hydrated.get() || out>"Add to cart"</button>
                 <p role="status" class="form-info">

@@ -7,7 +7,7 @@ use leptos_router::hooks::use_navigate;
 use crate::{
     api::registration::Register,
     browser::now_ms,
-    components::field::{Field, FieldState, place_error, verdict},
+    components::field::{Field, FieldState, focus_first_error, place_error, verdict},
     domain::{Email, PASSWORD_MAX_CHARS, Password, PersonName, check_phone_shape},
     model::Registered,
     pages::activate::PendingActivation,
@@ -35,6 +35,7 @@ pub fn RegisterPage() -> impl IntoView {
     // The submit button is disabled until hydration: before that a press would be a native
     // form submission that could put the password in a URL.
     let hydrated = crate::rules::Hydrated::get();
+    let form = NodeRef::<leptos::html::Form>::new();
 
     Effect::new(move |_| {
         let Some(result) = register.value().get() else {
@@ -59,6 +60,7 @@ pub fn RegisterPage() -> impl IntoView {
                 if let Some(message) = place_error(e, &fields) {
                     general_error.set(Some(message));
                 }
+                focus_first_error(form);
             }
         }
     });
@@ -69,7 +71,11 @@ pub fn RegisterPage() -> impl IntoView {
         // Check every field (so each shows its verdict), then send only if all pass.
         let verdicts: Vec<bool> = fields.iter().map(|(_, state)| state.validate()).collect();
         let all_valid = verdicts.iter().all(|ok| *ok);
-        if !all_valid || register.pending().get_untracked() {
+        if !all_valid {
+            focus_first_error(form);
+            return;
+        }
+        if register.pending().get_untracked() {
             return;
         }
         register.dispatch(Register {
@@ -90,7 +96,7 @@ pub fn RegisterPage() -> impl IntoView {
                 {format!("We will email you a {code_length}-digit code to activate it. Already registered? ")}
                 <a href="/activate">"Enter your code"</a>" or "<a href="/login">"sign in"</a>"."
             </p>
-            <form class="card form" method="post" novalidate on:submit=on_submit>
+            <form class="card form" method="post" novalidate node_ref=form on:submit=on_submit>
                 <div class="field-row">
                     <Field state=first_name id="first_name" label="First name" autocomplete="given-name" maxlength=100 />
                     <Field state=last_name id="last_name" label="Surname" autocomplete="family-name" maxlength=100 />
