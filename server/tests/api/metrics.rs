@@ -388,6 +388,7 @@ async fn scrape_size_and_latency() {
     }
     times.sort();
     let last = scrape(&app).await;
+    eprintln!("{}", last.text);
     eprintln!(
         "scrape: {bytes} bytes, {} series lines, {} families; latency median {:?} (min {:?}, max {:?}) over {} scrapes",
         last.series(),
