@@ -54,6 +54,8 @@ function server(name: string, serverPort: number, database: string, env: Record<
       DATABASE_URL: database,
       LEPTOS_SITE_ADDR: `127.0.0.1:${serverPort}`,
       LEPTOS_SITE_ROOT: 'target/site',
+      // Two servers run at once; neither needs the metrics listener (default 127.0.0.1:9100).
+      METRICS_ADDR: 'off',
       APP_ENV: 'development',
       // Empty counts as unset: mail goes to /dev/mailbox, where the tests read the codes.
       SMTP_URL: '',

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use app::infra::mail::OUTBOX_CHANNEL;
+use app::infra::{mail::OUTBOX_CHANNEL, metrics};
 use futures_util::future::join_all;
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
@@ -156,6 +156,7 @@ impl EmailWorker {
             .execute(&self.pool)
             .await?;
             tracing::warn!("email expired before it could be delivered");
+            metrics::email_outcome("expired");
             return Ok(Outcome::Expired);
         }
         let attempts = row.attempts;
@@ -174,6 +175,7 @@ impl EmailWorker {
                 .execute(&self.pool)
                 .await?;
                 tracing::debug!(attempts, "email delivered");
+                metrics::email_outcome("sent");
                 Ok(Outcome::Sent)
             }
             Err(SendError { message, permanent }) if permanent || attempts >= MAX_ATTEMPTS => {
@@ -190,6 +192,7 @@ impl EmailWorker {
                 .execute(&self.pool)
                 .await?;
                 tracing::error!(attempts, error.cause = %message, "email undeliverable; kept as a dead letter");
+                metrics::email_outcome("dead");
                 Ok(Outcome::Dead)
             }
             Err(SendError { message, .. }) => {
@@ -210,6 +213,7 @@ impl EmailWorker {
                     error.cause = %message,
                     "email delivery failed; will retry"
                 );
+                metrics::email_outcome("failed");
                 Ok(Outcome::Retrying)
             }
         }

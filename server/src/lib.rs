@@ -6,6 +6,7 @@ pub mod email_worker;
 pub mod health;
 pub mod mailbox;
 pub mod maintenance;
+pub mod metrics;
 pub mod middleware;
 pub mod serve;
 pub mod settings;

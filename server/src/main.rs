@@ -66,6 +66,9 @@ async fn serve() -> ExitCode {
         }
     };
     tracing::info!("listening on http://{}", app.local_addr());
+    if let Some(metrics) = app.metrics_addr() {
+        tracing::info!("metrics on http://{metrics}/metrics");
+    }
     match app.run_until(startup::shutdown_signal()).await {
         Ok(startup::Stopped::Drained) => ExitCode::SUCCESS,
         // Requests were cut off: worth a look, so not a clean exit.

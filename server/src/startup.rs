@@ -1,4 +1,5 @@
-//! Builds the application from settings: database, migrations, router, listener.
+//! Builds the application from settings: database, migrations, router, listeners (the public
+//! one, and the metrics one unless `METRICS_ADDR` is `off`).
 //! Tests use the same path with their own settings and port 0.
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
@@ -29,7 +30,7 @@ use tracing::Level;
 
 use crate::{
     email_worker::{EmailWorker, Mailer},
-    health, mailbox, maintenance, middleware as mw, serve,
+    health, mailbox, maintenance, metrics, middleware as mw, serve,
     settings::{AppEnv, CodeSettings, Settings, WebhookSettings},
     webhook_worker::WebhookWorker,
 };
@@ -47,6 +48,15 @@ pub struct Application {
     webhooks: WebhookSettings,
     shutdown_grace: Duration,
     header_read_timeout: Duration,
+    /// `None` when `METRICS_ADDR` is `off`.
+    metrics: Option<MetricsListener>,
+}
+
+/// `GET /metrics` on its own listener.
+struct MetricsListener {
+    listener: TcpListener,
+    router: Router,
+    recorder: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 /// How serving ended.
@@ -107,6 +117,26 @@ impl Application {
             settings.passwords.hash_slots,
             settings.passwords.hash_max_wait,
         );
+        let metrics = match settings.http.metrics_addr {
+            None => None,
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await.with_context(|| {
+                    format!("could not listen on {addr} (METRICS_ADDR; another address, or `off`)")
+                })?;
+                let recorder = metrics::recorder()?;
+                let router = metrics::router(metrics::Scrape {
+                    recorder: recorder.clone(),
+                    pool: pool.clone(),
+                    max_connections: settings.database.max_connections,
+                    hasher: hasher.clone(),
+                });
+                Some(MetricsListener {
+                    listener,
+                    router,
+                    recorder,
+                })
+            }
+        };
         let state = AppState {
             leptos_options,
             pool: pool.clone(),
@@ -123,6 +153,7 @@ impl Application {
             webhooks,
             shutdown_grace,
             header_read_timeout,
+            metrics,
         })
     }
 
@@ -137,6 +168,15 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
+    /// Where `GET /metrics` answers; `None` when `METRICS_ADDR` is `off`.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| {
+            m.listener
+                .local_addr()
+                .expect("a bound listener has an address")
+        })
+    }
+
     /// Serves until `shutdown` resolves, then stops accepting connections and lets the requests
     /// in flight finish, for at most `SHUTDOWN_GRACE_SECS`.
     pub async fn run_until(
@@ -146,6 +186,17 @@ impl Application {
         let worker = tokio::spawn(self.email_worker.run());
         let webhooks = self.webhook_worker.map(|w| tokio::spawn(w.run()));
         let housekeeping = tokio::spawn(maintenance::run(self.pool, self.webhooks));
+        // Scrapes keep being answered while the requests in flight drain.
+        let metrics = self.metrics.map(|m| {
+            let upkeep = tokio::spawn(metrics::upkeep(m.recorder));
+            let serving = tokio::spawn(serve::serve(
+                m.listener,
+                m.router,
+                self.header_read_timeout,
+                std::future::pending(),
+            ));
+            (upkeep, serving)
+        });
         let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
         let serving = serve::serve(
             self.listener,
@@ -181,6 +232,10 @@ impl Application {
             webhooks.abort();
         }
         housekeeping.abort();
+        if let Some((upkeep, serving)) = metrics {
+            upkeep.abort();
+            serving.abort();
+        }
         served
     }
 }
@@ -237,11 +292,13 @@ fn api_docs<S: Clone + Send + Sync + 'static>(state: &AppState) -> Router<S> {
 }
 
 /// The middleware stack, outermost first. Public so tests can wrap their own routes in it.
-/// A request not answered within `request_timeout` gets 503.
+/// A request not answered within `request_timeout` gets 503. Requests are counted outermost,
+/// with the status the client gets.
 pub fn with_middleware(router: Router, request_timeout: Duration) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     router.layer(middleware::from_fn(mw::api_errors)).layer(
         ServiceBuilder::new()
+            .layer(middleware::from_fn(metrics::track_requests))
             .layer(SetRequestIdLayer::new(
                 x_request_id.clone(),
                 MakeRequestUuid,

@@ -23,7 +23,10 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use app::infra::webhooks::{self, GIVE_UP_AFTER};
+use app::infra::{
+    metrics,
+    webhooks::{self, GIVE_UP_AFTER},
+};
 use futures_util::future::join_all;
 use sqlx::{PgPool, postgres::PgListener};
 use tokio::{
@@ -286,10 +289,10 @@ impl Inner {
             }
             Err(_) => (Outcome::Retrying, webhooks::next_retry_in(attempts)),
         };
-        let status = match outcome {
-            Outcome::Delivered => "delivered",
-            Outcome::Retrying => "pending",
-            Outcome::Dead => "dead",
+        let (status, counted) = match outcome {
+            Outcome::Delivered => ("delivered", "delivered"),
+            Outcome::Retrying => ("pending", "failed"),
+            Outcome::Dead => ("dead", "dead"),
         };
         sqlx::query(
             "update webhook_deliveries
@@ -308,6 +311,7 @@ impl Inner {
         .execute(&self.pool)
         .await
         .context("cannot record a webhook delivery")?;
+        metrics::webhook_outcome(counted);
         match (&result, outcome) {
             (Ok(()), _) => tracing::debug!("webhook delivered"),
             (Err(error), Outcome::Dead) => tracing::error!(

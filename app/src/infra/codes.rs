@@ -15,7 +15,11 @@ use sha2::Sha256;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{config::CodeSettings, rate_limit};
+use super::{
+    config::CodeSettings,
+    metrics::{self, LimitKind},
+    rate_limit,
+};
 use crate::{
     domain::VerificationCode,
     error::{ApiError, Context as _},
@@ -211,6 +215,7 @@ pub async fn pace(
     .context("read when the last code was sent")?;
     let cooldown = settings.resend_cooldown().as_secs_f64();
     if let Some(elapsed) = since_last.filter(|elapsed| *elapsed < cooldown) {
+        metrics::rate_limited(LimitKind::CodeCooldown);
         return Err(ApiError::resend_too_soon((cooldown - elapsed).ceil() as u64));
     }
     match rate_limit::check(
@@ -223,6 +228,7 @@ pub async fn pace(
     .context("count codes sent this hour")?
     {
         rate_limit::Decision::Limited { retry_after } => {
+            metrics::rate_limited(LimitKind::CodesPerHour);
             Err(ApiError::resend_too_soon(retry_after))
         }
         rate_limit::Decision::Allowed => Ok(()),

@@ -25,6 +25,9 @@ pub const DEFAULT_LOG_FILTER: &str = "info,server=debug,app=debug,sqlx=warn";
 /// Used when `SECRET_KEY` is unset in development. Production refuses to start without a key,
 /// and with this one.
 pub const DEVELOPMENT_SECRET_KEY: &str = "development-only-key-never-use-this-in-production";
+/// Where `GET /metrics` is served unless `METRICS_ADDR` says otherwise: loopback only, so it is
+/// never public by accident.
+pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9100";
 
 /// Every variable the app reads, with its default. Empty values count as unset.
 #[derive(Deserialize)]
@@ -67,6 +70,8 @@ struct Env {
     request_timeout_secs: u64,
     header_read_timeout_secs: u64,
     shutdown_grace_secs: u64,
+    metrics_addr: String,
+    mail_stall_secs: u64,
 }
 
 impl Default for Env {
@@ -109,6 +114,8 @@ impl Default for Env {
             request_timeout_secs: 15,
             header_read_timeout_secs: 10,
             shutdown_grace_secs: 20,
+            metrics_addr: DEFAULT_METRICS_ADDR.into(),
+            mail_stall_secs: 300,
         }
     }
 }
@@ -167,6 +174,9 @@ pub struct HttpSettings {
     pub header_read_timeout: Duration,
     /// After SIGTERM, how long requests in flight may take to finish (`SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace: Duration,
+    /// The separate listener of `GET /metrics` (`METRICS_ADDR`); `None` (`off`): no metrics
+    /// listener. Never the public one.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl HttpSettings {
@@ -219,6 +229,9 @@ pub struct MailSettings {
     pub from: Mailbox,
     /// First retry delay of the mail worker; doubles on each failure.
     pub retry_base: Duration,
+    /// `/readyz` reports the mail worker stalled when an email has been pending longer than
+    /// this (`MAIL_STALL_SECS`); `None` (0): not checked.
+    pub stall_after: Option<Duration>,
 }
 
 impl std::fmt::Debug for MailSettings {
@@ -227,6 +240,7 @@ impl std::fmt::Debug for MailSettings {
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "[set]"))
             .field("from", &self.from.to_string())
             .field("retry_base", &self.retry_base)
+            .field("stall_after", &self.stall_after)
             .finish()
     }
 }
@@ -538,6 +552,8 @@ impl Settings {
                 )
             })?,
             retry_base: Duration::from_millis(env.email_retry_base_ms.max(1)),
+            stall_after: (env.mail_stall_secs > 0)
+                .then(|| Duration::from_secs(env.mail_stall_secs)),
         };
 
         let site_addr = env.leptos_site_addr.parse::<SocketAddr>().map_err(|_| {
@@ -600,6 +616,7 @@ impl Settings {
                 env.header_read_timeout_secs,
             )?,
             shutdown_grace: seconds_1_to_600("SHUTDOWN_GRACE_SECS", env.shutdown_grace_secs)?,
+            metrics_addr: metrics_addr(&env.metrics_addr, site_addr)?,
         };
 
         let key = match env.secret_key {
@@ -720,6 +737,27 @@ impl Settings {
             webhooks,
         })
     }
+}
+
+/// `METRICS_ADDR`: an address, or `off`. The same address as the public listener would put the
+/// metrics on the public port (or fail to bind), so it is refused.
+fn metrics_addr(raw: &str, site_addr: SocketAddr) -> Result<Option<SocketAddr>, SettingsError> {
+    if raw.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let addr = raw.parse::<SocketAddr>().map_err(|_| {
+        invalid(
+            "METRICS_ADDR",
+            format!("{raw:?} is not an address like {DEFAULT_METRICS_ADDR}, or `off`"),
+        )
+    })?;
+    if addr.port() != 0 && addr == site_addr {
+        return Err(invalid(
+            "METRICS_ADDR",
+            "is the public listener's address (LEPTOS_SITE_ADDR); metrics need a listener of their own",
+        ));
+    }
+    Ok(Some(addr))
 }
 
 /// `WEBHOOK_URLS` (comma-separated http(s) URLs) and `WEBHOOK_SECRET`, required with them. A URL
@@ -888,6 +926,39 @@ mod tests {
     }
 
     #[test]
+    fn metrics_listen_on_loopback_by_default_and_can_be_turned_off() {
+        let s = settings(&[]).expect("defaults parse");
+        assert_eq!(
+            s.http.metrics_addr,
+            Some("127.0.0.1:9100".parse().expect("addr"))
+        );
+        assert_eq!(s.mail.stall_after, Some(Duration::from_secs(300)));
+        let s = settings(&[("METRICS_ADDR", "off"), ("MAIL_STALL_SECS", "0")]).expect("parses");
+        assert_eq!(s.http.metrics_addr, None);
+        assert_eq!(s.mail.stall_after, None);
+        let s = settings(&[("METRICS_ADDR", "0.0.0.0:9200")]).expect("parses");
+        assert_eq!(
+            s.http.metrics_addr,
+            Some("0.0.0.0:9200".parse().expect("addr"))
+        );
+        for (vars, says) in [
+            (&[("METRICS_ADDR", "9100")][..], "not an address"),
+            (&[("METRICS_ADDR", "localhost:9100")][..], "not an address"),
+            (
+                &[
+                    ("LEPTOS_SITE_ADDR", "127.0.0.1:3000"),
+                    ("METRICS_ADDR", "127.0.0.1:3000"),
+                ][..],
+                "public listener",
+            ),
+        ] {
+            let err = settings(vars).expect_err(says);
+            assert_eq!(err.var, "METRICS_ADDR", "{err}");
+            assert!(err.to_string().contains(says), "{err}");
+        }
+    }
+
+    #[test]
     fn invalid_values_name_their_variable() {
         for (var, value) in [
             ("APP_ENV", "staging"),
@@ -914,6 +985,8 @@ mod tests {
             ("PASSWORD_HASH_SLOTS", "0"),
             ("CODE_MAX_ATTEMPTS", "0"),
             ("LOGIN_FAILURE_WINDOW_SECS", "x"),
+            ("METRICS_ADDR", "everywhere"),
+            ("MAIL_STALL_SECS", "-1"),
         ] {
             let err = settings(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var, "{err}");

@@ -11,7 +11,13 @@ use std::time::Duration;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{client::ClientInfo, config::Settings, events, rate_limit};
+use super::{
+    client::ClientInfo,
+    config::Settings,
+    events,
+    metrics::{self, LimitKind},
+    rate_limit,
+};
 use crate::{
     error::{ApiError, Context as _},
     model::{AccountStatus, EventKind, Secret},
@@ -121,9 +127,11 @@ pub async fn verify(
             .context("count password checks from this address")?
         {
             tracing::warn!(client.ip = %ip, "password checks from this address limited");
+            metrics::rate_limited(LimitKind::SignInPerIp);
             return Err(ApiError::too_many_attempts(retry_after));
         }
         if let Some(retry_after) = failures.blocked_for(&mut conn, settings).await? {
+            metrics::rate_limited(LimitKind::SignInPerEmail);
             return Err(ApiError::too_many_attempts(retry_after));
         }
         sqlx::query_as::<_, Candidate>(

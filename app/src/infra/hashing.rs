@@ -4,7 +4,13 @@
 //! async threads, with at most one hash per core at a time. A request that cannot get a slot
 //! within `max_wait` gets 503 + `Retry-After` instead of joining an unbounded queue.
 
-use std::{sync::Arc, sync::OnceLock, time::Duration};
+use std::{
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
@@ -12,6 +18,7 @@ use argon2::{
 };
 use tokio::sync::Semaphore;
 
+use super::metrics;
 use crate::{domain::Password, error::ApiError};
 
 /// Anything longer cannot be a password we stored (128 characters of UTF-8 at most).
@@ -20,7 +27,35 @@ const MAX_PASSWORD_BYTES: usize = 512;
 #[derive(Clone, Debug)]
 pub struct PasswordHasher {
     slots: Arc<Semaphore>,
+    total: usize,
+    /// Requests waiting for a slot now (the semaphore does not say).
+    waiting: Arc<AtomicUsize>,
     max_wait: Duration,
+}
+
+/// How the hashing slots are used at one moment, for the metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotUsage {
+    pub total: usize,
+    pub in_use: usize,
+    pub waiting: usize,
+}
+
+/// Counts a waiting request for as long as it lives, however its wait ends (a slot, the time
+/// limit, or the client going away).
+struct Waiting(Arc<AtomicUsize>);
+
+impl Waiting {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 fn argon2() -> Argon2<'static> {
@@ -45,9 +80,21 @@ impl PasswordHasher {
     /// `slots`: hashes at once (the number of cores); `max_wait`: the longest a request waits
     /// for a slot before it is turned away.
     pub fn new(slots: usize, max_wait: Duration) -> Self {
+        let total = slots.max(1);
         Self {
-            slots: Arc::new(Semaphore::new(slots.max(1))),
+            slots: Arc::new(Semaphore::new(total)),
+            total,
+            waiting: Arc::new(AtomicUsize::new(0)),
             max_wait,
+        }
+    }
+
+    /// Slots in use and requests waiting for one, right now.
+    pub fn usage(&self) -> SlotUsage {
+        SlotUsage {
+            total: self.total,
+            in_use: self.total.saturating_sub(self.slots.available_permits()),
+            waiting: self.waiting.load(Ordering::Relaxed),
         }
     }
 
@@ -58,7 +105,7 @@ impl PasswordHasher {
 
     pub async fn hash(&self, password: &Password) -> Result<String, ApiError> {
         let password = password.expose().to_owned();
-        self.run(move || {
+        self.run("hash", move || {
             let salt = SaltString::generate(&mut OsRng);
             argon2()
                 .hash_password(password.as_bytes(), &salt)
@@ -79,7 +126,7 @@ impl PasswordHasher {
             password.to_owned()
         };
         let matches = self
-            .run(move || {
+            .run("verify", move || {
                 let parsed = PasswordHash::new(&stored).map_err(|e| e.to_string())?;
                 Ok(argon2()
                     .verify_password(password.as_bytes(), &parsed)
@@ -89,13 +136,17 @@ impl PasswordHasher {
         Ok(known && matches)
     }
 
+    /// `operation` names the work in the metrics.
     async fn run<T: Send + 'static>(
         &self,
+        operation: &'static str,
         work: impl FnOnce() -> Result<T, String> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let permit = match tokio::time::timeout(self.max_wait, self.slots.clone().acquire_owned())
-            .await
-        {
+        let waiting = Waiting::new(&self.waiting);
+        let acquired =
+            tokio::time::timeout(self.max_wait, self.slots.clone().acquire_owned()).await;
+        drop(waiting);
+        let permit = match acquired {
             Ok(Ok(permit)) => permit,
             Ok(Err(_closed)) => return Err(ApiError::internal("password hashing slots closed")),
             Err(_elapsed) => {
@@ -103,18 +154,21 @@ impl PasswordHasher {
                     wait.ms = self.max_wait.as_millis() as u64,
                     "password hashing is saturated; answering 503"
                 );
+                metrics::hash_refused();
                 return Err(ApiError::unavailable(1));
             }
         };
         // The permit moves into the blocking task: if the client goes away, the slot stays
         // taken until the hash really finishes.
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             work()
         })
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+        .await;
+        metrics::hash_computed(operation);
+        result
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)
     }
 }
 
@@ -173,6 +227,34 @@ mod tests {
             .expect_err("busy");
         assert_eq!(err.status(), 503);
         assert_eq!(err.retry_after, Some(1));
+        assert_eq!(
+            hasher.usage(),
+            SlotUsage {
+                total: 1,
+                in_use: 1,
+                waiting: 0
+            }
+        );
         drop(held);
+        assert_eq!(hasher.usage().in_use, 0);
+    }
+
+    #[tokio::test]
+    async fn a_request_waiting_for_a_slot_is_counted_until_it_gets_one() {
+        let hasher = PasswordHasher::new(1, Duration::from_secs(30));
+        let held = hasher.slots.clone().acquire_owned().await.expect("slot");
+        let waiter = tokio::spawn({
+            let hasher = hasher.clone();
+            async move { hasher.hash(&password("correct horse battery")).await }
+        });
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while hasher.usage().waiting != 1 {
+            assert!(tokio::time::Instant::now() < deadline, "never waited");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        drop(held);
+        waiter.await.expect("joined").expect("hashed");
+        assert_eq!(hasher.usage().waiting, 0);
+        assert_eq!(hasher.usage().in_use, 0);
     }
 }

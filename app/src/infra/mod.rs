@@ -1,6 +1,6 @@
 //! Server-only infrastructure the services are built on: settings, database helpers, password
 //! hashing, one-time codes, rate limits, sessions, the mail outbox and its templates, webhook
-//! events. Nothing here reads the Leptos context: a command-line tool, a worker or a test can
+//! events, the names of the metrics. Nothing here reads the Leptos context: a command-line tool, a worker or a test can
 //! use all of it.
 
 pub mod audit;
@@ -13,6 +13,7 @@ pub mod db;
 pub mod events;
 pub mod hashing;
 pub mod mail;
+pub mod metrics;
 pub mod page_cache;
 pub mod rate_limit;
 pub mod sessions;

@@ -14,6 +14,7 @@ use crate::{
         db::{self, DbResultExt as _},
         events,
         mail::{self},
+        metrics::{self, LimitKind},
         rate_limit,
         webhooks::{self, Deletion, Event, NewUser},
     },
@@ -210,6 +211,7 @@ async fn limit_registrations(state: &AppState, client: &ClientInfo) -> Result<()
         rate_limit::Decision::Allowed => Ok(()),
         rate_limit::Decision::Limited { retry_after } => {
             tracing::warn!(client.ip = %ip, "registration rate limit reached");
+            metrics::rate_limited(LimitKind::RegisterPerIp);
             Err(ApiError::new(
                 ErrorCode::TooManyRequests,
                 "Too many registrations from your network. Please wait a moment.",

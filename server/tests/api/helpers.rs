@@ -21,6 +21,8 @@ pub struct TestApp {
     /// The SMTP server the app sends to (unless the test set its own `SMTP_URL`).
     pub mail: MailSink,
     pub worker: EmailWorker,
+    /// `http://host:port` of the metrics listener; `None` when the test turned it off.
+    pub metrics_address: Option<String>,
 }
 
 /// A person to register: unique email and phone on every call.
@@ -388,6 +390,8 @@ pub fn test_settings(database_url: &str, overrides: &[(&str, &str)]) -> Settings
             concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site").into(),
         ),
         ("DATABASE_CONNECT_TIMEOUT_SECS".into(), "5".into()),
+        // Many apps run at once: each metrics listener on a port of its own.
+        ("METRICS_ADDR".into(), "127.0.0.1:0".into()),
         (
             "RUST_LOG".into(),
             std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -452,6 +456,7 @@ pub async fn spawn_app_configured(
         .expect("connect to the test database");
     let app = Application::build(settings).await.expect("build the app");
     let address = format!("http://{}", app.local_addr());
+    let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
     let worker = app.email_worker();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
@@ -466,5 +471,6 @@ pub async fn spawn_app_configured(
         database_url,
         mail,
         worker,
+        metrics_address,
     }
 }

@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod hostile;
 mod limits;
+mod metrics;
 mod openapi;
 mod orders;
 mod pages;

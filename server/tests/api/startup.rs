@@ -35,6 +35,7 @@ fn an_invalid_setting_stops_startup_with_one_clear_line() {
         ("LOG_FORMAT", "xml"),
         ("LEPTOS_SITE_ADDR", "nowhere"),
         ("DATABASE_URL", "mysql://x"),
+        ("METRICS_ADDR", "everywhere"),
     ] {
         let output = run_server(&[(var, value)], Duration::from_secs(10));
         assert!(!output.status.success(), "{var}={value} must stop start-up");
@@ -153,6 +154,7 @@ async fn sigterm_stops_the_server_cleanly_and_json_logs_carry_request_ids() {
         .envs([
             ("DATABASE_URL", database_url.as_str()),
             ("LEPTOS_SITE_ADDR", &address),
+            ("METRICS_ADDR", "127.0.0.1:0"),
             ("APP_ENV", "production"),
             ("SECRET_KEY", "a-production-secret-of-thirty-two-chars"),
             ("SMTP_URL", "smtp://127.0.0.1:1"),
@@ -251,6 +253,7 @@ async fn start_binary_on(app: &TestApp, vars: &[(&str, &str)]) -> (std::process:
         .envs([
             ("DATABASE_URL", app.database_url.as_str()),
             ("LEPTOS_SITE_ADDR", &address),
+            ("METRICS_ADDR", "127.0.0.1:0"),
             ("SMTP_URL", &smtp_url),
             ("RUST_LOG", "warn"),
         ])
