@@ -6,7 +6,7 @@ DEV_PG_DIR ?= .data/postgres
 DEV_PG_PORT ?= 54329
 export DEV_PG_DIR DEV_PG_PORT
 
-.PHONY: help run watch admin seed test lint unit e2e size bench db stop-db tools fmt
+.PHONY: help run watch admin seed cluster test lint unit e2e size bench db stop-db tools fmt
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ admin: ## Create an administrator: make admin EMAIL=… FIRST=… LAST=… PHONE
 
 seed: ## Fill the database `make run` uses with ~40 demo products (again: adds nothing; never in production)
 	@scripts/run.sh seed
+
+cluster: ## Serve the release build from 3 app servers behind nginx at https://127.0.0.1:8443 (REPLICAS=2 for two)
+	@scripts/cluster.sh $(REPLICAS)
 
 test: ## Every check and test: fmt, clippy (server and WASM), unit, integration, end-to-end
 	@scripts/test.sh all
@@ -40,7 +43,7 @@ size: ## Release-build the browser bundle and print its raw and brotli sizes
 	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release --frontend-only
 	@node scripts/size.mjs target/site/pkg
 
-bench: ## Benchmark the release build: registration vs bare argon2, latency, email delay, GET /api/profile, token issue, admin search, catalogue search, orders, webhook latency
+bench: ## Benchmark the release build: registration vs bare argon2, latency, email delay, GET /api/profile, token issue, admin search, catalogue search, orders, webhook latency, 1 vs 2 replicas behind nginx
 	@bench/run.sh
 
 db: ## Start the project's Postgres (kept in .data/) and print its DATABASE_URL
@@ -50,7 +53,7 @@ stop-db: ## Stop the project's Postgres
 	@scripts/postgres.sh stop $(DEV_PG_DIR)
 
 tools: ## Install the build and test tools that are missing
-	@scripts/tools.sh build node browser
+	@scripts/tools.sh build node browser nginx
 
 fmt: ## Format the Rust code
 	cargo fmt --all

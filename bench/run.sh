@@ -5,7 +5,7 @@
 #
 #   bench/run.sh [NAME...]   only the measurements named (argon2, register-rate,
 #                            register-saturation, profile, token, admin-search,
-#                            products-search, place-order, webhooks); all by default
+#                            products-search, place-order, webhooks, cluster); all by default
 #
 # Postgres: DATABASE_URL when set (its role must be able to create databases; a database
 # bench_<pid> is created and dropped), otherwise a throwaway cluster under target/ that is
@@ -46,10 +46,15 @@ ORDER_KEYWORD=benchorder
 # pointing at the bench's receiver.
 WEBHOOK_RATE=25
 WEBHOOK_SECONDS=20
+# Cluster: registrations and profile reads through nginx (deploy/nginx/accounts.conf, TLS) with
+# one app server behind it, then two, on this one machine.
+CLUSTER_REGISTER_CONNECTIONS=8
+CLUSTER_PROFILE_CONNECTIONS=32
+CLUSTER_SECONDS=15
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 
-MEASUREMENTS="argon2 register-rate register-saturation profile token admin-search products-search place-order webhooks"
+MEASUREMENTS="argon2 register-rate register-saturation profile token admin-search products-search place-order webhooks cluster"
 
 work_dir="target/bench"
 server_log="$work_dir/server.log"
@@ -64,6 +69,10 @@ server_pid=""
 server_env=()
 # Added to it (the webhooks run's WEBHOOK_URLS and WEBHOOK_SECRET).
 extra_env=()
+# The cluster run: its app servers, nginx, and where their configuration and logs go.
+replica_pids=()
+nginx_pid=""
+cluster_dir="$PWD/$work_dir/cluster"
 
 for name in "$@"; do
   case " $MEASUREMENTS " in
@@ -78,6 +87,7 @@ wanted() { [[ "$selected" == *" $1 "* ]]; }
 
 cleanup() {
   stop_server
+  stop_cluster
   if [ -n "$pg_dir" ]; then
     scripts/postgres.sh stop "$pg_dir" || true
     rm -rf "$pg_dir"
@@ -107,6 +117,7 @@ stop_server() {
 
 build() {
   scripts/tools.sh build node
+  if wanted cluster; then scripts/tools.sh nginx; fi
   # cargo-leptos runs wasm-opt, which comes with the end2end npm packages.
   export PATH="$PWD/end2end/node_modules/.bin:$PATH"
   log "building the server and the site (release)"
@@ -180,6 +191,82 @@ wait_ready() {
   log "the server was not ready within 30 s; the end of its log:"
   tail -n 20 "$server_log" >&2
   return 1
+}
+
+# start_replica N PORT NGINX_PORT: app server N of the cluster run, on the bench's database and
+# SMTP sink, behind nginx (TRUSTED_PROXIES: its address), with the secret of the first server.
+start_replica() {
+  local n=$1 port=$2 nginx_port=$3 var vars=()
+  # Without the webhooks run's receiver, which is gone.
+  for var in "${server_env[@]}"; do
+    case "$var" in WEBHOOK_*) ;; *) vars+=("$var") ;; esac
+  done
+  mkdir -p "$cluster_dir"
+  env "${vars[@]}" \
+    LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+    APP_BASE_URL="https://127.0.0.1:$nginx_port" \
+    TRUSTED_PROXIES=127.0.0.1/32 \
+    target/release/server >"$cluster_dir/server-$n.log" 2>&1 &
+  replica_pids+=($!)
+  local deadline=$((SECONDS + 30))
+  until curl --noproxy '*' -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "app server $n did not start; the end of its log:"
+      tail -n 20 "$cluster_dir/server-$n.log" >&2
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+# start_nginx HTTPS_PORT HTTP_PORT HOST:PORT...: nginx with the production site in front of
+# those app servers (scripts/cluster.sh writes the configuration and the certificate).
+start_nginx() {
+  scripts/cluster.sh nginx-conf "$cluster_dir" "$@"
+  "${NGINX:-/usr/sbin/nginx}" -p "$cluster_dir" -e "$cluster_dir/nginx-error.log" \
+    -c "$cluster_dir/nginx.conf" -g 'daemon off;' &
+  nginx_pid=$!
+  local deadline=$((SECONDS + 10))
+  until curl --noproxy '*' -ksS -o /dev/null --max-time 2 "https://127.0.0.1:$1/readyz" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "nginx did not start; the end of its log:"
+      tail -n 20 "$cluster_dir/nginx-error.log" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+stop_nginx() {
+  [ -n "$nginx_pid" ] || return 0
+  kill -QUIT "$nginx_pid" 2>/dev/null || true
+  wait "$nginx_pid" 2>/dev/null || true
+  nginx_pid=""
+}
+
+stop_cluster() {
+  stop_nginx
+  local pid
+  for pid in ${replica_pids[@]+"${replica_pids[@]}"}; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in ${replica_pids[@]+"${replica_pids[@]}"}; do wait "$pid" 2>/dev/null || true; done
+  replica_pids=()
+}
+
+# cluster_phase NAME TITLE ARGS...: phase, with the RESULT line renamed NAME (the bench names
+# it after what it measured: register-saturation, profile).
+cluster_phase() {
+  local name=$1 title=$2
+  shift 2
+  printf '\n==> %s\n' "$title"
+  target/release/bench "$@" | python3 -u -c '
+import json, sys
+for line in sys.stdin:
+    if line.startswith("RESULT "):
+        result = json.loads(line[len("RESULT "):])
+        result["name"] = sys.argv[1]
+        line = "RESULT " + json.dumps(result) + "\n"
+    sys.stdout.write(line)
+' "$name" | tee -a "$results"
 }
 
 # phase TITLE ARGS...: runs the bench binary, showing its output and keeping its RESULT line.
@@ -455,6 +542,8 @@ search = results.get("admin-search")
 products = results.get("products-search")
 orders = results.get("place-order")
 hooks = results.get("webhooks")
+cluster = {key: results.get(f"cluster-{key}") for key in
+           ("register-1", "register-2", "profile-1", "profile-2")}
 rows = []
 
 def row(label, value, passed=None):
@@ -569,6 +658,22 @@ if hooks:
         hooks["missing"] == 0 and hooks["error_count"] == 0 and hooks["expected"] > 0,
     )
 
+# One machine: the replicas share its cores with nginx, Postgres and the load, so no target;
+# what a second process adds (or costs) is the figure.
+for kind, unit, field in (("register", "registrations", "registrations_per_sec"),
+                          ("profile", "GET /api/profile", "requests_per_sec")):
+    for n in (1, 2):
+        run = cluster[f"{kind}-{n}"]
+        if run:
+            row(
+                f"{unit} via nginx (TLS), {n} replica{'s' if n > 1 else ''}",
+                f"{run[field]:.1f}/s, p99 {ms(run['latency_ms']['p99'])}, "
+                f"{run['error_count']} errors",
+            )
+    one, two = cluster[f"{kind}-1"], cluster[f"{kind}-2"]
+    if one and two and one[field] > 0:
+        row(f"{unit}: 2 replicas / 1", f"{two[field] / one[field]:.2f}")
+
 print("\n==> summary")
 width = max(len(label) for label, _, _ in rows)
 for label, value, verdict in rows:
@@ -649,6 +754,37 @@ if wanted webhooks; then
   phase "webhooks: registration at $WEBHOOK_RATE/s, ${WEBHOOK_SECONDS} s, commit → receiver" \
     webhooks --url "$url" --smtp-port "$smtp_port" --hook-port "$hook_port" \
     --seconds "$WEBHOOK_SECONDS" --rate "$WEBHOOK_RATE"
+fi
+
+# Last: the same two measurements through nginx with one app server behind it, then two (the
+# server above stopped, so that only the cluster's processes share the cores).
+if wanted cluster; then
+  stop_server
+  nginx_port=$(free_port_except "$server_port")
+  nginx_http_port=$(free_port_except "$nginx_port")
+  replica_1=$(free_port_except "$nginx_port")
+  replica_2=$(free_port_except "$nginx_port")
+  while [ "$replica_2" = "$replica_1" ]; do replica_2=$(free_port_except "$nginx_port"); done
+  start_replica 1 "$replica_1" "$nginx_port"
+  for n in 1 2; do
+    if [ "$n" = 2 ]; then
+      start_replica 2 "$replica_2" "$nginx_port"
+      stop_nginx
+      start_nginx "$nginx_port" "$nginx_http_port" "127.0.0.1:$replica_1" "127.0.0.1:$replica_2"
+    else
+      start_nginx "$nginx_port" "$nginx_http_port" "127.0.0.1:$replica_1"
+    fi
+    edge="https://127.0.0.1:$nginx_port"
+    cluster_phase "cluster-register-$n" \
+      "cluster: registration through nginx, $n replica(s), $CLUSTER_REGISTER_CONNECTIONS connections, ${CLUSTER_SECONDS} s" \
+      register --url "$edge" --smtp-port "$smtp_port" \
+      --seconds "$CLUSTER_SECONDS" --connections "$CLUSTER_REGISTER_CONNECTIONS"
+    cluster_phase "cluster-profile-$n" \
+      "cluster: profile through nginx, $n replica(s), $CLUSTER_PROFILE_CONNECTIONS connections, ${CLUSTER_SECONDS} s" \
+      profile --url "$edge" --smtp-port "$smtp_port" \
+      --seconds "$CLUSTER_SECONDS" --connections "$CLUSTER_PROFILE_CONNECTIONS"
+  done
+  stop_cluster
 fi
 
 stop_server # now, so that the summary is the last thing printed

@@ -3,6 +3,8 @@
 #   scripts/tools.sh build   the wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock
 #   scripts/tools.sh node    npm packages of end2end/ (Playwright, binaryen's wasm-opt)
 #   scripts/tools.sh browser Debian's Chromium, for the end-to-end tests
+#   scripts/tools.sh nginx   Debian's nginx (with openssl and envsubst), the load balancer of `make cluster`
+#                            and of the several-replicas test
 # Nothing here downloads from outside the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,11 +58,23 @@ browser() {
   fi
 }
 
+# Debian's package installs the binary at /usr/sbin/nginx (not on a normal user's PATH) and
+# starts a system service on port 80; the project never uses that service: `make cluster` and
+# the tests run their own nginx with their own configuration, as whoever runs them.
+nginx_tools() {
+  local nginx=${NGINX:-/usr/sbin/nginx}
+  if [ ! -x "$nginx" ] || ! command -v openssl >/dev/null || ! command -v envsubst >/dev/null; then
+    log "installing Debian's nginx, openssl and envsubst"
+    apt_install nginx openssl gettext-base
+  fi
+}
+
 for what in "$@"; do
   case "$what" in
     build) build_tools ;;
     node) node_tools ;;
     browser) browser ;;
-    *) echo "usage: $0 build|node|browser ..." >&2; exit 2 ;;
+    nginx) nginx_tools ;;
+    *) echo "usage: $0 build|node|browser|nginx ..." >&2; exit 2 ;;
   esac
 done

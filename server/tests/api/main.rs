@@ -5,6 +5,7 @@ mod account;
 mod account_changes;
 mod admin;
 mod catalog;
+mod cluster;
 mod contract;
 mod emails;
 mod health;
