@@ -163,6 +163,8 @@ start_server() {
     # (no cookies), so the links in its emails are all this changes.
     APP_BASE_URL="https://127.0.0.1:$port"
     RATE_LIMIT_REGISTER_PER_IP=0
+    # One listener per process: the cluster run starts several servers at once.
+    METRICS_ADDR=127.0.0.1:0
     RATE_LIMIT_LOGIN_PER_IP=0
     SECRET_KEY="$secret"
     ${extra_env[@]+"${extra_env[@]}"}

@@ -139,6 +139,7 @@ for i in $(seq 1 "$replicas"); do
     APP_BASE_URL="$base_url" \
     SECRET_KEY="$(cat "$dir/secret_key")" \
     TRUSTED_PROXIES=127.0.0.1/32 \
+    METRICS_ADDR="127.0.0.1:$((9100 + i))" \
     RUST_LOG="${RUST_LOG:-info,sqlx=warn}" \
     target/release/server >"$dir/server-$i.log" 2>&1 &
   pids+=($!)
@@ -172,7 +173,7 @@ until curl --noproxy '*' -ksS -o /dev/null --max-time 2 "$base_url/healthz" 2>/d
   sleep 0.2
 done
 
-log "$replicas app servers on ports $app_port-$((app_port + replicas - 1)) (logs: $dir/server-*.log)"
+log "$replicas app servers on ports $app_port-$((app_port + replicas - 1)) (logs: $dir/server-*.log; metrics on 127.0.0.1:9101-$((9100 + replicas)))"
 if [ -n "${SMTP_URL:-}" ]; then
   log "APP_ENV=production, mail through SMTP_URL"
 else

@@ -170,6 +170,8 @@ impl Cluster {
                     ("SECRET_KEY", SECRET_KEY),
                     ("SMTP_URL", &cluster.mail.url()),
                     ("TRUSTED_PROXIES", "127.0.0.1/32"),
+                    // Three processes on one machine: each its own metrics port.
+                    ("METRICS_ADDR", "127.0.0.1:0"),
                     ("RATE_LIMIT_REGISTER_PER_IP", &REGISTER_PER_IP.to_string()),
                     ("LOGIN_FAILURES_ALLOWED", &LOGIN_FAILURES.to_string()),
                     // A busy 2-core machine: waiting for a hashing slot is not what is tested.
