@@ -6,6 +6,7 @@ mod account_changes;
 mod admin;
 mod catalog;
 mod contract;
+mod deploy;
 mod emails;
 mod health;
 mod helpers;
