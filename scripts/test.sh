@@ -109,6 +109,10 @@ run_e2e() {
 }
 
 scripts/tools.sh build || { echo "[test] could not install the build tools" >&2; exit 1; }
+if [ "$what" = all ] || [ "$what" = unit ]; then
+  # systemd-analyze and pg_dump, for server/tests/api/deploy.rs.
+  scripts/tools.sh deploy || { echo "[test] could not install the deploy test tools" >&2; exit 1; }
+fi
 if [ "$what" = all ] || [ "$what" = e2e ]; then
   scripts/tools.sh node browser || { echo "[test] could not install the browser test tools" >&2; exit 1; }
 fi

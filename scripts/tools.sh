@@ -3,6 +3,7 @@
 #   scripts/tools.sh build   the wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock
 #   scripts/tools.sh node    npm packages of end2end/ (Playwright, binaryen's wasm-opt)
 #   scripts/tools.sh browser Debian's Chromium, for the end-to-end tests
+#   scripts/tools.sh deploy  systemd-analyze and pg_dump/pg_restore, for the tests of deploy/
 # Nothing here downloads from outside the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,11 +57,23 @@ browser() {
   fi
 }
 
+deploy_tools() {
+  if ! command -v systemd-analyze >/dev/null; then
+    log "installing Debian's systemd (for systemd-analyze)"
+    apt_install systemd
+  fi
+  if ! command -v pg_dump >/dev/null && ! ls /usr/lib/postgresql/*/bin/pg_dump >/dev/null 2>&1; then
+    log "installing Debian's postgresql-client (for pg_dump)"
+    apt_install postgresql-client
+  fi
+}
+
 for what in "$@"; do
   case "$what" in
     build) build_tools ;;
     node) node_tools ;;
     browser) browser ;;
-    *) echo "usage: $0 build|node|browser ..." >&2; exit 2 ;;
+    deploy) deploy_tools ;;
+    *) echo "usage: $0 build|node|browser|deploy ..." >&2; exit 2 ;;
   esac
 done
