@@ -160,8 +160,13 @@ fn the_checklist_marks_as_required_exactly_what_production_refuses_to_start_with
             (Ok(_), false) => {}
             // Production itself: without it the same settings run as development.
             (Ok(s), true) if name == "APP_ENV" => assert_eq!(s.env, AppEnv::Development),
-            (Err(err), false) => panic!("production refuses to start without {name} ({err}): mark it **required**"),
-            (Ok(s), true) => panic!("{name} is marked **required** but production starts without it ({:?})", s.env),
+            (Err(err), false) => {
+                panic!("production refuses to start without {name} ({err}): mark it **required**")
+            }
+            (Ok(s), true) => panic!(
+                "{name} is marked **required** but production starts without it ({:?})",
+                s.env
+            ),
         }
         if *required {
             assert!(
@@ -216,7 +221,12 @@ fn the_systemd_unit_verifies_and_is_hardened() {
     assert!(verify.status.success() && said.trim().is_empty(), "{said}");
 
     let security = systemd_analyze(
-        &["security", "--offline=yes", "--threshold=20", "./accounts.service"],
+        &[
+            "security",
+            "--offline=yes",
+            "--threshold=20",
+            "./accounts.service",
+        ],
         &dir,
     );
     let report = String::from_utf8_lossy(&security.stdout);
@@ -294,12 +304,11 @@ async fn migrations(url: &str) -> Vec<(i64, Vec<u8>, String)> {
 }
 
 fn backup(args: &[&str]) -> std::process::Output {
-    let output = Command::new(workspace().join("deploy/backup.sh"))
+    Command::new(workspace().join("deploy/backup.sh"))
         .args(args)
         .stdin(Stdio::null())
         .output()
-        .expect("run deploy/backup.sh");
-    output
+        .expect("run deploy/backup.sh")
 }
 
 /// The server binary, in production mode, killed when dropped.
@@ -370,7 +379,10 @@ async fn a_backup_restores_into_a_fresh_database_and_the_server_runs_on_it() {
     );
     let source_counts = row_counts(&app.database_url).await;
     let source_migrations = migrations(&app.database_url).await;
-    assert!(source_counts["users"] >= 3 && source_counts["orders"] == 1, "{source_counts:?}");
+    assert!(
+        source_counts["users"] >= 3 && source_counts["orders"] == 1,
+        "{source_counts:?}"
+    );
 
     let (restored_url, restored_name) = create_database().await;
     let restored = backup(&["restore", file, &restored_url]);
