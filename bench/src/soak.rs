@@ -46,7 +46,7 @@ pub const USAGE: &str = "  bench soak --url URL --smtp-port PORT --server-pid PI
       mixed traffic (registrations and their activations, sign-ins, profile reads, catalogue
       searches for products named with K (default soak), orders of them) at R requests/s, or
       at half the rate a P-second saturation probe with C clients reached (default 20 s, 8);
-      samples the server's VmRSS every S seconds (default 10); fails on any 5xx or request
+      samples the server's VmRSS every S seconds (default 2); fails on any 5xx or request
       without an answer, or when the last minute's memory is more than 10 % off the first's";
 
 /// What the memory of the last minute may differ from the first's, as a fraction.
@@ -116,7 +116,7 @@ pub fn parse(args: &[String]) -> anyhow::Result<SoakArgs> {
     let probe_seconds: u64 = number("--probe-seconds", take("--probe-seconds"))?.unwrap_or(20);
     let probe_connections: usize =
         number("--probe-connections", take("--probe-connections"))?.unwrap_or(8);
-    let sample_seconds: u64 = number("--sample-seconds", take("--sample-seconds"))?.unwrap_or(10);
+    let sample_seconds: u64 = number("--sample-seconds", take("--sample-seconds"))?.unwrap_or(2);
     let keyword = take("--keyword").unwrap_or_else(|| "soak".into());
     if let Some(name) = options.keys().next() {
         bail!("unknown option {name}");
@@ -691,12 +691,21 @@ impl Verdict {
             "  5xx: {}, no answer: {}",
             self.server_errors, self.unanswered
         ));
-        let minutes: Vec<String> = self
-            .memory
-            .iter()
-            .map(|(at, kib)| format!("{}s {:.1}", at.as_secs(), *kib as f64 / 1024.0))
+        let mut minutes: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        for (at, kib) in &self.memory {
+            minutes.entry(at.as_secs() / 60).or_default().push(*kib);
+        }
+        let medians: Vec<String> = minutes
+            .into_iter()
+            .map(|(minute, mut kib)| {
+                kib.sort_unstable();
+                format!("{}: {:.1}", minute + 1, kib[kib.len() / 2] as f64 / 1024.0)
+            })
             .collect();
-        lines.push(format!("  server VmRSS (MiB): {}", minutes.join(", ")));
+        lines.push(format!(
+            "  server VmRSS median by minute (MiB): {}",
+            medians.join(", ")
+        ));
         lines.push(format!(
             "  VmRSS median, first minute {:.1} MiB, last minute {:.1} MiB: {:+.1} % (limit ±{:.0} %)",
             self.first_minute as f64 / 1024.0,
@@ -763,7 +772,7 @@ mod tests {
         assert_eq!(a.url, "http://h:1");
         assert_eq!(a.rate, None);
         assert_eq!(a.probe, Duration::from_secs(20));
-        assert_eq!(a.sample_every, Duration::from_secs(10));
+        assert_eq!(a.sample_every, Duration::from_secs(2));
         let a = args("--url=http://h:1 --smtp-port=2 --server-pid=3 --seconds=5 --rate=12.5")?;
         assert_eq!(a.rate, Some(12.5));
         for bad in [
