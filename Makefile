@@ -6,7 +6,7 @@ DEV_PG_DIR ?= .data/postgres
 DEV_PG_PORT ?= 54329
 export DEV_PG_DIR DEV_PG_PORT
 
-.PHONY: help run watch admin seed cluster test lint unit e2e size bench db stop-db tools fmt
+.PHONY: help run watch admin seed cluster test lint unit e2e size bench soak db stop-db tools fmt
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ size: ## Release-build the browser bundle and print its raw and brotli sizes
 bench: ## Benchmark the release build: registration vs bare argon2, latency, email delay, GET /api/profile, token issue, admin search, catalogue search, orders, webhook latency, 1 vs 2 replicas behind nginx
 	@bench/run.sh
 
+soak: ## 10 minutes (SOAK_SECONDS) of mixed traffic at half of saturation on the release build: no 5xx, memory flat, p99 per endpoint
+	@bench/soak.sh
+
 db: ## Start the project's Postgres (kept in .data/) and print its DATABASE_URL
 	@scripts/postgres.sh start $(DEV_PG_DIR) $(DEV_PG_PORT)
 
@@ -53,7 +56,7 @@ stop-db: ## Stop the project's Postgres
 	@scripts/postgres.sh stop $(DEV_PG_DIR)
 
 tools: ## Install the build and test tools that are missing
-	@scripts/tools.sh build node browser nginx
+	@scripts/tools.sh build node browser nginx deploy
 
 fmt: ## Format the Rust code
 	cargo fmt --all

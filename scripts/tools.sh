@@ -5,6 +5,7 @@
 #   scripts/tools.sh browser Debian's Chromium, for the end-to-end tests
 #   scripts/tools.sh nginx   Debian's nginx (with openssl and envsubst), the load balancer of `make cluster`
 #                            and of the several-replicas test
+#   scripts/tools.sh deploy  systemd-analyze and pg_dump/pg_restore, for the tests of deploy/
 # Nothing here downloads from outside the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,12 +70,24 @@ nginx_tools() {
   fi
 }
 
+deploy_tools() {
+  if ! command -v systemd-analyze >/dev/null; then
+    log "installing Debian's systemd (for systemd-analyze)"
+    apt_install systemd
+  fi
+  if ! command -v pg_dump >/dev/null && ! ls /usr/lib/postgresql/*/bin/pg_dump >/dev/null 2>&1; then
+    log "installing Debian's postgresql-client (for pg_dump)"
+    apt_install postgresql-client
+  fi
+}
+
 for what in "$@"; do
   case "$what" in
     build) build_tools ;;
     node) node_tools ;;
     browser) browser ;;
     nginx) nginx_tools ;;
-    *) echo "usage: $0 build|node|browser|nginx ..." >&2; exit 2 ;;
+    deploy) deploy_tools ;;
+    *) echo "usage: $0 build|node|browser|nginx|deploy ..." >&2; exit 2 ;;
   esac
 done

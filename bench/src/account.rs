@@ -117,7 +117,7 @@ async fn await_subject(sink: &SmtpSink, recipient: &str, wait: Duration) -> anyh
 
 /// The code in an activation email's subject, `NNNN is your activation code`: the first run
 /// of ASCII digits in it.
-fn activation_code(subject: &str) -> Option<&str> {
+pub(crate) fn activation_code(subject: &str) -> Option<&str> {
     if !subject.contains("activation code") {
         return None;
     }
@@ -127,7 +127,7 @@ fn activation_code(subject: &str) -> Option<&str> {
 }
 
 /// `Authorization: Basic …` (RFC 7617): `email:password` in standard base64.
-fn basic(email: &str, password: &str) -> String {
+pub(crate) fn basic(email: &str, password: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{email}:{password}")))
 }
 

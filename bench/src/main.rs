@@ -30,6 +30,7 @@ mod register;
 mod report;
 mod signed_in;
 mod smtp_sink;
+mod soak;
 mod stats;
 mod webhooks;
 
@@ -39,7 +40,20 @@ use args::Command;
 use signed_in::Endpoint;
 
 fn main() -> ExitCode {
-    let command = match args::parse(std::env::args().skip(1)) {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    // The soak parses its own options (bench/src/soak.rs).
+    if arguments.first().is_some_and(|a| a == "soak") {
+        return match soak::parse(&arguments[1..])
+            .and_then(|args| runtime(1)?.block_on(soak::run(args)))
+        {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}\n\n{}", soak::USAGE);
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let command = match args::parse(arguments) {
         Ok(command) => command,
         Err(e) => {
             eprintln!("error: {e:#}\n\n{}", args::USAGE);
@@ -58,7 +72,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Help => {
-            println!("{}", args::USAGE);
+            println!("{}\n{}", args::USAGE, soak::USAGE);
             Ok(())
         }
         Command::Argon2 { seconds } => hash_loop::run(seconds),

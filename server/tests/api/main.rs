@@ -7,6 +7,7 @@ mod admin;
 mod catalog;
 mod cluster;
 mod contract;
+mod deploy;
 mod emails;
 mod health;
 mod helpers;
