@@ -36,7 +36,9 @@ struct Env {
     database_url: String,
     database_connect_timeout_secs: u64,
     database_max_connections: u32,
+    database_acquire_timeout_secs: u64,
     smtp_url: Option<String>,
+    smtp_timeout_secs: u64,
     email_from: String,
     email_retry_base_ms: u64,
     leptos_site_addr: String,
@@ -78,7 +80,9 @@ impl Default for Env {
             database_url: DEFAULT_DATABASE_URL.into(),
             database_connect_timeout_secs: 30,
             database_max_connections: 10,
+            database_acquire_timeout_secs: 5,
             smtp_url: None,
+            smtp_timeout_secs: 10,
             email_from: "Accounts <no-reply@localhost>".into(),
             email_retry_base_ms: 1000,
             leptos_site_addr: "127.0.0.1:3000".into(),
@@ -193,6 +197,9 @@ pub struct DatabaseSettings {
     /// How long start-up keeps trying to reach Postgres before giving up.
     pub connect_timeout: Duration,
     pub max_connections: u32,
+    /// The longest a request waits for a pooled connection (`DATABASE_ACQUIRE_TIMEOUT_SECS`);
+    /// while Postgres is down this is how long a request takes to get its 503.
+    pub acquire_timeout: Duration,
 }
 
 impl DatabaseSettings {
@@ -208,6 +215,7 @@ impl std::fmt::Debug for DatabaseSettings {
             .field("target", &self.target())
             .field("connect_timeout", &self.connect_timeout)
             .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
             .finish()
     }
 }
@@ -219,6 +227,9 @@ pub struct MailSettings {
     pub from: Mailbox,
     /// First retry delay of the mail worker; doubles on each failure.
     pub retry_base: Duration,
+    /// The longest one message may take over SMTP, connection included (`SMTP_TIMEOUT_SECS`):
+    /// a server that accepts and then says nothing costs a retry, not the worker.
+    pub timeout: Duration,
 }
 
 impl std::fmt::Debug for MailSettings {
@@ -227,6 +238,7 @@ impl std::fmt::Debug for MailSettings {
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "[set]"))
             .field("from", &self.from.to_string())
             .field("retry_base", &self.retry_base)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -428,10 +440,19 @@ fn at_least_one(var: &str, value: u64) -> Result<u64, SettingsError> {
     Ok(value)
 }
 
-/// Whole seconds from 1 to 600: the HTTP time limits.
+/// Whole seconds from 1 to 600: the HTTP time limits and the database pool's.
 fn seconds_1_to_600(var: &str, value: u64) -> Result<Duration, SettingsError> {
     if !(1..=600).contains(&value) {
         return Err(invalid(var, "must be from 1 to 600"));
+    }
+    Ok(Duration::from_secs(value))
+}
+
+/// Whole seconds from 1 to 30: the SMTP time limit, which the mail worker's 60 s lease on a
+/// message must outlast.
+fn seconds_1_to_30(var: &str, value: u64) -> Result<Duration, SettingsError> {
+    if !(1..=30).contains(&value) {
+        return Err(invalid(var, "must be from 1 to 30"));
     }
     Ok(Duration::from_secs(value))
 }
@@ -507,6 +528,10 @@ impl Settings {
                 "DATABASE_MAX_CONNECTIONS",
                 env.database_max_connections.into(),
             )? as u32,
+            acquire_timeout: seconds_1_to_600(
+                "DATABASE_ACQUIRE_TIMEOUT_SECS",
+                env.database_acquire_timeout_secs,
+            )?,
         };
 
         let smtp_url = match env.smtp_url {
@@ -538,6 +563,7 @@ impl Settings {
                 )
             })?,
             retry_base: Duration::from_millis(env.email_retry_base_ms.max(1)),
+            timeout: seconds_1_to_30("SMTP_TIMEOUT_SECS", env.smtp_timeout_secs)?,
         };
 
         let site_addr = env.leptos_site_addr.parse::<SocketAddr>().map_err(|_| {

@@ -7,6 +7,7 @@ mod admin;
 mod catalog;
 mod contract;
 mod emails;
+mod faults;
 mod health;
 mod helpers;
 mod hostile;
