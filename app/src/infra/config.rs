@@ -914,6 +914,25 @@ mod tests {
     }
 
     #[test]
+    fn fault_time_limits_default_and_stay_in_range() {
+        let s = settings(&[]).expect("defaults parse");
+        assert_eq!(s.database.acquire_timeout, Duration::from_secs(5));
+        assert_eq!(s.mail.timeout, Duration::from_secs(10));
+        for (var, bad, good) in [
+            ("DATABASE_ACQUIRE_TIMEOUT_SECS", ["0", "601"], ["1", "600"]),
+            ("SMTP_TIMEOUT_SECS", ["0", "31"], ["1", "30"]),
+        ] {
+            for bad in bad {
+                let err = settings(&[(var, bad)]).expect_err(bad);
+                assert_eq!(err.var, var, "{bad}: {err}");
+            }
+            for good in good {
+                settings(&[(var, good)]).expect(good);
+            }
+        }
+    }
+
+    #[test]
     fn invalid_values_name_their_variable() {
         for (var, value) in [
             ("APP_ENV", "staging"),
