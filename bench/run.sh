@@ -5,7 +5,7 @@
 #
 #   bench/run.sh [NAME...]   only the measurements named (argon2, register-rate,
 #                            register-saturation, profile, token, admin-search,
-#                            products-search, place-order, webhooks, cluster); all by default
+#                            products-search, place-order, flood, webhooks, cluster); all by default
 #
 # Postgres: DATABASE_URL when set (its role must be able to create databases; a database
 # bench_<pid> is created and dropped), otherwise a throwaway cluster under target/ that is
@@ -42,6 +42,11 @@ ORDER_USERS=32
 ORDER_CONNECTIONS=32
 ORDER_SECONDS=15
 ORDER_KEYWORD=benchorder
+# Flood: this many registrations with FLOOD_PASSWORD_BYTES-byte passwords and this many valid
+# ones, all sent at once.
+FLOOD_BIG=200
+FLOOD_VALID=200
+FLOOD_PASSWORD_BYTES=1048576
 # Webhooks: registrations at this rate for this long, the server restarted with WEBHOOK_URLS
 # pointing at the bench's receiver.
 WEBHOOK_RATE=25
@@ -54,7 +59,7 @@ CLUSTER_SECONDS=15
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 
-MEASUREMENTS="argon2 register-rate register-saturation profile token admin-search products-search place-order webhooks cluster"
+MEASUREMENTS="argon2 register-rate register-saturation profile token admin-search products-search place-order flood webhooks cluster"
 
 work_dir="target/bench"
 server_log="$work_dir/server.log"
@@ -546,6 +551,7 @@ orders = results.get("place-order")
 hooks = results.get("webhooks")
 cluster = {key: results.get(f"cluster-{key}") for key in
            ("register-1", "register-2", "profile-1", "profile-2")}
+flood = results.get("flood")
 rows = []
 
 def row(label, value, passed=None):
@@ -659,6 +665,32 @@ if hooks:
         f"{hooks['missing']} of {hooks['expected']} missing, {hooks['error_count']} errors",
         hooks["missing"] == 0 and hooks["error_count"] == 0 and hooks["expected"] > 0,
     )
+if flood:
+    peak_mb = flood["rss_kib"]["peak"] / 1024
+    row(
+        "flood: server peak resident memory (< 300 MB)",
+        f"{peak_mb:.1f} MB (before {flood['rss_kib']['before'] / 1024:.1f} MB)",
+        peak_mb < 300,
+    )
+    health = flood["healthz"]
+    health_p99 = health["latency_ms"]["p99"]
+    health_errors = sum(health["errors"].values())
+    row(
+        "flood: /healthz every 10 ms, p99 (<= 50 ms, no errors)",
+        f"{ms(health_p99)}, max {ms(health['latency_ms']['max'])}, "
+        f"{health['latency_ms']['count']} answers, {health_errors} errors",
+        health_p99 is not None and health_p99 <= 50 and health_errors == 0,
+    )
+    answers = "; ".join(
+        kind + " " + ", ".join(f"{n} × {status}" for status, n in sorted(counts.items()))
+        for kind, counts in sorted(flood["statuses"].items())
+    )
+    no_header = sum(n for status, n in flood["without_retry_after"].items() if status != "413")
+    row(
+        "flood: only 201, 413 and 503 (503 with Retry-After)",
+        f"{answers}; {flood['unexpected']} unexpected, {no_header} 503 without Retry-After",
+        flood["unexpected"] == 0 and no_header == 0,
+    )
 
 # One machine: the replicas share its cores with nginx, Postgres and the load, so no target;
 # what a second process adds (or costs) is the figure.
@@ -740,6 +772,11 @@ if wanted place-order; then
   phase "orders of 3 of $ORDER_PRODUCTS products by $ORDER_USERS people, $ORDER_CONNECTIONS connections, ${ORDER_SECONDS} s" \
     place-order --url "$url" --smtp-port "$smtp_port" --users "$ORDER_USERS" \
     --seconds "$ORDER_SECONDS" --connections "$ORDER_CONNECTIONS"
+fi
+if wanted flood; then
+  phase "flood: $FLOOD_BIG registrations with $((FLOOD_PASSWORD_BYTES / 1024)) KiB passwords and $FLOOD_VALID valid ones at once" \
+    flood --url "$url" --smtp-port "$smtp_port" --pid "$server_pid" \
+    --big "$FLOOD_BIG" --valid "$FLOOD_VALID" --password-bytes "$FLOOD_PASSWORD_BYTES"
 fi
 
 # Last, on a server restarted with webhooks on (the other runs measure it without them).

@@ -214,7 +214,7 @@ impl ApiError {
         error
     }
 
-    /// Names the operation that failed, in the logged cause of an internal error.
+    /// Names the operation that failed, in the logged cause of an error.
     pub fn context(mut self, operation: &str) -> Self {
         if let Some(cause) = &self.cause {
             self.cause = Some(format!("{operation}: {cause}"));
@@ -226,14 +226,21 @@ impl ApiError {
         self.cause.as_deref()
     }
 
-    /// Logs the cause of an `internal` error; called where the error leaves the server.
+    /// Logs the cause of an `internal` error (and, as a warning, of an `unavailable` one that
+    /// has a cause: the database out of reach); called where the error leaves the server.
     pub fn log_if_internal(&self) {
         #[cfg(feature = "ssr")]
-        if self.error == ErrorCode::Internal {
-            tracing::error!(
-                error.cause = self.cause.as_deref().unwrap_or("unknown"),
-                "internal error"
-            );
+        match (self.error, self.cause.as_deref()) {
+            (ErrorCode::Internal, cause) => {
+                tracing::error!(error.cause = cause.unwrap_or("unknown"), "internal error");
+            }
+            (ErrorCode::Unavailable, Some(cause)) => {
+                tracing::warn!(
+                    error.cause = cause,
+                    "answered 503: the database is out of reach"
+                );
+            }
+            _ => {}
         }
     }
 
@@ -358,10 +365,21 @@ impl FromServerFnError for ApiError {
 }
 
 /// Database failures are the server's problem unless a caller maps them (see
-/// [`crate::infra::db::DbResultExt`]).
+/// [`crate::infra::db::DbResultExt`]). Postgres being out of reach (down, restarting, no
+/// connection free within the acquire timeout) is `unavailable` with `Retry-After`: the
+/// client may simply try again, and it is not a bug.
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
+        if crate::infra::db::is_unreachable(&error) {
+            let mut unavailable = Self::new(
+                ErrorCode::Unavailable,
+                "The service is temporarily unavailable. Please try again shortly.",
+            )
+            .with_retry_after(crate::infra::db::UNREACHABLE_RETRY_AFTER_SECS);
+            unavailable.cause = Some(error.to_string());
+            return unavailable;
+        }
         Self::internal(error)
     }
 }

@@ -37,6 +37,11 @@ pub const USAGE: &str = "usage:
       receives the server's webhooks on 127.0.0.1:HOOK-PORT/hooks (its WEBHOOK_URLS) while
       registering R people per second on a fixed schedule; how long each user.registered
       takes from the commit to the receiver
+  bench flood --url URL --smtp-port PORT --pid PID [--big N] [--valid N] [--password-bytes B]
+      sends N registrations with B-byte passwords (default 200 of 1 MiB) and N valid ones
+      (default 200) all at once, while polling GET /healthz every 10 ms and sampling the
+      resident memory of the server process PID; the answers by status, the peak memory and
+      the probe's latencies
 
 Every run but argon2 listens for the server's emails on 127.0.0.1:PORT. --threads: how many
 threads drive the load (default 1, which leaves the other cores to the server).
@@ -52,6 +57,7 @@ pub enum Command {
     ProductsSearch(SignedInArgs),
     PlaceOrder(PlaceOrderArgs),
     Webhooks(WebhookArgs),
+    Flood(FloodArgs),
 }
 
 pub struct RegisterArgs {
@@ -96,6 +102,20 @@ pub struct WebhookArgs {
     pub hook_port: u16,
     pub duration: Duration,
     pub rate: f64,
+}
+
+/// Oversized and valid registrations all at once, with the server's memory and probe watched.
+pub struct FloodArgs {
+    /// Base URL of the server, without a trailing slash.
+    pub url: String,
+    pub smtp_port: u16,
+    /// The server's process, whose `VmRSS` is sampled.
+    pub pid: u32,
+    /// Registrations with an oversized password.
+    pub big: usize,
+    pub valid: usize,
+    /// The length of the oversized passwords.
+    pub password_bytes: usize,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -156,6 +176,26 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command> 
                 hook_port,
                 duration,
                 rate,
+            })
+        }
+        "flood" => {
+            let url = url(&mut options)?;
+            let smtp_port = smtp_port(&mut options)?;
+            let pid: u32 = options.required("--pid")?;
+            let big: usize = options.optional("--big")?.unwrap_or(200);
+            let valid: usize = options.optional("--valid")?.unwrap_or(200);
+            let password_bytes: usize = options.optional("--password-bytes")?.unwrap_or(1 << 20);
+            ensure!(
+                big + valid >= 1 && big + valid <= 10_000,
+                "--big and --valid must add up to between 1 and 10000"
+            );
+            Command::Flood(FloodArgs {
+                url,
+                smtp_port,
+                pid,
+                big,
+                valid,
+                password_bytes,
             })
         }
         other => bail!("unknown command {other:?}"),
@@ -324,6 +364,24 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_flood() {
+        let Ok(Command::Flood(flood)) =
+            parse_str("flood --url http://127.0.0.1:1/ --smtp-port 2 --pid 42")
+        else {
+            panic!("flood does not parse");
+        };
+        assert_eq!(flood.pid, 42);
+        assert_eq!((flood.big, flood.valid), (200, 200));
+        assert_eq!(flood.password_bytes, 1 << 20);
+        let Ok(Command::Flood(small)) = parse_str(
+            "flood --url http://h:1 --smtp-port 2 --pid 1 --big 3 --valid 0 --password-bytes 10",
+        ) else {
+            panic!("flood with sizes does not parse");
+        };
+        assert_eq!((small.big, small.valid, small.password_bytes), (3, 0, 10));
+    }
+
+    #[test]
     fn parses_the_signed_in_runs() {
         let Ok(Command::Profile(profile)) = parse_str(
             "profile --url http://127.0.0.1:1/ --smtp-port 2 --seconds 20 --connections 32",
@@ -391,6 +449,8 @@ mod tests {
             "place-order --url http://h --smtp-port 2 --seconds 5 --connections 1",
             "place-order --url http://h --smtp-port 2 --seconds 5 --connections 1 --users 0",
             "products-search --url http://h --smtp-port 2 --seconds 5 --connections 1 --users 2",
+            "flood --url http://h --smtp-port 2",
+            "flood --url http://h --smtp-port 2 --pid 1 --big 0 --valid 0",
             "fly --seconds 1",
         ] {
             assert!(parse_str(bad).is_err(), "{bad}");

@@ -3,7 +3,8 @@
 //! second a signed-in account gets (its profile with a bearer token, and new tokens), and how
 //! quickly an administrator's search over many accounts answers; and for the shop, how quickly
 //! the public catalogue search answers and how many orders per second the server takes; and how
-//! long a domain event takes from its commit to a webhook receiver.
+//! long a domain event takes from its commit to a webhook receiver; and what a flood of
+//! oversized and valid registrations does to the server's memory and its health probe.
 //!
 //! Password hashing is by design the most expensive thing the server does, so the bare hash
 //! rate is the ceiling for registrations (and sign-ins) per second; the gap between the two is
@@ -21,6 +22,7 @@ mod account;
 mod admin_search;
 mod args;
 mod cpu;
+mod flood;
 mod hash_loop;
 mod http;
 mod identity;
@@ -96,6 +98,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::PlaceOrder(args) => runtime(args.run.threads)?.block_on(place_order::run(args)),
         Command::Webhooks(args) => runtime(1)?.block_on(webhooks::run(args)),
+        // The probe and the memory sampler run on threads of their own.
+        Command::Flood(args) => runtime(1)?.block_on(flood::run(args)),
     }
 }
 

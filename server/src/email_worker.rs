@@ -1,23 +1,26 @@
 //! Delivers the email outbox over SMTP (or into the dev mailbox).
 //!
 //! A step claims a batch of due rows with `FOR UPDATE SKIP LOCKED` and leases them (their next
-//! attempt moves a minute ahead) in one short statement, then sends them concurrently outside
+//! attempt moves 25 s ahead) in one short statement, then sends them concurrently outside
 //! any transaction and records each outcome. Any number of server processes can run workers
 //! without sending a message twice; a process that dies mid-send leaves rows whose lease runs
 //! out, and another worker sends them (at least once). The loop wakes on the outbox's NOTIFY, so
 //! an idle system hands a new email to SMTP within milliseconds, and otherwise polls for retries.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use anyhow::Context as _;
-use app::infra::{mail::OUTBOX_CHANNEL, metrics};
+use app::infra::{db::is_unreachable, mail::OUTBOX_CHANNEL, metrics};
 use futures_util::future::join_all;
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Mailbox, MultiPart},
 };
 use secrecy::ExposeSecret as _;
-use sqlx::{PgPool, postgres::PgListener};
+use sqlx::{
+    PgPool,
+    postgres::{PgListener, PgQueryResult},
+};
 
 use crate::settings::Settings;
 
@@ -27,10 +30,13 @@ pub const MAX_ATTEMPTS: i32 = 10;
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// Without a notification, look for due retries this often.
 const POLL_INTERVAL: Duration = Duration::from_secs(5);
-/// lettre's default is 60 s: the whole lifetime of a code.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a claimed row is reserved for its worker: well above the SMTP timeout.
-const LEASE: Duration = Duration::from_secs(60);
+/// How long a claimed row is reserved for its worker, beyond twice the SMTP time limit
+/// (`SMTP_TIMEOUT_SECS`): 25 s by default. Short, because a worker that dies mid-send leaves its
+/// rows to the others only when the lease runs out, and an activation code lives 60 s: a longer
+/// lease would deliver such a code already expired.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// How often an outcome that could not be recorded (Postgres out of reach) is tried again.
+const RECORD_RETRY: Duration = Duration::from_millis(500);
 /// Rows claimed (and sent concurrently) per step.
 pub const BATCH_SIZE: i64 = 16;
 
@@ -47,9 +53,10 @@ impl Mailer {
         match &settings.mail.smtp_url {
             None => Ok(Self::DevMailbox),
             Some(url) => {
+                // lettre's own timeout covers connecting only; `send` bounds the rest.
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                     .context("invalid SMTP_URL")?
-                    .timeout(Some(SMTP_TIMEOUT))
+                    .timeout(Some(settings.mail.timeout))
                     .build();
                 Ok(Self::Smtp(transport))
             }
@@ -77,6 +84,8 @@ pub struct EmailWorker {
     mailer: Mailer,
     from: Mailbox,
     retry_base: Duration,
+    /// The longest one message may take over SMTP.
+    smtp_timeout: Duration,
 }
 
 #[derive(sqlx::FromRow)]
@@ -92,17 +101,29 @@ struct Claimed {
 }
 
 impl EmailWorker {
-    pub fn new(pool: PgPool, mailer: Mailer, from: Mailbox, retry_base: Duration) -> Self {
+    pub fn new(
+        pool: PgPool,
+        mailer: Mailer,
+        from: Mailbox,
+        retry_base: Duration,
+        smtp_timeout: Duration,
+    ) -> Self {
         Self {
             pool,
             mailer,
             from,
             retry_base,
+            smtp_timeout,
         }
     }
 
     /// Delivers (or expires, or reschedules) the oldest due message. Public so tests can step
     /// the queue by hand.
+    /// How long a claimed row stays reserved for this worker (see [`LEASE_MARGIN`]).
+    fn lease(&self) -> Duration {
+        self.smtp_timeout * 2 + LEASE_MARGIN
+    }
+
     pub async fn deliver_next(&self) -> anyhow::Result<Outcome> {
         Ok(self
             .deliver_batch(1)
@@ -131,7 +152,7 @@ impl EmailWorker {
                        coalesce(o.expires_at <= now(), false) as expired",
         )
         .bind(limit)
-        .bind(LEASE.as_secs_f64())
+        .bind(self.lease().as_secs_f64())
         .fetch_all(&self.pool)
         .await
         .context("cannot claim outbox rows")?;
@@ -148,12 +169,15 @@ impl EmailWorker {
 
     async fn deliver(&self, row: &Claimed) -> anyhow::Result<Outcome> {
         if row.expired {
-            sqlx::query(
-                "update email_outbox set status = 'expired', text_body = null, html_body = null
-                 where id = $1",
-            )
-            .bind(row.id)
-            .execute(&self.pool)
+            self.record(|| {
+                sqlx::query(
+                    "update email_outbox set status = 'expired', text_body = null,
+                         html_body = null
+                     where id = $1",
+                )
+                .bind(row.id)
+                .execute(&self.pool)
+            })
             .await?;
             tracing::warn!("email expired before it could be delivered");
             metrics::email_outcome("expired");
@@ -164,32 +188,37 @@ impl EmailWorker {
             Ok(()) => {
                 // The dev mailbox is where people read the message: keep its body there.
                 let keep_body = matches!(self.mailer, Mailer::DevMailbox);
-                sqlx::query(
-                    "update email_outbox set status = 'sent', sent_at = now(), last_error = null,
-                         text_body = case when $2 then text_body end,
-                         html_body = case when $2 then html_body end
-                     where id = $1",
-                )
-                .bind(row.id)
-                .bind(keep_body)
-                .execute(&self.pool)
+                self.record(|| {
+                    sqlx::query(
+                        "update email_outbox set status = 'sent', sent_at = now(),
+                             last_error = null,
+                             text_body = case when $2 then text_body end,
+                             html_body = case when $2 then html_body end
+                         where id = $1",
+                    )
+                    .bind(row.id)
+                    .bind(keep_body)
+                    .execute(&self.pool)
+                })
                 .await?;
                 tracing::debug!(attempts, "email delivered");
                 metrics::email_outcome("sent");
                 Ok(Outcome::Sent)
             }
             Err(SendError { message, permanent }) if permanent || attempts >= MAX_ATTEMPTS => {
-                sqlx::query(
-                    // A notice keeps its body, so an administrator can queue it again; a code's
-                    // body goes (the code is worthless by then, and codes do not linger).
-                    "update email_outbox set status = 'dead', last_error = $2,
-                         text_body = case when expires_at is null then text_body end,
-                         html_body = case when expires_at is null then html_body end
-                     where id = $1",
-                )
-                .bind(row.id)
-                .bind(&message)
-                .execute(&self.pool)
+                self.record(|| {
+                    sqlx::query(
+                        // A notice keeps its body, so an administrator can queue it again; a code's
+                        // body goes (the code is worthless by then, and codes do not linger).
+                        "update email_outbox set status = 'dead', last_error = $2,
+                             text_body = case when expires_at is null then text_body end,
+                             html_body = case when expires_at is null then html_body end
+                         where id = $1",
+                    )
+                    .bind(row.id)
+                    .bind(&message)
+                    .execute(&self.pool)
+                })
                 .await?;
                 tracing::error!(attempts, error.cause = %message, "email undeliverable; kept as a dead letter");
                 metrics::email_outcome("dead");
@@ -197,15 +226,17 @@ impl EmailWorker {
             }
             Err(SendError { message, .. }) => {
                 let backoff = self.backoff(attempts);
-                sqlx::query(
-                    "update email_outbox set last_error = $2,
-                         next_attempt_at = now() + make_interval(secs => $3)
-                     where id = $1",
-                )
-                .bind(row.id)
-                .bind(&message)
-                .bind(backoff.as_secs_f64())
-                .execute(&self.pool)
+                self.record(|| {
+                    sqlx::query(
+                        "update email_outbox set last_error = $2,
+                             next_attempt_at = now() + make_interval(secs => $3)
+                         where id = $1",
+                    )
+                    .bind(row.id)
+                    .bind(&message)
+                    .bind(backoff.as_secs_f64())
+                    .execute(&self.pool)
+                })
                 .await?;
                 tracing::warn!(
                     attempts,
@@ -215,6 +246,28 @@ impl EmailWorker {
                 );
                 metrics::email_outcome("failed");
                 Ok(Outcome::Retrying)
+            }
+        }
+    }
+
+    /// Runs `statement`, which records what became of a claimed message, again while Postgres
+    /// is out of reach, for up to half the lease: a message handed to SMTP just as Postgres
+    /// went down is marked sent once it is back, rather than sent again when its lease runs
+    /// out.
+    async fn record<F, Fut>(&self, statement: F) -> Result<(), sqlx::Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<PgQueryResult, sqlx::Error>>,
+    {
+        let deadline = tokio::time::Instant::now() + self.lease() / 2;
+        loop {
+            match statement().await {
+                Ok(_) => return Ok(()),
+                Err(e) if is_unreachable(&e) && tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(error.cause = %e, "cannot record an email's outcome yet; retrying");
+                    tokio::time::sleep(RECORD_RETRY).await;
+                }
+                Err(e) => return Err(e),
             }
         }
     }
@@ -249,15 +302,22 @@ impl EmailWorker {
             .map_err(|e| permanent(format!("cannot build the message: {e}")))?;
         match &self.mailer {
             Mailer::DevMailbox => Ok(()),
+            // A server that accepts the connection and never answers would hold the whole
+            // batch (and the worker) forever: past the limit the attempt fails and is retried.
             Mailer::Smtp(transport) => {
-                transport
-                    .send(message)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| SendError {
+                match tokio::time::timeout(self.smtp_timeout, transport.send(message)).await {
+                    Ok(sent) => sent.map(|_| ()).map_err(|e| SendError {
                         permanent: e.is_permanent(),
                         message: e.to_string(),
-                    })
+                    }),
+                    Err(_) => Err(SendError {
+                        permanent: false,
+                        message: format!(
+                            "the SMTP server did not answer within {} s",
+                            self.smtp_timeout.as_secs()
+                        ),
+                    }),
+                }
             }
         }
     }

@@ -100,6 +100,7 @@ impl Application {
             mailer,
             settings.mail.from.clone(),
             settings.mail.retry_base,
+            settings.mail.timeout,
         );
         if dev_mailbox {
             tracing::info!(
@@ -414,7 +415,7 @@ pub async fn connect_with_retry(settings: &Settings) -> anyhow::Result<PgPool> {
                 tracing::info!(db.target = %target, attempt, "connected to Postgres");
                 return Ok(PgPoolOptions::new()
                     .max_connections(settings.database.max_connections)
-                    .acquire_timeout(Duration::from_secs(5))
+                    .acquire_timeout(settings.database.acquire_timeout)
                     .connect_lazy_with(settings.database.options.clone()));
             }
             Ok(Err(e)) => e.to_string(),

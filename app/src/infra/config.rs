@@ -39,7 +39,9 @@ struct Env {
     database_url: String,
     database_connect_timeout_secs: u64,
     database_max_connections: u32,
+    database_acquire_timeout_secs: u64,
     smtp_url: Option<String>,
+    smtp_timeout_secs: u64,
     email_from: String,
     email_retry_base_ms: u64,
     leptos_site_addr: String,
@@ -83,7 +85,9 @@ impl Default for Env {
             database_url: DEFAULT_DATABASE_URL.into(),
             database_connect_timeout_secs: 30,
             database_max_connections: 10,
+            database_acquire_timeout_secs: 5,
             smtp_url: None,
+            smtp_timeout_secs: 10,
             email_from: "Accounts <no-reply@localhost>".into(),
             email_retry_base_ms: 1000,
             leptos_site_addr: "127.0.0.1:3000".into(),
@@ -203,6 +207,9 @@ pub struct DatabaseSettings {
     /// How long start-up keeps trying to reach Postgres before giving up.
     pub connect_timeout: Duration,
     pub max_connections: u32,
+    /// The longest a request waits for a pooled connection (`DATABASE_ACQUIRE_TIMEOUT_SECS`);
+    /// while Postgres is down this is how long a request takes to get its 503.
+    pub acquire_timeout: Duration,
 }
 
 impl DatabaseSettings {
@@ -218,6 +225,7 @@ impl std::fmt::Debug for DatabaseSettings {
             .field("target", &self.target())
             .field("connect_timeout", &self.connect_timeout)
             .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
             .finish()
     }
 }
@@ -232,6 +240,9 @@ pub struct MailSettings {
     /// `/readyz` reports the mail worker stalled when an email has been pending longer than
     /// this (`MAIL_STALL_SECS`); `None` (0): not checked.
     pub stall_after: Option<Duration>,
+    /// The longest one message may take over SMTP, connection included (`SMTP_TIMEOUT_SECS`):
+    /// a server that accepts and then says nothing costs a retry, not the worker.
+    pub timeout: Duration,
 }
 
 impl std::fmt::Debug for MailSettings {
@@ -241,6 +252,7 @@ impl std::fmt::Debug for MailSettings {
             .field("from", &self.from.to_string())
             .field("retry_base", &self.retry_base)
             .field("stall_after", &self.stall_after)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -442,10 +454,19 @@ fn at_least_one(var: &str, value: u64) -> Result<u64, SettingsError> {
     Ok(value)
 }
 
-/// Whole seconds from 1 to 600: the HTTP time limits.
+/// Whole seconds from 1 to 600: the HTTP time limits and the database pool's.
 fn seconds_1_to_600(var: &str, value: u64) -> Result<Duration, SettingsError> {
     if !(1..=600).contains(&value) {
         return Err(invalid(var, "must be from 1 to 600"));
+    }
+    Ok(Duration::from_secs(value))
+}
+
+/// Whole seconds from 1 to 30: the SMTP time limit, which the mail worker's 60 s lease on a
+/// message must outlast.
+fn seconds_1_to_30(var: &str, value: u64) -> Result<Duration, SettingsError> {
+    if !(1..=30).contains(&value) {
+        return Err(invalid(var, "must be from 1 to 30"));
     }
     Ok(Duration::from_secs(value))
 }
@@ -521,6 +542,10 @@ impl Settings {
                 "DATABASE_MAX_CONNECTIONS",
                 env.database_max_connections.into(),
             )? as u32,
+            acquire_timeout: seconds_1_to_600(
+                "DATABASE_ACQUIRE_TIMEOUT_SECS",
+                env.database_acquire_timeout_secs,
+            )?,
         };
 
         let smtp_url = match env.smtp_url {
@@ -554,6 +579,7 @@ impl Settings {
             retry_base: Duration::from_millis(env.email_retry_base_ms.max(1)),
             stall_after: (env.mail_stall_secs > 0)
                 .then(|| Duration::from_secs(env.mail_stall_secs)),
+            timeout: seconds_1_to_30("SMTP_TIMEOUT_SECS", env.smtp_timeout_secs)?,
         };
 
         let site_addr = env.leptos_site_addr.parse::<SocketAddr>().map_err(|_| {
@@ -955,6 +981,25 @@ mod tests {
             let err = settings(vars).expect_err(says);
             assert_eq!(err.var, "METRICS_ADDR", "{err}");
             assert!(err.to_string().contains(says), "{err}");
+        }
+    }
+
+    #[test]
+    fn fault_time_limits_default_and_stay_in_range() {
+        let s = settings(&[]).expect("defaults parse");
+        assert_eq!(s.database.acquire_timeout, Duration::from_secs(5));
+        assert_eq!(s.mail.timeout, Duration::from_secs(10));
+        for (var, bad, good) in [
+            ("DATABASE_ACQUIRE_TIMEOUT_SECS", ["0", "601"], ["1", "600"]),
+            ("SMTP_TIMEOUT_SECS", ["0", "31"], ["1", "30"]),
+        ] {
+            for bad in bad {
+                let err = settings(&[(var, bad)]).expect_err(bad);
+                assert_eq!(err.var, var, "{bad}: {err}");
+            }
+            for good in good {
+                settings(&[(var, good)]).expect(good);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
-//! Database errors as API errors: named unique constraints become conflicts, anything else is
-//! internal (see `From<sqlx::Error> for ApiError`). Never by message text.
+//! Database errors as API errors: named unique constraints become conflicts, Postgres out of
+//! reach is `unavailable`, anything else is internal (see `From<sqlx::Error> for ApiError`).
+//! Never by message text: by error kind and SQLSTATE.
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -22,6 +23,30 @@ pub fn phone_taken() -> ApiError {
         "An account with this phone number already exists.",
     )
     .with_field("phone_number")
+}
+
+/// What a client is asked to wait (`Retry-After`) when Postgres is out of reach: a restart
+/// or a failover takes seconds.
+pub const UNREACHABLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// Whether `error` says Postgres could not be reached or went away, rather than that the
+/// statement was wrong: no connection within the acquire timeout (Postgres down: the pool
+/// keeps trying to connect until then), a connection that broke, or the server shutting
+/// down, starting up or out of connection slots.
+pub fn is_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // Class 08: connection exception; 57P01-57P03: admin or crash shutdown, cannot
+            // connect now; 53300: too many connections.
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
 }
 
 /// The name of the unique constraint a statement violated, if that is what failed.
@@ -68,5 +93,39 @@ impl<T> DbResultExt<T> for Result<T, sqlx::Error> {
             Some(USERS_PHONE_KEY) => phone_taken(),
             _ => ApiError::from(e).context(operation),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn postgres_out_of_reach_is_unavailable_with_retry_after() {
+        for error in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        ] {
+            assert!(is_unreachable(&error), "{error}");
+            let api = ApiError::from(error);
+            assert_eq!(api.error, ErrorCode::Unavailable);
+            assert_eq!(api.status(), 503);
+            assert_eq!(api.retry_after, Some(UNREACHABLE_RETRY_AFTER_SECS));
+            assert!(api.cause().is_some(), "the cause is kept for the log");
+            let json = serde_json::to_string(&api).expect("serialises");
+            assert!(!json.contains("reset"), "never sent: {json}");
+        }
+    }
+
+    #[test]
+    fn other_database_errors_stay_internal() {
+        for error in [
+            sqlx::Error::RowNotFound,
+            sqlx::Error::Protocol("unexpected message".into()),
+        ] {
+            assert!(!is_unreachable(&error), "{error}");
+            assert_eq!(ApiError::from(error).error, ErrorCode::Internal);
+        }
     }
 }

@@ -276,7 +276,7 @@ impl Cluster {
     /// Waits until the outbox has nothing pending: every email sent (or given up). A row is
     /// marked sent only once the SMTP server took it.
     async fn outbox_settles(&self) {
-        // A message leased by a replica that died waits out its lease (a minute) first.
+        // A message leased by a replica that died waits out its lease (25 s) first.
         let deadline = Instant::now() + Duration::from_secs(150);
         loop {
             let pending: i64 = sqlx::query_scalar(
@@ -776,9 +776,10 @@ async fn three_replicas_behind_nginx_share_sessions_limits_and_mail_and_survive_
 
     // Every accepted registration got its email, but for the few messages the killed replica
     // had in hand: it may have handed one to SMTP and died before recording it, or died
-    // mid-send. Such a row waits out its lease (a minute) and then goes out again from a live
+    // mid-send. Such a row waits out its lease (25 s) and then goes out again from a live
     // replica (the outbox's at-least-once: a second copy), unless its code has expired by then
-    // (codes live 60 s): then it is marked expired and not sent (a resend gets a new code).
+    // (codes live 60 s; on a slow machine a queued message can take that long): then it is
+    // marked expired and not sent (a resend gets a new code).
     cluster.outbox_settles().await;
     let mut touched_by_the_kill = Vec::new();
     for email in posts

@@ -9,6 +9,7 @@ mod cluster;
 mod contract;
 mod deploy;
 mod emails;
+mod faults;
 mod health;
 mod helpers;
 mod hostile;
