@@ -44,8 +44,8 @@ ORDER_SECONDS=15
 ORDER_KEYWORD=benchorder
 # Flood: this many registrations with FLOOD_PASSWORD_BYTES-byte passwords and this many valid
 # ones, all sent at once.
-FLOOD_BIG=200
-FLOOD_VALID=200
+FLOOD_BIG=${FLOOD_BIG:-200}
+FLOOD_VALID=${FLOOD_VALID:-200}
 FLOOD_PASSWORD_BYTES=1048576
 # Webhooks: registrations at this rate for this long, the server restarted with WEBHOOK_URLS
 # pointing at the bench's receiver.

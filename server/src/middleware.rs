@@ -20,6 +20,13 @@ use tower_http::request_id::RequestId;
 /// registration of a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// A body refused for its declared size is read and thrown away up to this much, for at most
+/// [`DRAIN_TIME`], before the 413 goes out: a client still sending would otherwise have its
+/// connection reset under it (closing a socket with unread data sends a TCP reset) and never
+/// read the answer. Anything bigger is cut off at once.
+const DRAIN_MAX_BYTES: u64 = 2 * 1024 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
 /// The header server functions put on their error responses.
 const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 
@@ -53,7 +60,17 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     match declared {
-        Some(length) if length > MAX_BODY_BYTES as u64 => too_large(),
+        Some(length) if length > MAX_BODY_BYTES as u64 => {
+            if length <= DRAIN_MAX_BYTES {
+                drain(request.into_body()).await;
+            }
+            let mut response = too_large();
+            // The connection is not reused: the rest of the body (if any) is never read.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
         Some(_) => next.run(request).await,
         None => {
             let (parts, body) = request.into_parts();
@@ -71,6 +88,22 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
             }
         }
     }
+}
+
+/// Reads and discards `body`, at most [`DRAIN_MAX_BYTES`] of it for at most [`DRAIN_TIME`]; one
+/// chunk at a time, so it costs no memory.
+async fn drain(body: Body) {
+    let mut body = body;
+    let mut read: u64 = 0;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(frame)) = body.frame().await {
+            read += frame.data_ref().map_or(0, |data| data.len() as u64);
+            if read > DRAIN_MAX_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// What a client that ran into the time limit is asked to wait before trying again.
