@@ -86,6 +86,50 @@ async fn a_chunked_body_over_the_limit_is_refused_with_413() {
 }
 
 #[tokio::test]
+async fn a_client_still_sending_a_refused_body_reads_the_413() {
+    // The head declares 1 MiB; the body follows a moment later, as it does from a client on a
+    // slow link. Answering and closing before reading it would reset the connection under the
+    // client (a socket closed with unread data sends a TCP reset), losing the answer.
+    let app = spawn_app().await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let clients = (0..10).map(|_| {
+        let host = host.clone();
+        tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(&host)
+                .await
+                .expect("connect");
+            let length = 1024 * 1024;
+            let head = format!(
+                "POST /api/register HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+                 Content-Length: {length}\r\n\r\n"
+            );
+            stream.write_all(head.as_bytes()).await.expect("write head");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let body = vec![b'x'; length];
+            let wrote = stream.write_all(&body).await;
+            let mut answer = Vec::new();
+            let read = stream.read_to_end(&mut answer).await;
+            (
+                wrote.map_err(|e| e.kind()),
+                read.map_err(|e| e.kind()),
+                String::from_utf8_lossy(&answer).into_owned(),
+            )
+        })
+    });
+    for client in clients {
+        let (wrote, read, answer) = client.await.expect("joined");
+        assert!(wrote.is_ok(), "the body could not be sent: {wrote:?}");
+        assert!(read.is_ok(), "the connection was reset: {read:?}");
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(answer.contains("payload_too_large"), "{answer}");
+        assert!(
+            answer.to_ascii_lowercase().contains("connection: close"),
+            "{answer}"
+        );
+    }
+}
+
+#[tokio::test]
 #[expect(
     clippy::print_stdout,
     reason = "the figure for the notes (--nocapture)"
