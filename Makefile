@@ -6,7 +6,7 @@ DEV_PG_DIR ?= .data/postgres
 DEV_PG_PORT ?= 54329
 export DEV_PG_DIR DEV_PG_PORT
 
-.PHONY: help run watch admin seed cluster test lint unit e2e size bench soak db stop-db tools fmt
+.PHONY: help run watch admin seed cluster test lint unit e2e size lighthouse bench soak db stop-db tools fmt
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,10 +38,12 @@ unit: ## Only the unit and integration tests (real Postgres)
 e2e: ## Only the end-to-end tests (builds the app; real Postgres and Chromium)
 	@scripts/test.sh e2e
 
-size: ## Release-build the browser bundle and print its raw and brotli sizes
-	@scripts/tools.sh build node
-	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release --frontend-only
+size: ## Release-build the app, print each page's first-load download (fails over budget) and every file's size
+	@E2E_ARGS=tests/size.spec.ts scripts/test.sh e2e
 	@node scripts/size.mjs target/site/pkg
+
+lighthouse: ## Lighthouse (mobile) on the release build for /, /register, /login, /products, /account: a table, JSON in target/lighthouse
+	@scripts/lighthouse.sh
 
 bench: ## Benchmark the release build: registration vs bare argon2, latency, email delay, GET /api/profile, token issue, admin search, catalogue search, orders, webhook latency, 1 vs 2 replicas behind nginx
 	@bench/run.sh

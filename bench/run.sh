@@ -123,10 +123,8 @@ stop_server() {
 build() {
   scripts/tools.sh build node
   if wanted cluster; then scripts/tools.sh nginx; fi
-  # cargo-leptos runs wasm-opt, which comes with the end2end npm packages.
-  export PATH="$PWD/end2end/node_modules/.bin:$PATH"
   log "building the server and the site (release)"
-  cargo leptos build --release
+  scripts/build.sh release
   log "building the bench (release)"
   cargo build --release -p bench
 }

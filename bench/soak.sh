@@ -65,9 +65,8 @@ stop_server() {
 
 build() {
   scripts/tools.sh build node
-  export PATH="$PWD/end2end/node_modules/.bin:$PATH"
   log "building the server and the site (release)"
-  cargo leptos build --release
+  scripts/build.sh release
   log "building the bench (release)"
   cargo build --release -p bench
 }

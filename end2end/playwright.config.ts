@@ -1,5 +1,5 @@
 import { defineConfig, devices, type Config } from '@playwright/test';
-import { SHORT_TTL_CODE_TTL_SECS, SIX_DIGIT_CODE_LENGTH, SIX_DIGIT_CODE_TTL_SECS } from './tests/servers';
+import { SERVER_BINARY, SHORT_TTL_CODE_TTL_SECS, SIX_DIGIT_CODE_LENGTH, SIX_DIGIT_CODE_TTL_SECS } from './tests/servers';
 
 // `make e2e` (and `make test`) build the app, start a throwaway Postgres, and set these.
 const port = Number(process.env.E2E_PORT ?? 3100);
@@ -42,7 +42,7 @@ type WebServer = Exclude<NonNullable<Config['webServer']>, readonly unknown[]>;
 function server(name: string, serverPort: number, database: string, env: Record<string, string> = {}): WebServer {
   return {
     name,
-    command: './target/debug/server',
+    command: `./${SERVER_BINARY}`,
     cwd: '..',
     url: `http://127.0.0.1:${serverPort}/readyz`,
     reuseExistingServer: false,

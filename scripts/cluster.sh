@@ -95,8 +95,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
   log "Postgres is up and stays up between runs; \`make stop-db\` stops it"
 fi
 
-# cargo-leptos runs wasm-opt for release builds; it comes with the end2end npm packages.
-PATH="$PWD/end2end/node_modules/.bin:$PATH" cargo leptos build --release
+scripts/build.sh release
 # Once, before any server starts (each would otherwise race to apply them at start-up; sqlx's
 # advisory lock makes that safe, but one clear step is easier to read when it fails).
 target/release/server migrate

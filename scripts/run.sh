@@ -25,21 +25,21 @@ fi
 
 case "$mode" in
   serve)
-    cargo leptos build
+    scripts/build.sh dev
     echo "[run] serving on http://${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
     exec ./target/debug/server
     ;;
   watch)
-    exec cargo leptos watch
+    exec cargo leptos watch --split
     ;;
   admin)
     # The binary `make run` serves, so a following `make run` has nothing to rebuild.
-    cargo leptos build >&2
+    scripts/build.sh dev >&2
     exec ./target/debug/server create-admin --email "$2" --first-name "$3" --last-name "$4" --phone "$5"
     ;;
   seed)
     # The same binary again, to bring the schema up to date before the seed writes to it.
-    cargo leptos build >&2
+    scripts/build.sh dev >&2
     ./target/debug/server migrate
     scripts/postgres.sh psql "$DATABASE_URL" -X -q -At -v ON_ERROR_STOP=1 -f scripts/seed.sql
     ;;

@@ -134,7 +134,9 @@ if [ "$what" != lint ]; then
       step "unit and integration tests" cargo test --no-fail-fast -p app -p server -p bench --features app/ssr
     fi
     if [ "$what" = all ] || [ "$what" = e2e ]; then
-      step "build (cargo leptos build)" cargo leptos build
+      # What ships (split, hashed, precompressed): the end-to-end tests include its download budget
+      # (end2end/tests/size.spec.ts).
+      step "build (release)" scripts/build.sh release
       if [ "${results[-1]%% *}" = passed ]; then
         step "end-to-end tests (Playwright, Chromium)" run_e2e
       else

@@ -38,10 +38,13 @@ impl Cart {
             loaded: RwSignal::new(false),
         };
         provide_context(cart);
-        // Effects run only in the browser, after hydration.
+        // In the browser, once the page is hydrated (see `rules::Hydrated`).
+        let hydrated = crate::rules::Hydrated::get();
         Effect::new(move |_| {
-            cart.lines.set(read());
-            cart.loaded.set(true);
+            if hydrated.get() {
+                cart.lines.set(read());
+                cart.loaded.set(true);
+            }
         });
     }
 

@@ -22,29 +22,19 @@ pub mod session;
 pub mod state;
 
 use leptos::prelude::*;
-use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, Link, Meta, MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode,
+    Lazy, SsrMode,
     components::{Route, Router, Routes},
     path,
 };
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    account::AccountPage,
-    activate::{ActivatePage, provide_pending_activation},
-    admin::{
-        AdminAuditPage, AdminMailPage, AdminProductPage, AdminProductsPage, AdminUserPage,
-        AdminUsersPage,
-    },
-    cart::CartPage,
-    forgot_password::ForgotPasswordPage,
-    home::HomePage,
-    login::LoginPage,
-    not_found::NotFound,
-    orders::{OrderPage, OrdersPage},
-    products::{ProductPage, ProductsPage},
-    register::RegisterPage,
+    AccountRoute, ActivateRoute, AdminAuditRoute, AdminMailRoute, AdminProductRoute,
+    AdminProductsRoute, AdminUserRoute, AdminUsersRoute, CartRoute, ForgotPasswordRoute, HomeRoute,
+    LoginRoute, OrderRoute, OrdersRoute, ProductRoute, ProductsRoute, RegisterRoute,
+    activate::provide_pending_activation, not_found::NotFound,
 };
 
 /// The HTML document the server renders around the app. The browser never runs it.
@@ -59,6 +49,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <AutoReload options=options.clone() />
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -103,23 +94,13 @@ fn set_content_security_policy(options: &LeptosOptions) {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    rules::Hydrated::provide();
     provide_pending_activation();
     session::CurrentUser::provide();
     rules::Rules::provide();
     cart::Cart::provide();
-    // Effects run only in the browser, after hydration: the signal enables the controls, and
-    // the mark tells tests (and CSS) that the page is live.
-    let (hydrated, set_hydrated) = signal(false);
-    provide_context(rules::Hydrated(hydrated));
-    Effect::new(move |_| {
-        set_hydrated.set(true);
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
-        }
-    });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/accounts.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
         <Meta name="description" content="Accounts: register, activate, sign in and manage your profile." />
         <Title formatter=|title: String| {
@@ -128,26 +109,26 @@ pub fn App() -> impl IntoView {
         <Router>
             <Layout>
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view=HomePage />
-                    <Route path=path!("register") view=RegisterPage />
-                    <Route path=path!("activate") view=ActivatePage />
-                    <Route path=path!("login") view=LoginPage />
-                    <Route path=path!("forgot-password") view=ForgotPasswordPage />
-                    <Route path=path!("products") view=ProductsPage />
-                    <Route path=path!("products/:id") view=ProductPage ssr=SsrMode::Async />
+                    <Route path=path!("") view={Lazy::<HomeRoute>::new()} />
+                    <Route path=path!("register") view={Lazy::<RegisterRoute>::new()} />
+                    <Route path=path!("activate") view={Lazy::<ActivateRoute>::new()} />
+                    <Route path=path!("login") view={Lazy::<LoginRoute>::new()} />
+                    <Route path=path!("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} />
+                    <Route path=path!("products") view={Lazy::<ProductsRoute>::new()} />
+                    <Route path=path!("products/:id") view={Lazy::<ProductRoute>::new()} ssr=SsrMode::Async />
                     // The cart lives in the browser: the server renders its frame only.
-                    <Route path=path!("cart") view=CartPage />
+                    <Route path=path!("cart") view={Lazy::<CartRoute>::new()} />
                     // Async: the server renders the whole page before answering, so an anonymous visitor
                     // gets a real 302 to sign-in.
-                    <Route path=path!("account") view=AccountPage ssr=SsrMode::Async />
-                    <Route path=path!("orders") view=OrdersPage ssr=SsrMode::Async />
-                    <Route path=path!("orders/:id") view=OrderPage ssr=SsrMode::Async />
-                    <Route path=path!("admin") view=AdminUsersPage ssr=SsrMode::Async />
-                    <Route path=path!("admin/users/:id") view=AdminUserPage ssr=SsrMode::Async />
-                    <Route path=path!("admin/products") view=AdminProductsPage ssr=SsrMode::Async />
-                    <Route path=path!("admin/products/:id") view=AdminProductPage ssr=SsrMode::Async />
-                    <Route path=path!("admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
-                    <Route path=path!("admin/mail") view=AdminMailPage ssr=SsrMode::Async />
+                    <Route path=path!("account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("orders") view={Lazy::<OrdersRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("orders/:id") view={Lazy::<OrderRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("admin") view={Lazy::<AdminUsersRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("admin/users/:id") view={Lazy::<AdminUserRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("admin/products") view={Lazy::<AdminProductsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("admin/products/:id") view={Lazy::<AdminProductRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("admin/audit") view={Lazy::<AdminAuditRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("admin/mail") view={Lazy::<AdminMailRoute>::new()} ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

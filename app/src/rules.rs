@@ -25,13 +25,50 @@ impl Rules {
     }
 }
 
-/// Whether the page is hydrated: set once, by the root component, for every control that must
-/// not act before (a press would otherwise be a native form submission).
+/// Whether the whole page is hydrated, its lazily loaded route included: for every control that
+/// must not act before (a press would otherwise be a native form submission), and for every
+/// effect that changes what the page shows as soon as it runs (a local time, a countdown, the
+/// stored cart).
+///
+/// Hydration is asynchronous: the shell hydrates, then waits for the page's WASM chunk, then
+/// hydrates the page. An effect may run in between, and a value it changes before its part of
+/// the page is hydrated never reaches the DOM (hydration keeps the server's HTML). So the flag is
+/// not set by an effect but by the browser entry point, once hydration has finished
+/// ([`mark_hydrated`]); effects that show something new read it first.
 #[derive(Clone, Copy)]
 pub struct Hydrated(pub ReadSignal<bool>);
 
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// The root component's flag, for [`mark_hydrated`] (the browser runs one app per thread).
+    static SET_HYDRATED: std::cell::Cell<Option<WriteSignal<bool>>> =
+        const { std::cell::Cell::new(None) };
+}
+
 impl Hydrated {
+    /// Called once, by the root component: `false` on the server and until [`mark_hydrated`].
+    pub fn provide() {
+        let (hydrated, set_hydrated) = signal(false);
+        #[cfg(feature = "hydrate")]
+        SET_HYDRATED.with(|cell| cell.set(Some(set_hydrated)));
+        #[cfg(not(feature = "hydrate"))]
+        let _ = set_hydrated;
+        provide_context(Self(hydrated));
+    }
+
     pub fn get() -> ReadSignal<bool> {
         expect_context::<Self>().0
+    }
+}
+
+/// Sets the flag and marks the document (`<html data-hydrated="true">`, which the end-to-end
+/// tests wait for): the browser entry point calls it when hydration has finished.
+#[cfg(feature = "hydrate")]
+pub fn mark_hydrated() {
+    if let Some(set_hydrated) = SET_HYDRATED.with(std::cell::Cell::get) {
+        set_hydrated.set(true);
+    }
+    if let Some(root) = document().document_element() {
+        let _ = root.set_attribute("data-hydrated", "true");
     }
 }

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { newPerson, type Person } from './mailbox';
+import { SERVER_BINARY } from './servers';
 
 /**
  * An administrator made the only way there is: `server create-admin` on the host, the password
@@ -11,7 +12,7 @@ export function createAdmin(person: Person): string {
   if (!database) {
     throw new Error('E2E_DATABASE_URL is not set: run the end-to-end tests with `make e2e` or `make test`.');
   }
-  const binary = join(process.cwd(), '..', 'target', 'debug', 'server');
+  const binary = join(process.cwd(), '..', SERVER_BINARY);
   return execFileSync(
     binary,
     [

@@ -10,8 +10,12 @@ test.describe('home page', () => {
     expect(html).toContain('Your account, done properly.');
     expect(html).toContain('href="/register"');
     expect(html).toContain('href="/login"');
-    // The hydration scripts are there, and nothing has marked the page hydrated yet.
-    expect(html).toContain('/pkg/accounts.js');
+    // The hydration scripts are there (content-hashed names: accounts.<hash>.js), the page's
+    // own WASM chunks are preloaded, and nothing has marked the page hydrated yet.
+    expect(html).toMatch(/\/pkg\/accounts\.[\w-]+\.js/);
+    const pageChunk = html.match(/<link[^>]*href="\/pkg\/split___home_route_view_[^"]+\.wasm"[^>]*>/)?.[0];
+    expect(pageChunk, 'the home page\'s WASM chunk is linked').toBeTruthy();
+    expect(pageChunk).toContain('rel="preload"');
     expect(html).not.toContain('data-hydrated');
   });
 

@@ -1,6 +1,12 @@
 // The app servers besides the usual one, as playwright.config.ts starts them and as the specs
 // that use them rely on. Each has its own port and database (`make e2e` sets both).
 
+/**
+ * The server binary every test server runs, relative to the repository: the release build, the
+ * one that ships (split into chunks, hashed names, precompressed), as `make e2e` builds it.
+ */
+export const SERVER_BINARY = process.env.E2E_SERVER_BINARY ?? 'target/release/server';
+
 /** Activation codes on the server at `E2E_SHORT_TTL_PORT` live this long (tests/expiry.spec.ts). */
 export const SHORT_TTL_CODE_TTL_SECS = 2;
 

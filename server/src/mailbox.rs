@@ -35,10 +35,11 @@ pub async fn page(State(state): State<AppState>) -> Response {
                 .into_response();
         }
     };
-    let mut html = String::from(
+    let stylesheet = &app::infra::assets::Assets::get().stylesheet;
+    let mut html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Dev mailbox</title><link rel=\"stylesheet\" href=\"/pkg/accounts.css\"></head>\
+         <title>Dev mailbox</title><link rel=\"stylesheet\" href=\"{stylesheet}\"></head>\
          <body><main class=\"page mailbox\"><h1>Dev mailbox</h1>\
          <p>Mail the app would have sent, newest first. Set <code>SMTP_URL</code> to send it for real.</p>",
     );

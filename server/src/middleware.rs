@@ -127,7 +127,7 @@ pub async fn time_limit(State(limit): State<Duration>, request: Request, next: N
                     "The server took too long to answer. Please try again shortly.",
                 ))
             } else {
-                (StatusCode::SERVICE_UNAVAILABLE, Html(TIMED_OUT_PAGE)).into_response()
+                (StatusCode::SERVICE_UNAVAILABLE, Html(timed_out_page())).into_response()
             };
             response.headers_mut().insert(
                 header::RETRY_AFTER,
@@ -139,14 +139,19 @@ pub async fn time_limit(State(limit): State<Duration>, request: Request, next: N
 }
 
 /// The page a timed-out page request gets: nothing to render it with but the stylesheet.
-const TIMED_OUT_PAGE: &str = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-     <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-     <meta name=\"color-scheme\" content=\"light dark\">\
-     <title>Busy · Accounts</title><link rel=\"stylesheet\" href=\"/pkg/accounts.css\"></head>\
-     <body><main id=\"main\" class=\"container main\"><section class=\"message-page\">\
-     <p class=\"message-code\" aria-hidden=\"true\">503</p><h1>The server is busy</h1>\
-     <p>This page took too long to prepare. Please try again in a moment.</p>\
-     <a class=\"button\" href=\"/\">Go to the home page</a></section></main></body></html>";
+fn timed_out_page() -> String {
+    let stylesheet = &app::infra::assets::Assets::get().stylesheet;
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\">\
+         <title>Busy · Accounts</title><link rel=\"stylesheet\" href=\"{stylesheet}\"></head>\
+         <body><main id=\"main\" class=\"container main\"><section class=\"message-page\">\
+         <p class=\"message-code\" aria-hidden=\"true\">503</p><h1>The server is busy</h1>\
+         <p>This page took too long to prepare. Please try again in a moment.</p>\
+         <a class=\"button\" href=\"/\">Go to the home page</a></section></main></body></html>"
+    )
+}
 
 /// Gives server-function errors the status their code calls for (server functions themselves
 /// answer 500 for every error) and turns bare framework rejections under `/api` into typed JSON.

@@ -6,7 +6,14 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use app::{
-    App, infra::hashing::PasswordHasher, services::catalog::SearchCache, shell, state::AppState,
+    App,
+    infra::{
+        assets::{Assets, OUTPUT_NAME},
+        hashing::PasswordHasher,
+    },
+    services::catalog::SearchCache,
+    shell,
+    state::AppState,
 };
 use axum::{
     Router,
@@ -34,9 +41,6 @@ use crate::{
     settings::{AppEnv, CodeSettings, Settings, WebhookSettings},
     webhook_worker::WebhookWorker,
 };
-
-/// The name cargo-leptos gives the WASM, JS and CSS files (`name` in the workspace metadata).
-const OUTPUT_NAME: &str = "accounts";
 
 pub struct Application {
     listener: TcpListener,
@@ -83,6 +87,7 @@ impl Application {
             .with_context(|| format!("could not listen on {site_addr}"))?;
         let leptos_options = LeptosOptions::builder()
             .output_name(OUTPUT_NAME)
+            .hash_files(Assets::get().hashed)
             .site_root(settings.http.site_root.to_string_lossy().into_owned())
             .site_pkg_dir("pkg")
             .site_addr(listener.local_addr()?)
@@ -246,6 +251,7 @@ impl Application {
 pub fn router(state: AppState, dev_mailbox: bool) -> Router {
     let request_timeout = state.settings.http.request_timeout;
     let routes = generate_route_list(App);
+    let pkg_dir = state.settings.http.site_root.join("pkg");
     let mut pages_and_api = Router::new();
     if dev_mailbox {
         pages_and_api = pages_and_api.route("/dev/mailbox", get(mailbox::page));
@@ -255,6 +261,7 @@ pub fn router(state: AppState, dev_mailbox: bool) -> Router {
         .route("/readyz", get(health::readyz))
         .merge(api_docs(&state))
         .route("/api/{*path}", any(mw::api_not_found))
+        .nest_service("/pkg", pkg_files(pkg_dir, Assets::get().hashed))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -262,6 +269,42 @@ pub fn router(state: AppState, dev_mailbox: bool) -> Router {
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .with_state(state);
     with_middleware(pages_and_api, request_timeout)
+}
+
+/// The built WASM, JS and CSS under `/pkg`. With hashed names (see `app::infra::assets`) a file
+/// never changes under its name, so browsers keep it for a year without asking again; plain names
+/// (a build without hashes) are revalidated on every use. Only a file that was found gets the
+/// long lifetime: a 404 for a chunk of a newer build, asked of a server still running the older
+/// one during a deploy, must not stick. The release build writes each file's brotli and gzip
+/// versions beside it (`cargo leptos build --release --precompress`); a client that accepts them
+/// gets those bytes as they are, compressed once at quality 11 instead of on every request.
+fn pkg_files(dir: std::path::PathBuf, hashed: bool) -> Router {
+    let lifetime = HeaderValue::from_static(if hashed {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    });
+    Router::new()
+        .fallback_service(
+            tower_http::services::ServeDir::new(dir)
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
+        .layer(middleware::map_response(
+            move |mut response: axum::response::Response| {
+                let lifetime = lifetime.clone();
+                async move {
+                    if response.status().is_success()
+                        || response.status() == http::StatusCode::NOT_MODIFIED
+                    {
+                        response
+                            .headers_mut()
+                            .insert(header::CACHE_CONTROL, lifetime);
+                    }
+                    response
+                }
+            },
+        ))
 }
 
 /// Where the OpenAPI document is served; Swagger UI at `/docs` reads it.
@@ -338,6 +381,11 @@ pub fn with_middleware(router: Router, request_timeout: Duration) -> Router {
             .layer(SetResponseHeaderLayer::if_not_present(
                 header::REFERRER_POLICY,
                 HeaderValue::from_static("strict-origin-when-cross-origin"),
+            ))
+            // Pages and API answers are checked with the server every time; `/pkg` sets its own.
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache"),
             ))
             .layer(CompressionLayer::new())
             .layer(middleware::from_fn(mw::limit_body)),
@@ -467,4 +515,65 @@ pub async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// A `pkg` directory with one file, its brotli copy, and nothing else.
+    fn pkg_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("pkg-files-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("create the directory");
+        std::fs::write(dir.join("accounts.Ab12Cd34.js"), "export default 1;\n").expect("write");
+        std::fs::write(dir.join("accounts.Ab12Cd34.js.br"), b"brotli bytes").expect("write");
+        dir
+    }
+
+    async fn get(router: Router, path: &str, encodings: &str) -> axum::response::Response {
+        let request = Request::builder()
+            .uri(path)
+            .header(header::ACCEPT_ENCODING, encodings)
+            .body(Body::empty())
+            .expect("request");
+        router.oneshot(request).await.expect("infallible")
+    }
+
+    #[tokio::test]
+    async fn hashed_files_are_kept_for_a_year_and_sent_precompressed() {
+        let dir = pkg_dir();
+        let router = Router::new().nest_service("/pkg", pkg_files(dir.clone(), true));
+        let response = get(router.clone(), "/pkg/accounts.Ab12Cd34.js", "gzip, br").await;
+        assert_eq!(response.status(), http::StatusCode::OK);
+        assert_eq!(
+            response.headers()[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(response.headers()[header::CONTENT_ENCODING], "br");
+        assert_eq!(response.headers()[header::CONTENT_LENGTH], "12");
+
+        // A client that takes no brotli gets the file itself.
+        let plain = get(router.clone(), "/pkg/accounts.Ab12Cd34.js", "identity").await;
+        assert_eq!(plain.status(), http::StatusCode::OK);
+        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+
+        // A file this server does not have (a newer build's chunk) must not be cached.
+        let missing = get(router, "/pkg/chunk_1.Zz99Yy88.wasm", "br").await;
+        assert_eq!(missing.status(), http::StatusCode::NOT_FOUND);
+        assert!(missing.headers().get(header::CACHE_CONTROL).is_none());
+        std::fs::remove_dir_all(dir).expect("clean up");
+    }
+
+    #[tokio::test]
+    async fn plain_names_are_revalidated() {
+        let dir = pkg_dir();
+        let router = Router::new().nest_service("/pkg", pkg_files(dir.clone(), false));
+        let response = get(router, "/pkg/accounts.Ab12Cd34.js", "br").await;
+        assert_eq!(response.status(), http::StatusCode::OK);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
+        std::fs::remove_dir_all(dir).expect("clean up");
+    }
 }

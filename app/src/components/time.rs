@@ -14,7 +14,12 @@ pub fn When(#[prop(into)] at: String) -> impl IntoView {
     let utc = parsed.map(|ms| display::exact_time(ms, 0));
     let text = RwSignal::new(utc.clone().unwrap_or_else(|| at.clone()));
     let title = RwSignal::new(utc);
+    // Once the page is hydrated (see `rules::Hydrated`).
+    let hydrated = crate::rules::Hydrated::get();
     Effect::new(move |_| {
+        if !hydrated.get() {
+            return;
+        }
         if let Some(ms) = parsed {
             let now = browser::now_ms();
             let offset = browser::utc_offset_minutes(ms as f64);

@@ -3,6 +3,7 @@
 //! events, the names of the metrics. Nothing here reads the Leptos context: a command-line tool, a worker or a test can
 //! use all of it.
 
+pub mod assets;
 pub mod audit;
 pub mod basic_auth;
 pub mod client;

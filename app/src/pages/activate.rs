@@ -72,6 +72,10 @@ pub fn ActivatePage() -> impl IntoView {
     let done_heading = NodeRef::<leptos::html::H1>::new();
     focus_when_shown(done_heading);
     Effect::new(move |_| {
+        // Once the page is hydrated (see `rules::Hydrated`).
+        if !hydrated.get() {
+            return;
+        }
         now.set(now_ms());
         if let Ok(handle) = set_interval_with_handle(
             move || now.set(now_ms()),

@@ -20,12 +20,13 @@ pub fn ServerError(request_id: Option<String>) -> impl IntoView {
 #[cfg(feature = "ssr")]
 pub fn server_error_document(request_id: Option<String>) -> String {
     let body = Owner::new().with(|| view! { <ServerError request_id=request_id /> }.to_html());
+    let stylesheet = &crate::infra::assets::Assets::get().stylesheet;
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"color-scheme\" content=\"light dark\">\
          <title>Something went wrong · Accounts</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/accounts.css\"></head>\
+         <link rel=\"stylesheet\" href=\"{stylesheet}\"></head>\
          <body><main id=\"main\" class=\"container main\">{body}</main></body></html>"
     )
 }
