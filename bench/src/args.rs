@@ -49,7 +49,9 @@ Options also take the form --name=value.";
 
 pub enum Command {
     Help,
-    Argon2 { seconds: u64 },
+    Argon2 {
+        seconds: u64,
+    },
     Register(RegisterArgs),
     Profile(SignedInArgs),
     Token(SignedInArgs),
@@ -58,6 +60,11 @@ pub enum Command {
     PlaceOrder(PlaceOrderArgs),
     Webhooks(WebhookArgs),
     Flood(FloodArgs),
+    /// The flood's health probe, which the flood starts as a process of its own; not in
+    /// [`USAGE`], as it is not meant to be run by hand (see `probe.rs`).
+    Probe {
+        url: String,
+    },
 }
 
 pub struct RegisterArgs {
@@ -198,6 +205,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command> 
                 password_bytes,
             })
         }
+        "probe" => Command::Probe {
+            url: url(&mut options)?,
+        },
         other => bail!("unknown command {other:?}"),
     };
     options.reject_leftovers()?;
@@ -379,6 +389,10 @@ mod tests {
             panic!("flood with sizes does not parse");
         };
         assert_eq!((small.big, small.valid, small.password_bytes), (3, 0, 10));
+        let Ok(Command::Probe { url }) = parse_str("probe --url http://127.0.0.1:1/") else {
+            panic!("the flood's probe does not parse");
+        };
+        assert_eq!(url, "http://127.0.0.1:1");
     }
 
     #[test]
@@ -451,6 +465,8 @@ mod tests {
             "products-search --url http://h --smtp-port 2 --seconds 5 --connections 1 --users 2",
             "flood --url http://h --smtp-port 2",
             "flood --url http://h --smtp-port 2 --pid 1 --big 0 --valid 0",
+            "probe",
+            "probe --url http://h --pid 1",
             "fly --seconds 1",
         ] {
             assert!(parse_str(bad).is_err(), "{bad}");

@@ -1,6 +1,6 @@
 //! Flood: registrations with 1 MB passwords and valid ones, all sent at once, while a separate
-//! thread polls `GET /healthz` every 10 ms and another samples the server's resident memory
-//! (`VmRSS` in `/proc/PID/status`). The server must refuse what it cannot take early and
+//! process polls `GET /healthz` every 10 ms ([`crate::probe`]) and a thread samples the server's
+//! resident memory (`VmRSS` in `/proc/PID/status`). The server must refuse what it cannot take early and
 //! cheaply (413 for the oversized bodies, 503 with `Retry-After` when every hashing slot is
 //! busy), never answer 500, stay small, and keep answering its probe.
 
@@ -13,22 +13,24 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{Context as _, ensure};
+use anyhow::{Context as _, bail, ensure};
 use reqwest::Client;
 use serde_json::{Value, json};
-use tokio::{task::JoinSet, time::MissedTickBehavior};
+use tokio::{
+    io::{AsyncBufReadExt as _, BufReader},
+    process::{Child, ChildStdin, ChildStdout},
+    task::JoinSet,
+};
 
 use crate::{
     args::FloodArgs,
     http::{self, Answer},
     identity::Identities,
+    probe::{self, PROBE_INTERVAL},
     report,
     smtp_sink::SmtpSink,
     stats::{Latencies, show},
 };
-
-/// How often the probe asks `/healthz` and the sampler reads the server's memory.
-const PROBE_INTERVAL: Duration = Duration::from_millis(10);
 /// How long to wait, once the flood is answered, for the accepted registrations' emails.
 const STRAGGLER_WAIT: Duration = Duration::from_secs(10);
 
@@ -88,11 +90,7 @@ pub async fn run(args: FloodArgs) -> anyhow::Result<()> {
         let pid = args.pid;
         std::thread::spawn(move || sample_rss(pid, &stop))
     };
-    let probe = {
-        let stop = Arc::clone(&stop);
-        let url = format!("{}/healthz", args.url);
-        std::thread::spawn(move || poll_health(&url, &stop))
-    };
+    let probe = Probe::start(&args.url).await?;
     // A few probes on the quiet server first, so the sampler and the probe are running.
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -114,9 +112,7 @@ pub async fn run(args: FloodArgs) -> anyhow::Result<()> {
     let rss = sampler
         .join()
         .map_err(|_| anyhow::anyhow!("the memory sampler panicked"))??;
-    let health = probe
-        .join()
-        .map_err(|_| anyhow::anyhow!("the health probe panicked"))??;
+    let health = probe.stop().await?;
     let rss_after = rss_kib(args.pid)?;
 
     let created: Vec<&str> = outcomes
@@ -209,34 +205,75 @@ struct Health {
     errors: BTreeMap<String, usize>,
 }
 
-/// `GET url` every [`PROBE_INTERVAL`] (the next one only once the previous answered) until
-/// `stop`, on a thread and a runtime of its own so that the flood's client work cannot delay
-/// it: what it measures is the server's answer.
-fn poll_health(url: &str, stop: &AtomicBool) -> anyhow::Result<Health> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let client = http::client(1)?;
-        let mut tick = tokio::time::interval(PROBE_INTERVAL);
-        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut samples = Vec::new();
-        let mut errors = BTreeMap::new();
-        while !stop.load(Ordering::Relaxed) {
-            tick.tick().await;
-            let sent = Instant::now();
-            let answer = Answer::of(client.get(url).send().await).await;
-            if answer == Answer::Status(200) {
-                samples.push(sent.elapsed());
-            } else {
-                *errors.entry(answer.label()).or_insert(0) += 1;
-            }
-        }
-        Ok(Health {
-            latencies: Latencies::from_samples(samples),
-            errors,
+/// The health probe's process (`bench probe`, this executable run again), from its first
+/// answer until [`Probe::stop`].
+struct Probe {
+    child: Child,
+    /// Closing it tells the probe to stop.
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Probe {
+    /// Starts the probe and waits until its first probe has answered.
+    async fn start(url: &str) -> anyhow::Result<Self> {
+        let executable = std::env::current_exe().context("cannot find the bench executable")?;
+        let mut child = tokio::process::Command::new(executable)
+            .args(["probe", "--url", url])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start the health probe")?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            bail!("the health probe has no pipes");
+        };
+        let mut probe = Self {
+            child,
+            stdin,
+            stdout: BufReader::new(stdout),
+        };
+        let line = tokio::time::timeout(http::REQUEST_TIMEOUT, probe.line())
+            .await
+            .context("the health probe did not start")??;
+        ensure!(
+            line == "ready",
+            "the health probe said {line:?} instead of ready"
+        );
+        Ok(probe)
+    }
+
+    /// Its next line, without the line end; fails at end of output.
+    async fn line(&mut self) -> anyhow::Result<String> {
+        let mut line = String::new();
+        let read = self.stdout.read_line(&mut line).await?;
+        ensure!(read > 0, "the health probe exited early");
+        Ok(line.trim_end().to_string())
+    }
+
+    /// Stops the probe and reads its report.
+    async fn stop(self) -> anyhow::Result<Health> {
+        let Self {
+            mut child,
+            stdin,
+            mut stdout,
+        } = self;
+        drop(stdin);
+        let (read, status) = tokio::time::timeout(http::REQUEST_TIMEOUT, async {
+            let mut line = String::new();
+            let read = stdout.read_line(&mut line).await.map(|_| line);
+            (read, child.wait().await)
         })
-    })
+        .await
+        .context("the health probe did not stop")?;
+        ensure!(status?.success(), "the health probe failed");
+        let report: probe::Report = serde_json::from_str(read?.trim_end())
+            .context("the health probe's report does not parse")?;
+        Ok(Health {
+            latencies: Latencies::from_samples(report.latencies()),
+            errors: report.errors,
+        })
+    }
 }
 
 /// Waits up to `within` for an email to each of `recipients`; returns how many got none.

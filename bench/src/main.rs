@@ -27,6 +27,7 @@ mod hash_loop;
 mod http;
 mod identity;
 mod place_order;
+mod probe;
 mod products_search;
 mod register;
 mod report;
@@ -98,8 +99,9 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::PlaceOrder(args) => runtime(args.run.threads)?.block_on(place_order::run(args)),
         Command::Webhooks(args) => runtime(1)?.block_on(webhooks::run(args)),
-        // The probe and the memory sampler run on threads of their own.
+        // The probe runs as a process of its own, the memory sampler on a thread of its own.
         Command::Flood(args) => runtime(1)?.block_on(flood::run(args)),
+        Command::Probe { url } => probe::run(&url),
     }
 }
 

@@ -8,6 +8,10 @@
 //! glibc gives each thread its own malloc arena, which keeps the 19 MiB it last held. A flood
 //! of 200 registrations left the process at ~900 MB resident; a fixed few threads keep it to
 //! a few arenas.
+//!
+//! The hashing threads run at a lower scheduling priority than the rest of the server
+//! ([`HASHING_NICENESS`]), so that a burst of hashes does not hold up the requests that hash
+//! nothing.
 
 use std::{
     panic::AssertUnwindSafe,
@@ -46,6 +50,41 @@ pub struct PasswordHasher {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// How much lower than the rest of the server the hashing threads run: this much added to
+/// their niceness (at most 19).
+///
+/// Why: under a burst every hashing thread is busy (a hash is ~15 ms of a core), and at the
+/// same priority the async threads take turns with them. On two cores the flood
+/// (`bench/run.sh flood`) measured the async threads waiting ~0.5 s in the run queue over its
+/// ~3 s, and `/healthz` answering in up to 65 ms at p99. Lower, the kernel runs the async
+/// threads first when they have work, which is short, and hashing gets the rest, nearly all
+/// of the machine under a burst. Hashes slow down only when something else keeps the cores
+/// busy, and then the slot wait bounds the queue as before (503 + `Retry-After`).
+/// 10 rather than 19: a nice-0 thread still outweighs a hashing thread ~10 to 1, without
+/// starving sign-ins on a machine shared with other busy processes.
+pub const HASHING_NICENESS: i32 = 10;
+
+/// Lowers the calling thread's priority by [`HASHING_NICENESS`]. On Linux `setpriority` with a
+/// thread id changes that thread only. Only ever lowered (raising it needs a privilege), so it
+/// cannot fail for want of one; if it fails anyway, the thread hashes at the normal priority.
+///
+/// Through `rustix`, a safe wrapper over the system call: the workspace forbids unsafe code.
+#[cfg(target_os = "linux")]
+fn lower_this_threads_priority() {
+    use rustix::{process, thread};
+    let tid = thread::gettid();
+    let lowered = process::getpriority_process(Some(tid)).and_then(|nice| {
+        process::setpriority_process(Some(tid), (nice + HASHING_NICENESS).min(19))
+    });
+    if let Err(e) = lowered {
+        tracing::warn!(error.cause = %e, "cannot lower a password hashing thread's priority");
+    }
+}
+
+/// Elsewhere the threads hash at the normal priority.
+#[cfg(not(target_os = "linux"))]
+fn lower_this_threads_priority() {}
+
 /// The hashing threads, one per slot, fed through a channel; they stop when the last
 /// [`PasswordHasher`] clone is dropped.
 #[derive(Clone)]
@@ -66,6 +105,7 @@ impl Threads {
             let spawned = std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
                 .spawn(move || {
+                    lower_this_threads_priority();
                     loop {
                         // The lock is held only to take the next job, not while hashing.
                         let next = match queue.lock() {
@@ -368,6 +408,38 @@ mod tests {
             names.iter().all(|n| n.starts_with("argon2-")) && names.len() <= 2,
             "{names:?}"
         );
+    }
+
+    /// This thread's niceness, field 19 of `/proc/thread-self/stat` (the name, field 2, is in
+    /// parentheses and may hold spaces).
+    #[cfg(target_os = "linux")]
+    fn niceness_of_this_thread() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("/proc is there");
+        let after_name = &stat[stat.rfind(')').expect("a (name)") + 1..];
+        after_name
+            .split_whitespace()
+            .nth(19 - 3)
+            .expect("at least 19 fields")
+            .parse()
+            .expect("a number")
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_at_a_lower_priority() {
+        // The hashing threads start from this thread's niceness.
+        let ours = niceness_of_this_thread();
+        let expected = (ours + HASHING_NICENESS).min(19);
+        assert!(expected > ours || ours == 19);
+        let hasher = PasswordHasher::new(2, Duration::from_secs(5));
+        for _ in 0..10 {
+            let theirs = hasher
+                .run("hash", || Ok(niceness_of_this_thread()))
+                .await
+                .expect("a thread ran it");
+            assert_eq!(theirs, expected, "ours: {ours}");
+        }
+        assert_eq!(niceness_of_this_thread(), ours, "the caller's is untouched");
     }
 
     #[tokio::test]
