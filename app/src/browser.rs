@@ -33,6 +33,23 @@ pub fn utc_offset_minutes(ms: f64) -> i64 {
     }
 }
 
+/// The content of the document's `<meta name="{name}">`, if it has one (`None` on the server).
+pub fn meta_content(name: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()?
+            .document()?
+            .query_selector(&format!(r#"meta[name="{name}"]"#))
+            .ok()??
+            .get_attribute("content")
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = name;
+        None
+    }
+}
+
 /// Loads `path` as a new page: the server renders it afresh for the new session (the header,
 /// the signed-in area), and nothing of the previous session stays in memory.
 pub fn load_page(path: &str) {

@@ -108,16 +108,20 @@ pub fn App() -> impl IntoView {
         } />
         <Router>
             <Layout>
+                // Partially blocked: the header's links (from a blocking resource) are rendered in
+                // place. Fully out of order, the server sends an empty placeholder first and the
+                // links after it, and the header grows under the reader's eyes (a layout shift).
+                // Not in order: in-order pages get no `<link rel="preload">` for their WASM.
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view={Lazy::<HomeRoute>::new()} />
-                    <Route path=path!("register") view={Lazy::<RegisterRoute>::new()} />
-                    <Route path=path!("activate") view={Lazy::<ActivateRoute>::new()} />
-                    <Route path=path!("login") view={Lazy::<LoginRoute>::new()} />
-                    <Route path=path!("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} />
-                    <Route path=path!("products") view={Lazy::<ProductsRoute>::new()} />
+                    <Route path=path!("") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::PartiallyBlocked />
+                    <Route path=path!("register") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::PartiallyBlocked />
+                    <Route path=path!("activate") view={Lazy::<ActivateRoute>::new()} ssr=SsrMode::PartiallyBlocked />
+                    <Route path=path!("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::PartiallyBlocked />
+                    <Route path=path!("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} ssr=SsrMode::PartiallyBlocked />
+                    <Route path=path!("products") view={Lazy::<ProductsRoute>::new()} ssr=SsrMode::PartiallyBlocked />
                     <Route path=path!("products/:id") view={Lazy::<ProductRoute>::new()} ssr=SsrMode::Async />
                     // The cart lives in the browser: the server renders its frame only.
-                    <Route path=path!("cart") view={Lazy::<CartRoute>::new()} />
+                    <Route path=path!("cart") view={Lazy::<CartRoute>::new()} ssr=SsrMode::PartiallyBlocked />
                     // Async: the server renders the whole page before answering, so an anonymous visitor
                     // gets a real 302 to sign-in.
                     <Route path=path!("account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />

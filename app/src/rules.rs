@@ -30,11 +30,10 @@ impl Rules {
 /// effect that changes what the page shows as soon as it runs (a local time, a countdown, the
 /// stored cart).
 ///
-/// Hydration is asynchronous: the shell hydrates, then waits for the page's WASM chunk, then
-/// hydrates the page. An effect may run in between, and a value it changes before its part of
-/// the page is hydrated never reaches the DOM (hydration keeps the server's HTML). So the flag is
-/// not set by an effect but by the browser entry point, once hydration has finished
-/// ([`mark_hydrated`]); effects that show something new read it first.
+/// The flag is set by the browser entry point once `hydrate_body` has returned
+/// ([`mark_hydrated`]), not by an effect: effects run in an order that is not the page's, and a
+/// value an effect changes before its part of the page is hydrated never reaches the DOM
+/// (hydration keeps the server's HTML). Effects that show something new read it first.
 #[derive(Clone, Copy)]
 pub struct Hydrated(pub ReadSignal<bool>);
 

@@ -10,12 +10,14 @@ test.describe('home page', () => {
     expect(html).toContain('Your account, done properly.');
     expect(html).toContain('href="/register"');
     expect(html).toContain('href="/login"');
-    // The hydration scripts are there (content-hashed names: accounts.<hash>.js), the page's
-    // own WASM chunks are preloaded, and nothing has marked the page hydrated yet.
+    // The hydration scripts are there (content-hashed names: accounts.<hash>.js), the WASM
+    // module of the page's group is preloaded and named for the browser to load before it
+    // hydrates, and nothing has marked the page hydrated yet.
     expect(html).toMatch(/\/pkg\/accounts\.[\w-]+\.js/);
-    const pageChunk = html.match(/<link[^>]*href="\/pkg\/split___home_route_view_[^"]+\.wasm"[^>]*>/)?.[0];
-    expect(pageChunk, 'the home page\'s WASM chunk is linked').toBeTruthy();
-    expect(pageChunk).toContain('rel="preload"');
+    const pageModule = html.match(/<link[^>]*href="\/pkg\/split_home_pages_[^"]+\.wasm"[^>]*>/)?.[0];
+    expect(pageModule, 'the home page\'s WASM module is linked').toBeTruthy();
+    expect(pageModule).toContain('rel="preload"');
+    expect(html).toMatch(/<meta name="page-code" content="home_pages"/);
     expect(html).not.toContain('data-hydrated');
   });
 

@@ -1,12 +1,21 @@
 //! One module per page, and the routes that load each page's code when it is visited.
 //!
 //! The release build is split (`cargo leptos build --split`): every page below is a
-//! [`LazyRoute`](leptos_router::LazyRoute), so its code sits in a WASM chunk of its own that the
-//! browser fetches on the first visit to that page, and code two pages share goes into a chunk
-//! they both load. On a full page load the server names the page's chunks in `<link
+//! [`LazyRoute`](leptos_router::LazyRoute) whose code sits in a WASM module of its own group of
+//! pages, which the browser fetches on the first visit to one of them; code two groups share goes
+//! into a chunk they both load. On a full page load the server names the page's modules in `<link
 //! rel="preload">` tags, so they download alongside the main module instead of after it. The main
 //! module keeps only the shell: the router, the header and the 404 page. `make size` checks what
 //! each page costs a first visit.
+//!
+//! Why groups and not one module per page: the splitter makes a chunk for every set of modules
+//! that share some code, so with one module per page a page needed 70 to 170 files, most under
+//! 1 KB, and on a phone every round of requests costs a round trip. Pages a visitor goes through
+//! together (register, activate, sign in) share a group, so the next page is already loaded.
+//! Why five: constant data (the pages' text among it) that several modules use stays in the main
+//! module, so every extra group costs every page. Splitting administration in two moved 77 KB of
+//! data back into the main module (+24 KiB brotli on every page) for 18 KiB less on the
+//! administration pages.
 
 pub mod account;
 pub mod activate;
@@ -23,93 +32,135 @@ pub mod register;
 
 use leptos::prelude::*;
 
-/// `lazy_page!(Route, module::Page)`: a route type whose view is `Page`, loaded on demand. The
-/// pages load their own data, so the route's data is empty.
-macro_rules! lazy_page {
-    ($(#[$doc:meta])* $route:ident, $module:ident :: $page:ident) => {
-        $(#[$doc])*
-        pub struct $route;
+/// `page_groups! { enum Kind; fn group / __preload_group { Route => module::Page, … } … }`: for
+/// each group, a function `group` whose code is split into a WASM module of its own and renders
+/// any page of the group (which one is a `Kind`), and for each page a route type whose view it
+/// renders. The pages load their own data, so a route's data is empty. `__preload_group` is the
+/// loader that the `lazy` attribute makes for `group`. Last, [`load_page_code`].
+/// The `<meta name>` in the head that names the group of the page the server rendered (for
+/// example `entry_pages`), so the browser loads that group's code before it hydrates the page.
+/// The server's own `<link rel="preload">` tags cannot tell: pages rendered whole before answering
+/// (`SsrMode::Async`) get none.
+const PAGE_CODE: &str = "page-code";
 
-        #[leptos_router::lazy_route]
-        impl leptos_router::LazyRoute for $route {
-            fn data() -> Self {
-                Self
+macro_rules! page_groups {
+    ($(
+        enum $kind:ident;
+        fn $group:ident / $preload:ident {
+            $($(#[$doc:meta])* $route:ident => $module:ident :: $page:ident),+ $(,)?
+        }
+    )+) => {
+        $(
+            /// Which page of the group to render: named after its route.
+            #[allow(clippy::enum_variant_names)]
+            #[derive(Clone, Copy)]
+            enum $kind {
+                $($route),+
             }
 
-            fn view(this: Self) -> AnyView {
-                let _ = this;
-                use $module::$page;
-                view! { <$page /> }.into_any()
+            #[::leptos::lazy]
+            fn $group(page: $kind) -> AnyView {
+                let page = match page {
+                    $($kind::$route => {
+                        use $module::$page;
+                        view! { <$page /> }.into_any()
+                    })+
+                };
+                view! {
+                    <leptos_meta::Meta name=PAGE_CODE content=stringify!($group) />
+                    {page}
+                }
+                .into_any()
+            }
+
+            $(
+                $(#[$doc])*
+                pub struct $route;
+
+                impl leptos_router::LazyRoute for $route {
+                    fn data() -> Self {
+                        Self
+                    }
+
+                    async fn view(_: Self) -> AnyView {
+                        $group($kind::$route).await
+                    }
+
+                    async fn preload() {
+                        #[cfg(target_arch = "wasm32")]
+                        $preload().await;
+                    }
+                }
+            )+
+        )+
+
+        /// Loads the WASM module of the page the server rendered, as its `<meta name="page-code">`
+        /// names it, before the browser hydrates it. With the page's code in memory, the whole page
+        /// hydrates at once and synchronously, which is what the browser bundle is built for: it
+        /// carries no asynchronous hydration (see `vendor/tachys/PATCHED.md`). A page without
+        /// one (the 404 page) has its code in the main module.
+        #[cfg(feature = "hydrate")]
+        pub async fn load_page_code() {
+            match crate::browser::meta_content(PAGE_CODE).as_deref() {
+                $(Some(stringify!($group)) => $preload().await,)+
+                _ => {}
             }
         }
     };
 }
 
-lazy_page!(
-    /// `/`
-    HomeRoute, home::HomePage
-);
-lazy_page!(
-    /// `/register`
-    RegisterRoute, register::RegisterPage
-);
-lazy_page!(
-    /// `/activate`
-    ActivateRoute, activate::ActivatePage
-);
-lazy_page!(
-    /// `/login`
-    LoginRoute, login::LoginPage
-);
-lazy_page!(
-    /// `/forgot-password`
-    ForgotPasswordRoute, forgot_password::ForgotPasswordPage
-);
-lazy_page!(
-    /// `/products`
-    ProductsRoute, products::ProductsPage
-);
-lazy_page!(
-    /// `/products/:id`
-    ProductRoute, products::ProductPage
-);
-lazy_page!(
-    /// `/cart`
-    CartRoute, cart::CartPage
-);
-lazy_page!(
-    /// `/account`
-    AccountRoute, account::AccountPage
-);
-lazy_page!(
-    /// `/orders`
-    OrdersRoute, orders::OrdersPage
-);
-lazy_page!(
-    /// `/orders/:id`
-    OrderRoute, orders::OrderPage
-);
-lazy_page!(
-    /// `/admin`
-    AdminUsersRoute, admin::AdminUsersPage
-);
-lazy_page!(
-    /// `/admin/users/:id`
-    AdminUserRoute, admin::AdminUserPage
-);
-lazy_page!(
-    /// `/admin/products`
-    AdminProductsRoute, admin::AdminProductsPage
-);
-lazy_page!(
-    /// `/admin/products/:id`
-    AdminProductRoute, admin::AdminProductPage
-);
-lazy_page!(
-    /// `/admin/audit`
-    AdminAuditRoute, admin::AdminAuditPage
-);
-lazy_page!(
-    /// `/admin/mail`
-    AdminMailRoute, admin::AdminMailPage
-);
+page_groups! {
+    enum HomeGroup;
+    fn home_pages / __preload_home_pages {
+        /// `/`
+        HomeRoute => home::HomePage,
+    }
+
+    enum EntryGroup;
+    fn entry_pages / __preload_entry_pages {
+        /// `/register`
+        RegisterRoute => register::RegisterPage,
+        /// `/activate`
+        ActivateRoute => activate::ActivatePage,
+        /// `/login`
+        LoginRoute => login::LoginPage,
+        /// `/forgot-password`
+        ForgotPasswordRoute => forgot_password::ForgotPasswordPage,
+    }
+
+    enum ShopGroup;
+    fn shop_pages / __preload_shop_pages {
+        /// `/products`
+        ProductsRoute => products::ProductsPage,
+        /// `/products/:id`
+        ProductRoute => products::ProductPage,
+        /// `/cart`
+        CartRoute => cart::CartPage,
+    }
+
+    enum AccountGroup;
+    fn account_pages / __preload_account_pages {
+        /// `/account`
+        AccountRoute => account::AccountPage,
+        /// `/orders`
+        OrdersRoute => orders::OrdersPage,
+        /// `/orders/:id`
+        OrderRoute => orders::OrderPage,
+    }
+
+    enum AdminGroup;
+    fn admin_pages / __preload_admin_pages {
+        /// `/admin`
+        AdminUsersRoute => admin::AdminUsersPage,
+        /// `/admin/users/:id`
+        AdminUserRoute => admin::AdminUserPage,
+        /// `/admin/audit`
+        AdminAuditRoute => admin::AdminAuditPage,
+        /// `/admin/mail`
+        AdminMailRoute => admin::AdminMailPage,
+        /// `/admin/products`
+        AdminProductsRoute => admin::AdminProductsPage,
+        /// `/admin/products/:id`
+        AdminProductRoute => admin::AdminProductPage,
+    }
+}
