@@ -33,15 +33,15 @@ pub fn utc_offset_minutes(ms: f64) -> i64 {
     }
 }
 
-/// The content of the document's `<meta name="{name}">`, if it has one (`None` on the server).
-pub fn meta_content(name: &str) -> Option<String> {
+/// The value of the first `data-{name}` attribute in the document (`None` on the server).
+pub fn data_attribute(name: &str) -> Option<String> {
     #[cfg(feature = "hydrate")]
     {
         web_sys::window()?
             .document()?
-            .query_selector(&format!(r#"meta[name="{name}"]"#))
+            .query_selector(&format!("[data-{name}]"))
             .ok()??
-            .get_attribute("content")
+            .get_attribute(&format!("data-{name}"))
     }
     #[cfg(not(feature = "hydrate"))]
     {

@@ -108,20 +108,21 @@ pub fn App() -> impl IntoView {
         } />
         <Router>
             <Layout>
-                // Partially blocked: the header's links (from a blocking resource) are rendered in
-                // place. Fully out of order, the server sends an empty placeholder first and the
-                // links after it, and the header grows under the reader's eyes (a layout shift).
-                // Not in order: in-order pages get no `<link rel="preload">` for their WASM.
+                // In order: the server sends each part of a page once it is ready, in place. Out of
+                // order, it sends a placeholder first (the header's links, "Loading…") and the
+                // content later, and on a slow connection the page moves under the reader's eyes
+                // (a layout shift). Partially blocked does the same whenever a blocking resource
+                // is not ready at the moment the page is rendered.
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::PartiallyBlocked />
-                    <Route path=path!("register") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::PartiallyBlocked />
-                    <Route path=path!("activate") view={Lazy::<ActivateRoute>::new()} ssr=SsrMode::PartiallyBlocked />
-                    <Route path=path!("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::PartiallyBlocked />
-                    <Route path=path!("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} ssr=SsrMode::PartiallyBlocked />
-                    <Route path=path!("products") view={Lazy::<ProductsRoute>::new()} ssr=SsrMode::PartiallyBlocked />
+                    <Route path=path!("") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("register") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("activate") view={Lazy::<ActivateRoute>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} ssr=SsrMode::InOrder />
+                    <Route path=path!("products") view={Lazy::<ProductsRoute>::new()} ssr=SsrMode::InOrder />
                     <Route path=path!("products/:id") view={Lazy::<ProductRoute>::new()} ssr=SsrMode::Async />
                     // The cart lives in the browser: the server renders its frame only.
-                    <Route path=path!("cart") view={Lazy::<CartRoute>::new()} ssr=SsrMode::PartiallyBlocked />
+                    <Route path=path!("cart") view={Lazy::<CartRoute>::new()} ssr=SsrMode::InOrder />
                     // Async: the server renders the whole page before answering, so an anonymous visitor
                     // gets a real 302 to sign-in.
                     <Route path=path!("account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />

@@ -17,7 +17,7 @@ test.describe('home page', () => {
     const pageModule = html.match(/<link[^>]*href="\/pkg\/split_home_pages_[^"]+\.wasm"[^>]*>/)?.[0];
     expect(pageModule, 'the home page\'s WASM module is linked').toBeTruthy();
     expect(pageModule).toContain('rel="preload"');
-    expect(html).toMatch(/<meta name="page-code" content="home_pages"/);
+    expect(html).toMatch(/<div hidden[^>]* data-page-code="home_pages"/);
     expect(html).not.toContain('data-hydrated');
   });
 

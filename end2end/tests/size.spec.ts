@@ -188,3 +188,15 @@ test('a first visit to each page stays within its download budget and does not s
       .toBeLessThanOrEqual(visit.budget);
   }
 });
+
+test('the pages a new person meets arrive whole, nothing streamed out of order', async ({ request }) => {
+  // Out of order, the server sends a placeholder (the header's links, "Loading…") and the content
+  // later in a `<template id="…f">` that a script swaps in: on a slow connection the first paint
+  // shows the placeholder, and the swap moves the page (a layout shift the local browser above is
+  // too fast to see).
+  for (const path of ['/', '/register', '/activate', '/login', '/forgot-password', '/products', '/cart']) {
+    const response = await request.get(path);
+    expect(response.status(), path).toBe(200);
+    expect(await response.text(), `${path} has no out-of-order chunk`).not.toMatch(/<template id="[^"]*f">/);
+  }
+});

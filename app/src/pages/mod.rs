@@ -37,11 +37,50 @@ use leptos::prelude::*;
 /// any page of the group (which one is a `Kind`), and for each page a route type whose view it
 /// renders. The pages load their own data, so a route's data is empty. `__preload_group` is the
 /// loader that the `lazy` attribute makes for `group`. Last, [`load_page_code`].
-/// The `<meta name>` in the head that names the group of the page the server rendered (for
-/// example `entry_pages`), so the browser loads that group's code before it hydrates the page.
-/// The server's own `<link rel="preload">` tags cannot tell: pages rendered whole before answering
-/// (`SsrMode::Async`) get none.
+/// The attribute that names the group of the page the server rendered (`data-page-code`,
+/// for example `entry_pages`), on a hidden element at the start of the page, so the browser loads
+/// that group's code before it hydrates the page. (The view spells it out: attribute names in
+/// `view!` are literal.)
+#[cfg(feature = "hydrate")]
 const PAGE_CODE: &str = "page-code";
+
+/// On the server, `<link rel="preload">` tags for the WASM files of `group` (its module and the
+/// chunks it needs, from cargo-leptos's split manifest), for the hidden element that names the
+/// group: the browser starts downloading them while it reads the page, alongside the main module.
+/// Leptos adds such tags itself only to pages it streams out of order, and the pages here are
+/// rendered in order or whole (`App`). Empty in the browser (hydration keeps the server's tags)
+/// and in builds without a split manifest.
+fn preload_links(group: &str) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        let Some(manifest) = use_context::<leptos::WasmSplitManifest>() else {
+            return String::new();
+        };
+        let Some(links) = manifest.0.try_with_value(|(pkg, modules, _)| {
+            modules
+                .iter()
+                .filter(|(name, _)| {
+                    name.strip_prefix(group)
+                        .is_some_and(|rest| rest.starts_with('_'))
+                })
+                .flat_map(|(_, files)| files)
+                .map(|file| {
+                    format!(
+                        r#"<link rel="preload" href="{pkg}/{file}.wasm" as="fetch" type="application/wasm" crossorigin="">"#
+                    )
+                })
+                .collect::<String>()
+        }) else {
+            return String::new();
+        };
+        links
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = group;
+        String::new()
+    }
+}
 
 macro_rules! page_groups {
     ($(
@@ -67,7 +106,7 @@ macro_rules! page_groups {
                     })+
                 };
                 view! {
-                    <leptos_meta::Meta name=PAGE_CODE content=stringify!($group) />
+                    <div hidden data-page-code=stringify!($group) inner_html=preload_links(stringify!($group))></div>
                     {page}
                 }
                 .into_any()
@@ -94,14 +133,14 @@ macro_rules! page_groups {
             )+
         )+
 
-        /// Loads the WASM module of the page the server rendered, as its `<meta name="page-code">`
-        /// names it, before the browser hydrates it. With the page's code in memory, the whole page
+        /// Loads the WASM module of the page the server rendered, as its `data-page-code` names
+        /// it, before the browser hydrates it. With the page's code in memory, the whole page
         /// hydrates at once and synchronously, which is what the browser bundle is built for: it
         /// carries no asynchronous hydration (see `vendor/tachys/PATCHED.md`). A page without
         /// one (the 404 page) has its code in the main module.
         #[cfg(feature = "hydrate")]
         pub async fn load_page_code() {
-            match crate::browser::meta_content(PAGE_CODE).as_deref() {
+            match crate::browser::data_attribute(PAGE_CODE).as_deref() {
                 $(Some(stringify!($group)) => $preload().await,)+
                 _ => {}
             }
