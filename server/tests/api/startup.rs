@@ -361,6 +361,9 @@ async fn sigterm_lets_the_request_in_flight_finish_refuses_new_connections_and_e
     loop {
         match tokio::net::TcpStream::connect(&address).await {
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
+            // A connection the kernel took while the listener was closing is reset, not
+            // refused: the listener is on its way out, so ask again until it refuses.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
             Err(e) => panic!("connecting failed otherwise: {e}"),
             Ok(_) => {}
         }
