@@ -14,13 +14,32 @@ export const HYDRATION_TIMEOUT_MS = 15_000;
 /** A hydration this slow is worth a note in the output even when the test passes. */
 const SLOW_HYDRATION_MS = 5_000;
 
-/** Waits until the WASM bundle has hydrated the server-rendered page. */
+/**
+ * Waits until the WASM bundle has hydrated the server-rendered page. A page that does not
+ * hydrate fails with what it said since it was loaded (a WASM file that did not load, a panic),
+ * which is all there is to go on when that happens once in a while.
+ */
 export async function waitForHydration(page: Page): Promise<void> {
   const started = Date.now();
   const hydrated = page.locator('html[data-hydrated="true"]');
-  await expect(hydrated, `${page.url()} hydrates (html[data-hydrated="true"])`).toHaveCount(1, {
-    timeout: HYDRATION_TIMEOUT_MS,
-  });
+  try {
+    await expect(hydrated, `${page.url()} hydrates (html[data-hydrated="true"])`).toHaveCount(1, {
+      timeout: HYDRATION_TIMEOUT_MS,
+    });
+  } catch (error) {
+    const since = { filter: 'since-navigation' } as const;
+    const said = [
+      ...(await page.pageErrors(since)).map((e) => `page error: ${e.message}`),
+      ...(await page.consoleMessages(since))
+        .filter((m) => m.type() === 'error' || m.type() === 'warning')
+        .map((m) => `console ${m.type()}: ${m.text()}`),
+    ];
+    throw new Error(
+      `${page.url()} did not hydrate within ${HYDRATION_TIMEOUT_MS} ms; the page said:\n` +
+        (said.join('\n') || '(nothing)'),
+      { cause: error },
+    );
+  }
   const waited = Date.now() - started;
   if (waited > SLOW_HYDRATION_MS) {
     const note = `${page.url()} took ${waited} ms to hydrate`;

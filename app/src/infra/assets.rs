@@ -5,7 +5,7 @@
 //! the hashes to `hash.txt` beside the server binary, where Leptos reads them to name the files in
 //! each page. A file whose name carries its content's hash can be cached for a year: a new build
 //! has new names. The pages the server writes by hand (the 500 and 503 pages, the dev mailbox)
-//! take their stylesheet's name from here.
+//! take their stylesheet's name from here, and every page its hydration script's (`PageScripts`).
 
 use std::{path::PathBuf, sync::OnceLock};
 
@@ -22,6 +22,14 @@ pub struct Assets {
     pub hashed: bool,
     /// The stylesheet's path, `/pkg/accounts.<hash>.css` or `/pkg/accounts.css`.
     pub stylesheet: String,
+    /// The browser entry point's JS, `/pkg/accounts.<hash>.js` or `/pkg/accounts.js`.
+    pub script: String,
+    /// The main WASM module, `/pkg/accounts.<hash>.wasm` or, unhashed, the name Leptos's own
+    /// hydration script would use (`accounts.wasm` when cargo-leptos built the server).
+    pub wasm: String,
+    /// The split build's manifest (which WASM files each lazy module needs), its file name under
+    /// the site's `pkg` directory.
+    pub split_manifest: String,
 }
 
 static ASSETS: OnceLock<Assets> = OnceLock::new();
@@ -38,18 +46,32 @@ impl Assets {
 
     /// Reads `hash.txt` (`css: <hash>` and the like, one per line), or its absence.
     pub fn from_hash_file(contents: Option<&str>) -> Self {
-        let css_hash = contents.and_then(|text| {
-            text.lines()
-                .filter_map(|line| line.split_once(':'))
-                .find(|(kind, _)| kind.trim() == "css")
-                .map(|(_, hash)| hash.trim().to_string())
-                .filter(|hash| !hash.is_empty())
-        });
+        let hash = |kind: &str| {
+            contents.and_then(|text| {
+                text.lines()
+                    .filter_map(|line| line.split_once(':'))
+                    .find(|(name, _)| name.trim() == kind)
+                    .map(|(_, hash)| hash.trim().to_string())
+                    .filter(|hash| !hash.is_empty())
+            })
+        };
+        let named = |kind: &str, plain: &str| match hash(kind) {
+            Some(hash) => format!("/pkg/{OUTPUT_NAME}.{hash}.{kind}"),
+            None => format!("/pkg/{plain}.{kind}"),
+        };
+        let plain_wasm = if option_env!("LEPTOS_OUTPUT_NAME").is_some() {
+            OUTPUT_NAME.to_string()
+        } else {
+            format!("{OUTPUT_NAME}_bg")
+        };
         Self {
             hashed: contents.is_some(),
-            stylesheet: match css_hash {
-                Some(hash) => format!("/pkg/{OUTPUT_NAME}.{hash}.css"),
-                None => format!("/pkg/{OUTPUT_NAME}.css"),
+            stylesheet: named("css", OUTPUT_NAME),
+            script: named("js", OUTPUT_NAME),
+            wasm: named("wasm", &plain_wasm),
+            split_manifest: match hash("manifest") {
+                Some(hash) => format!("__wasm_split_manifest.{hash}.json"),
+                None => "__wasm_split_manifest.json".to_string(),
             },
         }
     }
@@ -67,12 +89,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_stylesheet_hash() {
+    fn reads_the_hashes() {
         let assets = Assets::from_hash_file(Some(
             "js: Ab1\nwasm: Cd2\ncss: Ef3-_x\nmanifest: Gh4\nsplit: Ij5\n",
         ));
         assert!(assets.hashed);
         assert_eq!(assets.stylesheet, "/pkg/accounts.Ef3-_x.css");
+        assert_eq!(assets.script, "/pkg/accounts.Ab1.js");
+        assert_eq!(assets.wasm, "/pkg/accounts.Cd2.wasm");
+        assert_eq!(assets.split_manifest, "__wasm_split_manifest.Gh4.json");
     }
 
     #[test]
@@ -80,5 +105,12 @@ mod tests {
         let assets = Assets::from_hash_file(None);
         assert!(!assets.hashed);
         assert_eq!(assets.stylesheet, "/pkg/accounts.css");
+        assert_eq!(assets.script, "/pkg/accounts.js");
+        assert_eq!(assets.split_manifest, "__wasm_split_manifest.json");
+        assert!(
+            ["/pkg/accounts.wasm", "/pkg/accounts_bg.wasm"].contains(&assets.wasm.as_str()),
+            "{}",
+            assets.wasm
+        );
     }
 }

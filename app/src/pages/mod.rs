@@ -3,8 +3,8 @@
 //! The release build is split (`cargo leptos build --split`): every page below is a
 //! [`LazyRoute`](leptos_router::LazyRoute) whose code sits in a WASM module of its own group of
 //! pages, which the browser fetches on the first visit to one of them; code two groups share goes
-//! into a chunk they both load. On a full page load the server names the page's modules in `<link
-//! rel="preload">` tags, so they download alongside the main module instead of after it. The main
+//! into a chunk they both load. On a full page load the server names the page's files
+//! (`data-preload`), so they download alongside the main module instead of after it. The main
 //! module keeps only the shell: the router, the header and the 404 page. `make size` checks what
 //! each page costs a first visit.
 //!
@@ -44,36 +44,64 @@ use leptos::prelude::*;
 #[cfg(feature = "hydrate")]
 const PAGE_CODE: &str = "page-code";
 
-/// On the server, `<link rel="preload">` tags for the WASM files of `group` (its module and the
-/// chunks it needs, from cargo-leptos's split manifest), for the hidden element that names the
-/// group: the browser starts downloading them while it reads the page, alongside the main module.
-/// Leptos adds such tags itself only to pages it streams out of order, and the pages here are
-/// rendered in order or whole (`App`). Empty in the browser (hydration keeps the server's tags)
-/// and in builds without a split manifest.
-fn preload_links(group: &str) -> String {
+/// The split build's manifest: for each lazy module, the WASM files it needs (its own and the
+/// chunks it shares), by their paths under `/pkg`. Read once, on the server, from the file
+/// cargo-leptos writes beside them; empty in a build without one (`cargo test`'s).
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct PageFiles(std::sync::Arc<std::collections::HashMap<String, Vec<String>>>);
+
+#[cfg(feature = "ssr")]
+impl PageFiles {
+    /// Provides the manifest to the page being rendered, for [`page_files`].
+    pub fn provide(options: &LeptosOptions) {
+        static FILES: std::sync::OnceLock<PageFiles> = std::sync::OnceLock::new();
+        let files = FILES.get_or_init(|| {
+            let pkg = format!("/{}", options.site_pkg_dir);
+            let path = std::path::Path::new(&*options.site_root)
+                .join(&*options.site_pkg_dir)
+                .join(&crate::infra::assets::Assets::get().split_manifest);
+            let modules: std::collections::HashMap<String, Vec<String>> =
+                std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|text| serde_json::from_str(&text).ok())
+                    .unwrap_or_default();
+            let paths = modules
+                .into_iter()
+                .map(|(module, files)| {
+                    let files = files
+                        .iter()
+                        .map(|file| format!("{pkg}/{file}.wasm"))
+                        .collect();
+                    (module, files)
+                })
+                .collect();
+            PageFiles(std::sync::Arc::new(paths))
+        });
+        provide_context(files.clone());
+    }
+}
+
+/// On the server, the WASM files of `group` (its module and the chunks it needs, from the split
+/// manifest), separated by spaces, for the hidden element that names the group (`data-preload`).
+/// The page's script (`PageScripts`) preloads them alongside the main module once the page is
+/// painted. Empty in the browser (hydration keeps the server's attribute).
+fn page_files(group: &str) -> String {
     #[cfg(feature = "ssr")]
     {
-        let Some(manifest) = use_context::<leptos::WasmSplitManifest>() else {
-            return String::new();
-        };
-        let Some(links) = manifest.0.try_with_value(|(pkg, modules, _)| {
-            modules
-                .iter()
-                .filter(|(name, _)| {
-                    name.strip_prefix(group)
-                        .is_some_and(|rest| rest.starts_with('_'))
-                })
-                .flat_map(|(_, files)| files)
-                .map(|file| {
-                    format!(
-                        r#"<link rel="preload" href="{pkg}/{file}.wasm" as="fetch" type="application/wasm" crossorigin="">"#
-                    )
-                })
-                .collect::<String>()
-        }) else {
-            return String::new();
-        };
-        links
+        use_context::<PageFiles>()
+            .map(|PageFiles(modules)| {
+                modules
+                    .iter()
+                    .filter(|(name, _)| {
+                        name.strip_prefix(group)
+                            .is_some_and(|rest| rest.starts_with('_'))
+                    })
+                    .flat_map(|(_, files)| files.iter().map(String::as_str))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -106,7 +134,7 @@ macro_rules! page_groups {
                     })+
                 };
                 view! {
-                    <div hidden data-page-code=stringify!($group) inner_html=preload_links(stringify!($group))></div>
+                    <div hidden data-page-code=stringify!($group) data-preload=page_files(stringify!($group))></div>
                     {page}
                 }
                 .into_any()
