@@ -194,9 +194,16 @@ test('the pages a new person meets arrive whole, nothing streamed out of order',
   // later in a `<template id="…f">` that a script swaps in: on a slow connection the first paint
   // shows the placeholder, and the swap moves the page (a layout shift the local browser above is
   // too fast to see).
-  for (const path of ['/', '/register', '/activate', '/login', '/forgot-password', '/products', '/cart']) {
+  // The 404 page too: the server's fallback renders it whole (`file_and_error_handler`).
+  const pages: [string, number][] = [
+    ...['/', '/register', '/activate', '/login', '/forgot-password', '/products', '/cart'].map(
+      (path): [string, number] => [path, 200],
+    ),
+    ['/no-such-page', 404],
+  ];
+  for (const [path, status] of pages) {
     const response = await request.get(path);
-    expect(response.status(), path).toBe(200);
+    expect(response.status(), path).toBe(status);
     expect(await response.text(), `${path} has no out-of-order chunk`).not.toMatch(/<template id="[^"]*f">/);
   }
 });
