@@ -50,6 +50,20 @@ pub fn data_attribute(name: &str) -> Option<String> {
     }
 }
 
+/// Waits for the browser to run a task of its own (a zero-delay timer): what follows runs in a
+/// new task, so the browser can paint and take input in between and no one task holds it long.
+#[cfg(feature = "hydrate")]
+pub async fn yield_to_browser() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let scheduled = web_sys::window()
+            .is_some_and(|window| window.set_timeout_with_callback(&resolve).is_ok());
+        if !scheduled {
+            let _ = resolve.call0(&js_sys::wasm_bindgen::JsValue::NULL);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// Loads `path` as a new page: the server renders it afresh for the new session (the header,
 /// the signed-in area), and nothing of the previous session stays in memory.
 pub fn load_page(path: &str) {

@@ -10,6 +10,10 @@ pub fn hydrate() {
     wasm_bindgen_futures::spawn_local(async {
         app::pages::load_page_code().await;
         leptos::mount::hydrate_body(app::App);
+        // What waits for hydration (the controls, local times, the stored cart) runs in a task
+        // of its own: hydrating is one long task already, most of it the browser compiling the
+        // WASM functions it calls for the first time.
+        app::browser::yield_to_browser().await;
         app::rules::mark_hydrated();
     });
 }
