@@ -154,6 +154,18 @@ pub fn relative_time(then_ms: i64, now_ms: i64, offset_minutes: i64) -> String {
     }
 }
 
+/// A time as it reads before the browser knows the reader's zone (on the server, and until the
+/// page is hydrated): "just now" or "3 minutes ago" when it is that recent, which no zone
+/// changes, so the text stays when the browser takes over and nothing on the page moves;
+/// otherwise the exact time in UTC.
+pub fn zone_free_time(then_ms: i64, now_ms: i64) -> String {
+    if (-MINUTE_MS..HOUR_MS).contains(&(now_ms - then_ms)) {
+        relative_time(then_ms, now_ms, 0)
+    } else {
+        exact_time(then_ms, 0)
+    }
+}
+
 /// The exact time, for a tooltip: "30 Nov 2026, 07:43:57" in the zone, with its offset.
 pub fn exact_time(ms: i64, offset_minutes: i64) -> String {
     let local = Local::of(ms, offset_minutes);
@@ -271,6 +283,22 @@ mod tests {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m as i64, d), days);
         }
+    }
+
+    #[test]
+    fn before_the_zone_is_known_recent_times_are_relative_and_the_rest_exact_in_utc() {
+        let now = ms(NOW);
+        assert_eq!(zone_free_time(now - 5_000, now), "just now");
+        assert_eq!(zone_free_time(now + 5_000, now), "just now");
+        assert_eq!(zone_free_time(now - 59 * MINUTE_MS, now), "59 minutes ago");
+        assert_eq!(
+            zone_free_time(now - HOUR_MS, now),
+            "30 Nov 2026, 05:43:57 UTC"
+        );
+        assert_eq!(
+            zone_free_time(now + 2 * MINUTE_MS, now),
+            "30 Nov 2026, 06:45:57 UTC"
+        );
     }
 
     #[test]

@@ -9,6 +9,9 @@ function fact(page: Page, term: string) {
   return page.locator('dl.facts dt', { hasText: term }).locator('xpath=following-sibling::dd[1]');
 }
 
+/** A timestamp as stored (`2026-11-30T06:43:57.017Z`), which no page shows a person. */
+const ISO_TIME = /\d{4}-\d\d-\d\dT\d\d:\d\d/;
+
 test.describe('administration', () => {
   test('finds a person by part of their phone, disables, enables and deletes them, on the record', async ({
     page,
@@ -50,10 +53,17 @@ test.describe('administration', () => {
       const rows = main.getByRole('table').getByRole('row');
       await expect(rows).toHaveCount(2); // the header and one person
       await expect(rows.nth(1)).toContainText(person.email);
+      // Times read as a person reads them, the exact time on hover; no raw ISO timestamp.
+      const registered = rows.nth(1).getByRole('cell').nth(5).locator('time');
+      await expect(registered).toHaveText(/just now|minutes? ago/);
+      await expect(registered).toHaveAttribute('title', /^\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d:\d\d UTC/);
+      await expect(main).not.toContainText(ISO_TIME);
       await main.getByRole('link', { name, exact: true }).click();
       await expect(page).toHaveURL(/\/admin\/users\/[0-9a-f-]{36}$/);
       await expect(page.getByRole('heading', { name, exact: true, level: 2 })).toBeVisible();
       await expect(fact(page, 'Status')).toHaveText('active');
+      await expect(fact(page, 'Registered')).toHaveText(/just now|minutes? ago/);
+      await expect(main).not.toContainText(ISO_TIME);
     });
     const userPath = new URL(page.url()).pathname;
 
@@ -93,6 +103,7 @@ test.describe('administration', () => {
       await expect(rows.nth(2)).toContainText('user disabled');
       await expect(rows.nth(2)).toContainText(admin.email);
       await expect(rows.nth(2)).toContainText('Sends spam to other members');
+      await expect(main).not.toContainText(ISO_TIME);
     });
 
     await test.step('deletes them, after a confirmation; they are gone from the table', async () => {

@@ -201,6 +201,9 @@ test.describe('catalogue and orders', () => {
       await expect(row(page, cup)).toContainText('2.20');
       await expect(row(page, 'Total')).toContainText('39.70');
       await expect(cartLink(page)).toHaveText('Cart');
+      // Placed moments ago, as a person reads it; no raw ISO timestamp.
+      await expect(fact(page, 'Placed')).toHaveText(/just now|minutes? ago/);
+      await expect(main).not.toContainText(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
     });
 
     await test.step('the confirmation is in the mailbox', async () => {
@@ -227,6 +230,7 @@ test.describe('catalogue and orders', () => {
       const first = main.getByRole('row').nth(1);
       await expect(first).toContainText('39.70');
       await expect(first).toContainText('placed');
+      await expect(first.locator('time')).toHaveText(/just now|minutes? ago/);
       await first.getByRole('link').click();
       await expect(page).toHaveURL(onPath(orderPath));
       await main.getByRole('button', { name: 'Cancel order…', exact: true }).click();

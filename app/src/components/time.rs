@@ -5,15 +5,19 @@ use leptos::prelude::*;
 
 use crate::{browser, display};
 
-/// `<time datetime=…>`. The server cannot know the reader's zone or clock, so it renders the
-/// exact UTC time; once hydrated, the browser rewrites it as a relative local time and puts the
-/// exact local time in the tooltip. A value that is not a time is shown as it came.
+/// `<time datetime=…>`. The server cannot know the reader's zone, so it renders what needs none
+/// ("just now", "3 minutes ago", or else the exact UTC time); once hydrated, the browser
+/// rewrites it as a relative local time and puts the exact local time in the tooltip. A value
+/// that is not a time is shown as it came.
 #[component]
 pub fn When(#[prop(into)] at: String) -> impl IntoView {
     let parsed = display::parse_rfc3339_ms(&at);
-    let utc = parsed.map(|ms| display::exact_time(ms, 0));
-    let text = RwSignal::new(utc.clone().unwrap_or_else(|| at.clone()));
-    let title = RwSignal::new(utc);
+    let text = RwSignal::new(
+        parsed
+            .map(|ms| display::zone_free_time(ms, clock_ms()))
+            .unwrap_or_else(|| at.clone()),
+    );
+    let title = RwSignal::new(parsed.map(|ms| display::exact_time(ms, 0)));
     // Once the page is hydrated (see `rules::Hydrated`).
     let hydrated = crate::rules::Hydrated::get();
     Effect::new(move |_| {
@@ -28,4 +32,28 @@ pub fn When(#[prop(into)] at: String) -> impl IntoView {
         }
     });
     view! { <time datetime=at title=move || title.get()>{move || text.get()}</time> }
+}
+
+/// Now, in milliseconds since the epoch: the server's clock while it renders, the browser's
+/// while it hydrates.
+fn clock_ms() -> i64 {
+    #[cfg(feature = "ssr")]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as i64)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        browser::now_ms() as i64
+    }
+}
+
+/// [`When`], or `otherwise` ("never", "not yet") when there is no time.
+#[component]
+pub fn WhenOr(at: Option<String>, otherwise: &'static str) -> impl IntoView {
+    match at {
+        Some(at) => leptos::either::Either::Left(view! { <When at /> }),
+        None => leptos::either::Either::Right(otherwise),
+    }
 }

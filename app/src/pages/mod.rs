@@ -46,7 +46,8 @@ const PAGE_CODE: &str = "page-code";
 
 /// The split build's manifest: for each lazy module, the WASM files it needs (its own and the
 /// chunks it shares), by their paths under `/pkg`. Read once, on the server, from the file
-/// cargo-leptos writes beside them; empty in a build without one (`cargo test`'s).
+/// cargo-leptos writes beside them; empty, with a warning in the log, in a build without one
+/// (`cargo test`'s).
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
 pub struct PageFiles(std::sync::Arc<std::collections::HashMap<String, Vec<String>>>);
@@ -61,11 +62,21 @@ impl PageFiles {
             let path = std::path::Path::new(&*options.site_root)
                 .join(&*options.site_pkg_dir)
                 .join(&crate::infra::assets::Assets::get().split_manifest);
-            let modules: std::collections::HashMap<String, Vec<String>> =
-                std::fs::read_to_string(path)
-                    .ok()
-                    .and_then(|text| serde_json::from_str(&text).ok())
-                    .unwrap_or_default();
+            let read = std::fs::read_to_string(&path)
+                .map_err(|error| error.to_string())
+                .and_then(|text| serde_json::from_str(&text).map_err(|error| error.to_string()));
+            let modules: std::collections::HashMap<String, Vec<String>> = match read {
+                Ok(modules) => modules,
+                Err(error) => {
+                    // Pages still work: each loads its group's files after the main module.
+                    tracing::warn!(
+                        path = %path.display(),
+                        %error,
+                        "no split manifest: pages will not preload their code"
+                    );
+                    Default::default()
+                }
+            };
             let paths = modules
                 .into_iter()
                 .map(|(module, files)| {

@@ -10,7 +10,10 @@ use leptos_router::{
 
 use crate::{
     api::orders::{CancelOrder, get_order, orders},
-    components::pager::{Pager, href_with},
+    components::{
+        pager::{Pager, href_with},
+        time::When,
+    },
     error::ErrorCode,
     model::{Order, OrderStatus},
     session::CurrentUser,
@@ -87,7 +90,7 @@ fn OrderList() -> impl IntoView {
                                             view! {
                                                 <tr>
                                                     <td><a href=format!("/orders/{}", order.id)>{format!("Order {}", order_number(&order))}</a></td>
-                                                    <td><time datetime=order.created_at.clone()>{order.created_at.clone()}</time></td>
+                                                    <td><When at=order.created_at.clone() /></td>
                                                     <td>{items}</td>
                                                     <td class="amount">{order.total.to_string()}</td>
                                                     <td><span class=format!("badge badge-{}", order.status)>{order.status.as_str()}</span></td>
@@ -177,7 +180,7 @@ fn OrderDetail(
                 <dt>"Status"</dt>
                 <dd><span class=format!("badge badge-{}", order.status)>{order.status.as_str()}</span></dd>
                 <dt>"Placed"</dt>
-                <dd><time datetime=order.created_at.clone()>{order.created_at.clone()}</time></dd>
+                <dd><When at=order.created_at.clone() /></dd>
                 <dt>"Order number"</dt>
                 <dd>{order_id.clone()}</dd>
             </dl>

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::{components::Form, hooks::use_query_map};
 
 use super::{AdminFrame, Pager, href_with, message};
-use crate::{api::admin::audit_log, model::ActorKind};
+use crate::{api::admin::audit_log, components::time::When, model::ActorKind};
 
 #[component]
 pub fn AdminAuditPage() -> impl IntoView {
@@ -49,7 +49,9 @@ fn AuditTable() -> impl IntoView {
                         ("offset", Some(offset.to_string())),
                     ]);
                     view! {
-                        <div class="table-wrap">
+                        // Nothing in it takes the focus, so the box does: the keyboard can then
+                        // scroll it sideways where it is wider than the screen.
+                        <div class="table-wrap" role="region" aria-label="Audit log" tabindex="0">
                             <table class="table">
                                 <caption class="visually-hidden">"Audit log"</caption>
                                 <thead>
@@ -74,7 +76,7 @@ fn AuditTable() -> impl IntoView {
                                         };
                                         view! {
                                             <tr>
-                                                <td><time datetime=row.at.clone()>{row.at.clone()}</time></td>
+                                                <td><When at=row.at /></td>
                                                 <td>{who}</td>
                                                 <td>{row.action.as_str().replace('_', " ")}</td>
                                                 <td>{row.target_email.unwrap_or_default()}</td>

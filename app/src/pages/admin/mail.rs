@@ -11,7 +11,7 @@ use crate::{
         admin::{RetryEmail, outbox},
         webhooks::admin_webhooks,
     },
-    components::status_check::StatusCheck,
+    components::{status_check::StatusCheck, time::When},
     model::OutboxStatus,
 };
 
@@ -72,7 +72,8 @@ fn MailQueue() -> impl IntoView {
                             <li>{format!("{} expired", counts.expired)}</li>
                             <li>{format!("{} dead", counts.dead)}</li>
                         </ul>
-                        <div class="table-wrap">
+                        // Focusable, for the keyboard to scroll it (see the audit log's table).
+                        <div class="table-wrap" role="region" aria-label="Queued mail" tabindex="0">
                             <table class="table">
                                 <caption class="visually-hidden">"Queued mail"</caption>
                                 <thead>
@@ -91,7 +92,7 @@ fn MailQueue() -> impl IntoView {
                                         let id = m.id;
                                         view! {
                                             <tr>
-                                                <td><time datetime=m.created_at.clone()>{m.created_at.clone()}</time></td>
+                                                <td><When at=m.created_at /></td>
                                                 <td>{m.recipient.clone()}</td>
                                                 <td>{m.kind.replace('_', " ")}</td>
                                                 <td>{m.status.as_str()}</td>
@@ -139,7 +140,7 @@ fn WebhookQueue() -> impl IntoView {
                             <li>{format!("{} delivered", counts.delivered)}</li>
                             <li>{format!("{} dead", counts.dead)}</li>
                         </ul>
-                        <div class="table-wrap">
+                        <div class="table-wrap" role="region" aria-label="Dead webhook deliveries" tabindex="0">
                             <table class="table">
                                 <caption class="visually-hidden">"Dead webhook deliveries"</caption>
                                 <thead>
@@ -154,7 +155,7 @@ fn WebhookQueue() -> impl IntoView {
                                 <tbody>
                                     {queue.dead.into_iter().map(|d| view! {
                                         <tr>
-                                            <td><time datetime=d.created_at.clone()>{d.created_at.clone()}</time></td>
+                                            <td><When at=d.created_at /></td>
                                             <td><span title=d.event_id.to_string()>{d.kind}</span></td>
                                             <td>{d.url}</td>
                                             <td>{d.attempts}</td>

@@ -7,7 +7,10 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use super::{AdminFrame, message, products::checks};
 use crate::{
     api::catalog::{DeleteProduct, UpdateProduct, get_product},
-    components::field::{Field, FieldState, place_error},
+    components::{
+        field::{Field, FieldState, place_error},
+        time::When,
+    },
     error::ErrorCode,
     model::Product,
 };
@@ -117,7 +120,8 @@ fn EditProduct(product: Product) -> impl IntoView {
         <section class="card" aria-labelledby="product-heading">
             <h2 id="product-heading">{move || shown.with(|p| p.name.clone())}</h2>
             <p class="muted">
-                {move || shown.with(|p| format!("Version {} · changed {}", p.version, p.updated_at))}
+                {move || shown.with(|p| format!("Version {} · changed ", p.version))}
+                {move || shown.with(|p| view! { <When at=p.updated_at.clone() /> })}
                 " · "<a href=format!("/products/{id}")>"Its page in the shop"</a>
             </p>
             <form class="form" method="post" novalidate on:submit=on_submit>

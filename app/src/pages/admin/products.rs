@@ -6,7 +6,10 @@ use leptos_router::{components::Form, hooks::use_query_map};
 use super::{AdminFrame, Pager, href_with, message};
 use crate::{
     api::catalog::{CreateProduct, products},
-    components::field::{Field, FieldState, place_error},
+    components::{
+        field::{Field, FieldState, place_error},
+        time::When,
+    },
     pages::products::stock_text,
 };
 
@@ -173,7 +176,7 @@ fn ProductsTable(created: RwSignal<u32>) -> impl IntoView {
                                                 <td><a href=format!("/admin/products/{}", p.id)>{p.name}</a></td>
                                                 <td class="amount">{p.price.to_string()}</td>
                                                 <td>{stock_text(p.stock)}</td>
-                                                <td><time datetime=p.updated_at.clone()>{p.updated_at.clone()}</time></td>
+                                                <td><When at=p.updated_at.clone() /></td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>

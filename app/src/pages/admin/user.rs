@@ -7,6 +7,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use super::{AdminFrame, message};
 use crate::{
     api::admin::{DeleteUser, DisableUser, EnableUser, ResendActivation, SetRole, admin_user},
+    components::time::{When, WhenOr},
     model::{AccountStatus, Role, UserDetail},
 };
 
@@ -57,43 +58,10 @@ fn Detail(
 ) -> impl IntoView {
     let u = user.user.clone();
     let name = format!("{} {}", u.first_name, u.last_name);
-    let rows = [
-        ("Email", u.email.clone()),
-        ("Phone", u.phone_display.0.clone()),
-        ("Status", u.status.as_str().to_string()),
-        ("Role", u.role.as_str().to_string()),
-        ("Registered", u.created_at.clone()),
-        (
-            "Email verified",
-            user.email_verified_at
-                .clone()
-                .unwrap_or_else(|| "not yet".into()),
-        ),
-        (
-            "Last sign-in",
-            u.last_login_at.clone().unwrap_or_else(|| "never".into()),
-        ),
-        (
-            "Sessions",
-            format!(
-                "{} live{}",
-                user.sessions.count,
-                user.sessions
-                    .last_used_at
-                    .as_ref()
-                    .map(|t| format!(", last used {t}"))
-                    .unwrap_or_default()
-            ),
-        ),
-        (
-            "Wrong activation codes",
-            user.failed_code_attempts.to_string(),
-        ),
-    ];
     let disabled = user.disabled_reason.clone().map(|reason| {
         view! {
             <p class="form-info">
-                {format!("Disabled {}: ", user.disabled_at.clone().unwrap_or_default())}
+                "Disabled"{user.disabled_at.clone().map(|at| view! { " "<When at /> })}": "
                 <q>{reason}</q>
             </p>
         }
@@ -103,7 +71,20 @@ fn Detail(
             <h2 id="user-heading">{name.clone()}</h2>
             {disabled}
             <dl class="facts">
-                {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                <dt>"Email"</dt><dd>{u.email.clone()}</dd>
+                <dt>"Phone"</dt><dd>{u.phone_display.0.clone()}</dd>
+                <dt>"Status"</dt><dd>{u.status.as_str()}</dd>
+                <dt>"Role"</dt><dd>{u.role.as_str()}</dd>
+                <dt>"Registered"</dt><dd><When at=u.created_at.clone() /></dd>
+                <dt>"Email verified"</dt>
+                <dd><WhenOr at=user.email_verified_at.clone() otherwise="not yet" /></dd>
+                <dt>"Last sign-in"</dt><dd><WhenOr at=u.last_login_at.clone() otherwise="never" /></dd>
+                <dt>"Sessions"</dt>
+                <dd>
+                    {format!("{} live", user.sessions.count)}
+                    {user.sessions.last_used_at.clone().map(|at| view! { ", last used "<When at /> })}
+                </dd>
+                <dt>"Wrong activation codes"</dt><dd>{user.failed_code_attempts}</dd>
             </dl>
         </article>
         {view! { <Actions user=user.clone() acted notice /> }.into_any()}
@@ -113,7 +94,7 @@ fn Detail(
                 {user.security_events.into_iter().map(|e| view! {
                     <li>
                         <strong>{e.kind.label()}</strong>
-                        " · "<time datetime=e.created_at.clone()>{e.created_at.clone()}</time>
+                        " · "<When at=e.created_at />
                         {e.ip.map(|ip| format!(" · {ip}"))}
                     </li>
                 }).collect_view()}

@@ -6,6 +6,7 @@ use leptos_router::{components::Form, hooks::use_query_map};
 use super::{AdminFrame, Pager, href_with, message};
 use crate::{
     api::admin::admin_users,
+    components::time::{When, WhenOr},
     model::{AccountStatus, Role, UserSort},
 };
 
@@ -113,11 +114,11 @@ fn UsersTable() -> impl IntoView {
                                         <tr>
                                             <td><a href=format!("/admin/users/{}", u.user_id)>{format!("{} {}", u.first_name, u.last_name)}</a></td>
                                             <td>{u.email}</td>
-                                            <td>{u.phone_display.0}</td>
+                                            <td class="nowrap">{u.phone_display.0}</td>
                                             <td><span class=format!("badge badge-{}", u.status)>{u.status.as_str()}</span></td>
                                             <td>{u.role.as_str()}</td>
-                                            <td><time datetime=u.created_at.clone()>{u.created_at.clone()}</time></td>
-                                            <td>{u.last_login_at.unwrap_or_else(|| "never".into())}</td>
+                                            <td><When at=u.created_at /></td>
+                                            <td><WhenOr at=u.last_login_at otherwise="never" /></td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
