@@ -24,8 +24,9 @@ function extraServer(prefix: string): { port: number; databaseUrl: string } {
 }
 
 // More servers, each with its own port and database (two servers applying the migrations to one
-// database at start-up would race): one whose activation codes live 2 seconds, for
-// tests/expiry.spec.ts, and one with 6-digit codes, for tests/six-digit.spec.ts.
+// database at start-up would race): one whose activation codes live 30 seconds
+// (SHORT_TTL_CODE_TTL_SECS), for tests/expiry.spec.ts, and one with 6-digit codes, for
+// tests/six-digit.spec.ts.
 const shortTtl = extraServer('SHORT_TTL');
 const sixDigit = extraServer('SIX_DIGIT');
 const all = [{ port, databaseUrl }, shortTtl, sixDigit];
@@ -107,7 +108,7 @@ export default defineConfig({
   ],
   webServer: [
     server('app', port, databaseUrl),
-    server('app, 2 s codes', shortTtl.port, shortTtl.databaseUrl, {
+    server(`app, ${SHORT_TTL_CODE_TTL_SECS} s codes`, shortTtl.port, shortTtl.databaseUrl, {
       ACTIVATION_CODE_TTL_SECS: String(SHORT_TTL_CODE_TTL_SECS),
     }),
     server('app, 6-digit codes', sixDigit.port, sixDigit.databaseUrl, {

@@ -4,6 +4,18 @@
 # Postgres: DATABASE_URL when set (its role must be able to create databases), otherwise a
 # throwaway cluster under target/ that is removed at the end, pass or fail.
 # E2E_ARGS passes arguments to Playwright: `E2E_ARGS=tests/docs.spec.ts scripts/test.sh e2e`.
+#
+# What compiles, and why only three times (each dependency tree costs minutes on 2 cores):
+#   1. the WASM, checked by clippy with the shipping profile (`wasm-release`), which shares its
+#      build scripts and proc-macros with 3;
+#   2. the server side in the dev profile, once, through clippy: `cargo test` runs with
+#      clippy-driver as the workspace's compiler wrapper, so the one build that produces the
+#      test binaries also lints the workspace (clippy-driver compiles as rustc does, plus the
+#      lints); the server binary it builds is the one the end-to-end tests run;
+#   3. the WASM that ships (`scripts/build.sh front`: release profile, split, wasm-opt, hashed,
+#      precompressed), the bytes the size budget checks.
+# The release *server* is not built here: its behaviour does not depend on its optimisation,
+# only its speed, which `make bench` and `make cluster` measure on the release build.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,7 +88,7 @@ start_postgres() {
 }
 
 # Three app servers, each on its own database and port: the usual one, one whose activation
-# codes live 2 seconds (end2end/tests/expiry.spec.ts), and one with 6-digit codes
+# codes live 30 seconds (end2end/tests/expiry.spec.ts), and one with 6-digit codes
 # (end2end/tests/six-digit.spec.ts).
 run_e2e() {
   local db="accounts_e2e_$$" short_db="accounts_e2e_short_ttl_$$" six_db="accounts_e2e_six_digit_$$"
@@ -99,6 +111,7 @@ run_e2e() {
         E2E_DATABASE_URL="${DATABASE_URL%/*}/$db" E2E_PORT=$port \
         E2E_SHORT_TTL_DATABASE_URL="${DATABASE_URL%/*}/$short_db" E2E_SHORT_TTL_PORT=$short_port \
         E2E_SIX_DIGIT_DATABASE_URL="${DATABASE_URL%/*}/$six_db" E2E_SIX_DIGIT_PORT=$six_port \
+        E2E_SERVER_BINARY="${E2E_SERVER_BINARY:-target/e2e/server}" \
           npx playwright test ${E2E_ARGS:-}
     ) || status=$?
   fi
@@ -106,6 +119,30 @@ run_e2e() {
   scripts/postgres.sh drop-db "$DATABASE_URL" "$short_db" || true
   scripts/postgres.sh drop-db "$DATABASE_URL" "$six_db" || true
   return "$status"
+}
+
+# `cargo test` with clippy-driver as the compiler of the workspace's own crates (dependencies
+# are compiled by plain rustc): the same lints and `-D warnings` as `cargo clippy --all-targets
+# -- -D warnings`, in the build that makes the test binaries. CLIPPY_ARGS is how `cargo clippy`
+# hands its arguments to clippy-driver (each one followed by the separator).
+server_build() {
+  local driver
+  driver=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver) || {
+    echo "[test] clippy-driver not found (rustup component add clippy)" >&2
+    return 1
+  }
+  RUSTC_WORKSPACE_WRAPPER="$driver" CLIPPY_ARGS="-Dwarnings__CLIPPY_HACKERY__" \
+    cargo test -p app -p server -p bench --features app/ssr "$@"
+}
+
+# The server binary the end-to-end tests run: the one `server_build` made, in a directory of its
+# own with the hashed names of the WASM build (hash.txt beside the binary, as it is installed).
+e2e_server() {
+  local hashes=target/release/hash.txt
+  [ -f "$hashes" ] || { echo "[test] $hashes is missing: the WASM build did not write it" >&2; return 1; }
+  mkdir -p target/e2e &&
+    cp -f target/debug/server target/e2e/server &&
+    cp -f "$hashes" target/e2e/hash.txt
 }
 
 scripts/tools.sh build || { echo "[test] could not install the build tools" >&2; exit 1; }
@@ -121,26 +158,36 @@ fi
 
 if [ "$what" = all ] || [ "$what" = lint ]; then
   step "rustfmt" cargo fmt --all --check
-  step "clippy (server build)" cargo clippy -p app -p server -p bench --all-targets --features app/ssr -- -D warnings
-  # The target directory and profile of cargo-leptos's WASM build (Cargo.toml: `lib-profile-dev`),
-  # so the two share proc-macros and build scripts.
+  # The shipping profile and cargo-leptos's target directory (Cargo.toml: `lib-profile-release`),
+  # so the WASM build below reuses this step's build scripts and proc-macros.
   step "clippy (WASM build)" cargo clippy -p frontend -p app --target wasm32-unknown-unknown \
-    --target-dir target/front --profile wasm-dev -- -D warnings
+    --target-dir target/front --profile wasm-release -- -D warnings
+fi
+if [ "$what" = lint ]; then
+  step "clippy (server build)" cargo clippy -p app -p server -p bench --all-targets --features app/ssr -- -D warnings
 fi
 
 if [ "$what" != lint ]; then
   if start_postgres; then
+    # The build first, as a step of its own: a test that fails still leaves a server binary the
+    # end-to-end tests can run; a build that fails leaves none (or a stale one) for them.
+    step "clippy (server build) and the test build" server_build --no-run
+    server_built=${results[-1]%% *}
     if [ "$what" = all ] || [ "$what" = unit ]; then
-      step "unit and integration tests" cargo test --no-fail-fast -p app -p server -p bench --features app/ssr
+      if [ "$server_built" = passed ]; then
+        step "unit and integration tests" server_build --no-fail-fast
+      else
+        skip "unit and integration tests" "the build failed"
+      fi
     fi
     if [ "$what" = all ] || [ "$what" = e2e ]; then
       # What ships (split, hashed, precompressed): the end-to-end tests include its download budget
       # (end2end/tests/size.spec.ts).
-      step "build (release)" scripts/build.sh release
-      if [ "${results[-1]%% *}" = passed ]; then
+      step "build (WASM, release)" scripts/build.sh front
+      if [ "${results[-1]%% *}" = passed ] && [ "$server_built" = passed ] && e2e_server; then
         step "end-to-end tests (Playwright, Chromium)" run_e2e
       else
-        skip "end-to-end tests" "the build failed"
+        skip "end-to-end tests" "a build failed"
       fi
     fi
   else

@@ -503,13 +503,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_waiting_for_a_slot_is_counted_until_it_gets_one() {
-        let hasher = PasswordHasher::new(1, Duration::from_secs(30));
+        // The waiter must still be waiting when the slot is let go, however slow the machine:
+        // its wait far outlasts the test's own guard below.
+        let hasher = PasswordHasher::new(1, Duration::from_secs(600));
         let held = hasher.slots.clone().acquire_owned().await.expect("slot");
         let waiter = tokio::spawn({
             let hasher = hasher.clone();
             async move { hasher.hash(&password("correct horse battery")).await }
         });
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        // Only stops a hang: the waiter starts waiting at its first poll.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         while hasher.usage().waiting != 1 {
             assert!(tokio::time::Instant::now() < deadline, "never waited");
             tokio::time::sleep(Duration::from_millis(5)).await;

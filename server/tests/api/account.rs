@@ -548,7 +548,7 @@ async fn changing_the_password_revokes_every_other_session_and_sends_a_notice() 
     );
     let notice = app
         .mail
-        .wait_for_nth(&person.email, 2, std::time::Duration::from_secs(10))
+        .wait_for_nth(&person.email, 2, crate::smtp::MAIL_WITHIN)
         .await;
     assert_eq!(notice.subject(), "Your password was changed");
 }

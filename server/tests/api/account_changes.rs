@@ -1,7 +1,5 @@
 //! Email change, password reset, export and deletion.
 
-use std::time::Duration;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -51,7 +49,7 @@ async fn the_email_changes_only_once_the_new_address_confirms() {
     let code = app.mail.wait_for(&new_email).await.code();
     let notice = app
         .mail
-        .wait_for_nth(&person.email, 2, Duration::from_secs(10))
+        .wait_for_nth(&person.email, 2, crate::smtp::MAIL_WITHIN)
         .await;
     assert!(
         notice.subject().contains("about to change"),
@@ -173,7 +171,7 @@ async fn reset_code(app: &TestApp, email: &str, nth: usize) -> String {
     assert_eq!(response.status(), 200);
     assert_eq!(body(response).await, json!({"ok": true}));
     app.mail
-        .wait_for_nth(email, nth, Duration::from_secs(10))
+        .wait_for_nth(email, nth, crate::smtp::MAIL_WITHIN)
         .await
         .code()
 }
@@ -255,7 +253,7 @@ async fn a_reset_for_an_unknown_address_answers_like_a_known_one() {
     app.outbox_settles().await;
     let code = app
         .mail
-        .wait_for_nth(&person.email, 2, Duration::from_secs(10))
+        .wait_for_nth(&person.email, 2, crate::smtp::MAIL_WITHIN)
         .await
         .code();
     assert!(app.mail.to(unknown).await.is_empty());
@@ -371,7 +369,7 @@ async fn deleting_the_account_frees_its_email_and_phone() {
     );
     let goodbye = app
         .mail
-        .wait_for_nth(&person.email, 2, Duration::from_secs(10))
+        .wait_for_nth(&person.email, 2, crate::smtp::MAIL_WITHIN)
         .await;
     assert_eq!(goodbye.subject(), "Your account was deleted");
     for table in ["users", "sessions", "security_events", "one_time_codes"] {

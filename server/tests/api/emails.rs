@@ -1,8 +1,6 @@
 //! Every email the app sends, as an SMTP server receives it: subject, both bodies decoded, the
 //! greeting, the code, the expiry, the links, HTML escaping, and nothing of the templates left.
 
-use std::time::Duration;
-
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -44,7 +42,7 @@ async fn activated(app: &TestApp, person: &Person) {
 /// The `n`th email to `recipient`.
 async fn nth_mail(app: &TestApp, recipient: &str, n: usize) -> ReceivedMail {
     app.mail
-        .wait_for_nth(recipient, n, Duration::from_secs(10))
+        .wait_for_nth(recipient, n, crate::smtp::MAIL_WITHIN)
         .await
 }
 

@@ -123,12 +123,15 @@ async fn register_once(client: reqwest::Client, url: String, person: Person) -> 
     answer
 }
 
-/// Registers a new person every `every` until `stop` is set; returns every answer.
+/// Registers a new person every `every` until `stop` is set. Each answer is added to `answers`
+/// as it arrives, so the test can wait for what it needs to see; the task returns once every
+/// request it sent has been answered.
 fn steady_load(
     address: String,
     every: Duration,
     stop: Arc<std::sync::atomic::AtomicBool>,
-) -> tokio::task::JoinHandle<Vec<Answer>> {
+    answers: Arc<std::sync::Mutex<Vec<Answer>>>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -139,18 +142,34 @@ fn steady_load(
         let mut in_flight = Vec::new();
         while !stop.load(std::sync::atomic::Ordering::Relaxed) {
             tick.tick().await;
-            in_flight.push(tokio::spawn(register_once(
-                client.clone(),
-                url.clone(),
-                Person::new(),
-            )));
+            let (client, url, answers) = (client.clone(), url.clone(), Arc::clone(&answers));
+            in_flight.push(tokio::spawn(async move {
+                let answer = register_once(client, url, Person::new()).await;
+                answers.lock().expect("the answers").push(answer);
+            }));
         }
-        let mut answers = Vec::new();
         for request in in_flight {
-            answers.push(request.await.expect("a registration task"));
+            request.await.expect("a registration task");
         }
-        answers
     })
+}
+
+/// Waits until `enough` holds for the load's answers so far; panics with `what` after
+/// `within` (a guard against a hang, far above what any machine needs).
+async fn until_answers(
+    answers: &std::sync::Mutex<Vec<Answer>>,
+    enough: impl Fn(&[Answer]) -> bool,
+    within: Duration,
+    what: &str,
+) {
+    let started = Instant::now();
+    while !enough(&answers.lock().expect("the answers")) {
+        assert!(
+            started.elapsed() < within,
+            "still not {what} after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Polls `query` (one boolean) on `pool` every 100 ms until it answers true; panics with
@@ -180,9 +199,10 @@ async fn until(pool: &PgPool, query: &str, within: Duration, what: &str) {
 )]
 async fn postgres_restarted_under_load_gives_503s_then_recovers_losing_no_account_or_email() {
     const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
-    // What a request may take on top of the acquire timeout on a busy machine: a password
-    // hash and the queries before the one that waited.
-    const MARGIN: Duration = Duration::from_secs(3);
+    // What a request may take on top of the acquire timeout on a slow, busy machine: a password
+    // hash and the queries before the one that waited. A guard against a request that hangs
+    // (until the client's 30 s), not a claim about speed.
+    const MARGIN: Duration = Duration::from_secs(10);
     let (cluster, database_url) = Cluster::start().await;
     let mail = MailSink::start().await;
     let smtp_url = mail.url();
@@ -202,12 +222,28 @@ async fn postgres_restarted_under_load_gives_503s_then_recovers_losing_no_accoun
     tokio::spawn(app.run_until(std::future::pending()));
 
     let stop_load = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let answers = Arc::new(std::sync::Mutex::new(Vec::new()));
     let load = steady_load(
         address.clone(),
         Duration::from_millis(250),
         Arc::clone(&stop_load),
+        Arc::clone(&answers),
     );
-    tokio::time::sleep(Duration::from_secs(2)).await; // a steady state before the fault
+    let created = |answers: &[Answer], since: Option<Instant>| {
+        answers
+            .iter()
+            .filter(|a| a.status == Some(201) && since.is_none_or(|since| a.sent > since))
+            .count()
+    };
+    // Every wait below is for something the test sees happen; the limits only stop a hang.
+    const HANG: Duration = Duration::from_secs(60);
+    until_answers(
+        &answers,
+        |a| created(a, None) >= 3,
+        HANG,
+        "3 accounts created before the fault",
+    )
+    .await;
 
     let check = PgPool::connect(&database_url).await.expect("connect");
     let pending_at_stop: i64 =
@@ -218,12 +254,22 @@ async fn postgres_restarted_under_load_gives_503s_then_recovers_losing_no_accoun
     check.close().await;
     let stopping = Instant::now();
     cluster.fast_stop().await;
+    // Postgres is down from `down` (the stop has returned) until `restarting` (the start has
+    // not begun): whatever is sent and answered between the two never reached it.
     let down = Instant::now();
-    tokio::time::sleep(Duration::from_secs(3)).await; // the outage
+    until_answers(
+        &answers,
+        |a| a.iter().filter(|a| a.sent >= down).count() >= 5,
+        HANG,
+        "5 requests sent in the outage answered",
+    )
+    .await;
+    // Every answer counted above was recorded before this instant.
+    let restarting = Instant::now();
     cluster.run_start().await;
     let back = Instant::now();
 
-    // Recovery: a registration sent after Postgres is back succeeds within 5 s of it.
+    // Recovery: a registration sent after Postgres is back succeeds.
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -239,15 +285,23 @@ async fn postgres_restarted_under_load_gives_503s_then_recovers_losing_no_accoun
             break answer.answered();
         }
         assert!(
-            back.elapsed() < Duration::from_secs(5),
-            "no registration succeeded within 5 s of Postgres being back: {answer:?}"
+            back.elapsed() < HANG,
+            "no registration succeeded within {HANG:?} of Postgres being back: {answer:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let recovery = recovered - back;
-    tokio::time::sleep(Duration::from_secs(2)).await; // the load goes on after recovery
+    // The load goes on after recovery, and is served.
+    until_answers(
+        &answers,
+        |a| created(a, Some(back)) >= 3,
+        HANG,
+        "3 accounts created after the restart",
+    )
+    .await;
     stop_load.store(true, std::sync::atomic::Ordering::Relaxed);
-    let answers = load.await.expect("the load task");
+    load.await.expect("the load task");
+    let answers = std::mem::take(&mut *answers.lock().expect("the answers"));
 
     // Every answer is a 201 or a typed 503 `unavailable` with Retry-After; none hung.
     for answer in &answers {
@@ -267,7 +321,7 @@ async fn postgres_restarted_under_load_gives_503s_then_recovers_losing_no_accoun
     // Sent and answered while Postgres was down: 503, every one.
     let during: Vec<&Answer> = answers
         .iter()
-        .filter(|a| a.sent >= down && a.answered() <= back)
+        .filter(|a| a.sent >= down && a.answered() <= restarting)
         .collect();
     assert!(during.len() >= 5, "{} requests in the outage", during.len());
     assert!(during.iter().all(|a| a.status == Some(503)), "{during:?}");
@@ -280,17 +334,6 @@ async fn postgres_restarted_under_load_gives_503s_then_recovers_losing_no_accoun
         .map(|a| a.latency)
         .max()
         .unwrap_or_default();
-    let created_before = answers
-        .iter()
-        .filter(|a| a.sent < stopping && a.status == Some(201));
-    assert!(
-        created_before.count() >= 3,
-        "the load was served before the fault"
-    );
-    let created_after = answers
-        .iter()
-        .filter(|a| a.sent > back && a.status == Some(201));
-    assert!(created_after.count() >= 3, "and after it");
 
     // No half-written account, no lost email.
     let check = PgPool::connect(&database_url).await.expect("connect");
@@ -331,8 +374,9 @@ async fn postgres_restarted_under_load_gives_503s_then_recovers_losing_no_accoun
         &check,
         "select not exists(select 1 from email_outbox where status <> 'sent')",
         // A message sent as Postgres went down is marked sent once it is back (the worker
-        // tries again for half its 25 s lease), not sent again when its lease runs out.
-        Duration::from_secs(30),
+        // tries again for half its 25 s lease), not sent again when its lease runs out (the
+        // count of emails each address got, below, would show it).
+        HANG,
         "every email sent",
     )
     .await;
@@ -349,7 +393,7 @@ async fn postgres_restarted_under_load_gives_503s_then_recovers_losing_no_accoun
         "postgres restart: {} requests in all ({} × 201, {} × 503); {} sent and answered during \
          the outage, all 503 unavailable with Retry-After; {} overlapping it, max latency \
          {max_latency:?} (acquire timeout {ACQUIRE_TIMEOUT:?}); fast stop took {:?}, down {:?}; \
-         first success {recovery:?} after Postgres was back; {users} users, {outbox} outbox \
+         first success {recovery:?} after Postgres was back ({:?} to start it); {users} users, {outbox} outbox \
          rows, {without_email} accounts without an email, {refused_but_created} refused but \
          created; {pending_at_stop} emails pending at the stop; all {} emails delivered once, the last {settled:?} after the load \
          ended",
@@ -359,7 +403,8 @@ async fn postgres_restarted_under_load_gives_503s_then_recovers_losing_no_accoun
         during.len(),
         overlapping.len(),
         down - stopping,
-        back - down,
+        restarting - down,
+        back - restarting,
         emails.len(),
     );
     drop(cluster);
@@ -412,16 +457,40 @@ impl SilentSmtp {
     reason = "the figures for the notes (--nocapture)"
 )]
 async fn an_smtp_server_that_never_answers_delays_no_registration_and_loses_no_email() {
-    // The baseline: the same registrations with an SMTP server that answers.
-    let baseline_app = spawn_app_with(&[("RATE_LIMIT_REGISTER_PER_IP", "0")]).await;
-    let mut baseline = Vec::new();
+    // Every wait below is for something the test sees happen; the limits only stop a hang.
+    const HANG: Duration = Duration::from_secs(60);
+
+    // No registration waits for the mail. With an SMTP server that never answers and the
+    // longest SMTP time limit there is (30 s), each registration is answered while its email is
+    // still pending with no failed attempt: one that waited on SMTP could only be answered once
+    // the limit had fired and the failure was recorded. Events, not a stopwatch: how fast the
+    // machine registers does not matter, only that the answer comes before the failure.
+    let patient_smtp = SilentSmtp::start().await;
+    let patient_url = format!("smtp://127.0.0.1:{}", patient_smtp.port);
+    let patient = spawn_app_with(&[
+        ("SMTP_URL", patient_url.as_str()),
+        ("SMTP_TIMEOUT_SECS", "30"),
+        ("RATE_LIMIT_REGISTER_PER_IP", "0"),
+    ])
+    .await;
     for _ in 0..3 {
-        let started = Instant::now();
-        let response = baseline_app.register(&Person::new()).await;
+        let person = Person::new();
+        let response = patient.register(&person).await;
         assert_eq!(response.status(), 201);
-        baseline.push(started.elapsed());
+        let (status, last_error): (String, Option<String>) = sqlx::query_as(
+            "select o.status, o.last_error from email_outbox o join users u on u.id = o.user_id
+             where u.email = $1",
+        )
+        .bind(&person.email)
+        .fetch_one(&patient.pool)
+        .await
+        .expect("the registration's email");
+        assert_eq!(
+            (status.as_str(), last_error.as_deref()),
+            ("pending", None),
+            "answered only after its email was tried and failed"
+        );
     }
-    let baseline_max = baseline.iter().copied().max().unwrap_or_default();
 
     let silent = SilentSmtp::start().await;
     let smtp_url = format!("smtp://127.0.0.1:{}", silent.port);
@@ -430,6 +499,8 @@ async fn an_smtp_server_that_never_answers_delays_no_registration_and_loses_no_e
         ("SMTP_TIMEOUT_SECS", "1"),
         ("EMAIL_RETRY_BASE_MS", "200"),
         ("RATE_LIMIT_REGISTER_PER_IP", "0"),
+        // A code outlives the test, so no email expires unsent while the test waits.
+        ("ACTIVATION_CODE_TTL_SECS", "600"),
     ])
     .await;
     let people: Vec<Person> = (0..5).map(|_| Person::new()).collect();
@@ -444,19 +515,13 @@ async fn an_smtp_server_that_never_answers_delays_no_registration_and_loses_no_e
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let first_registered = first_registered.expect("registered");
-    for latency in &latencies {
-        assert!(
-            *latency < Duration::from_secs(2) + baseline_max,
-            "a registration waited: {latencies:?} (baseline {baseline:?})"
-        );
-    }
 
     // The time limit fires and the message is tried again, still pending.
     until(
         &app.pool,
         "select attempts >= 2 and status = 'pending' and last_error like '%did not answer%'
          from email_outbox order by id limit 1",
-        Duration::from_secs(20),
+        HANG,
         "retried",
     )
     .await;
@@ -466,7 +531,7 @@ async fn an_smtp_server_that_never_answers_delays_no_registration_and_loses_no_e
         &app.pool,
         "select count(*) = 5 and bool_and(attempts >= 2 and status = 'pending')
          from email_outbox",
-        Duration::from_secs(20),
+        HANG,
         "every email retried",
     )
     .await;
@@ -478,12 +543,14 @@ async fn an_smtp_server_that_never_answers_delays_no_registration_and_loses_no_e
             .await
             .expect("attempts");
 
-    // A working SMTP server takes the port over: every message arrives, once.
+    // A working SMTP server takes the port over: every message arrives, once. Each goes out at
+    // its next retry, which the backoff may have put a while ahead (200 ms doubled per attempt
+    // made while the server was silent): the guard allows for that.
     silent.stop_listening().await;
     let sink = MailSink::start_on(silent.port).await;
     let took_over = Instant::now();
     for person in &people {
-        sink.wait_for_nth(&person.email, 1, Duration::from_secs(30))
+        sink.wait_for_nth(&person.email, 1, Duration::from_secs(120))
             .await;
     }
     let delivered_after = took_over.elapsed();
@@ -498,9 +565,9 @@ async fn an_smtp_server_that_never_answers_delays_no_registration_and_loses_no_e
         assert_eq!(sink.to(&person.email).await.len(), 1, "exactly once");
     }
     println!(
-        "silent SMTP: registrations answered in {latencies:?} (baseline with a working SMTP \
-         server {baseline:?}); first message retried (attempt 2 claimed, attempt 1 timed out \
-         after 1 s) {first_retry:?} after the first registration; {silent_connections} silent \
+        "silent SMTP: registrations answered in {latencies:?}; first message retried (attempt 2 \
+         claimed, attempt 1 timed out after 1 s) {first_retry:?} after the first registration; \
+         {silent_connections} silent \
          connections held; attempts before the takeover {attempts_before:?}; all 5 delivered \
          {delivered_after:?} after a working server took the port over, attempts {:?}",
         statuses.iter().map(|(_, a)| *a).collect::<Vec<_>>()

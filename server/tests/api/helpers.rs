@@ -11,6 +11,10 @@ use server::{
 };
 use sqlx::{Connection, PgConnection, PgPool};
 
+/// How long [`TestApp::db_reaches`] and [`TestApp::outbox_reaches`] wait for the state they
+/// poll for: a guard against a hang, far above what any machine needs, not a claim about speed.
+pub const DB_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The server under test, on its own database and port.
 pub struct TestApp {
     pub address: String,
@@ -189,10 +193,10 @@ impl TestApp {
             .expect("count users")
     }
 
-    /// Waits (up to 10 s) until the newest outbox row has `status`; returns its text body and
-    /// last error.
+    /// Waits until the newest outbox row has `status`; returns its text body and last error.
+    /// Gives up after [`DB_WITHIN`].
     pub async fn outbox_reaches(&self, status: &str) -> (Option<String>, Option<String>) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = tokio::time::Instant::now() + DB_WITHIN;
         loop {
             let (now, body, error): (String, Option<String>, Option<String>) = sqlx::query_as(
                 "select status, text_body, last_error from email_outbox order by id desc limit 1",
@@ -211,10 +215,10 @@ impl TestApp {
         }
     }
 
-    /// Waits (up to 10 s) until `sql`, a query answering one boolean, answers true; `what`
-    /// names the awaited state in the failure message.
+    /// Waits until `sql`, a query answering one boolean, answers true; `what` names the awaited
+    /// state in the failure message. Gives up after [`DB_WITHIN`].
     pub async fn db_reaches(&self, sql: &str, what: &str) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = tokio::time::Instant::now() + DB_WITHIN;
         loop {
             let reached: bool = sqlx::query_scalar(sql)
                 .fetch_one(&self.pool)
@@ -225,7 +229,7 @@ impl TestApp {
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "still not {what} after 10 s"
+                "still not {what} after {DB_WITHIN:?}"
             );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }

@@ -201,17 +201,23 @@ async fn a_request_held_past_the_time_limit_gets_a_json_503_while_others_are_ser
     reason = "the figures for the notes (--nocapture)"
 )]
 async fn a_client_sending_its_headers_a_byte_a_second_is_cut_off_while_others_are_served() {
-    let app = spawn_app_with(&[("HEADER_READ_TIMEOUT_SECS", "2")]).await;
-    let limit = Duration::from_secs(2);
+    // Longer than the default (10 s): a client cut off no earlier than this shows the setting
+    // is what applies, with no upper bound that a slow machine could miss.
+    let app = spawn_app_with(&[("HEADER_READ_TIMEOUT_SECS", "15")]).await;
+    let limit = Duration::from_secs(15);
+    // Only stops a hang: a server that never cuts the slow clients off keeps them for ever.
+    const HANG_GUARD: Duration = Duration::from_secs(120);
     let host = app.address.trim_start_matches("http://").to_owned();
 
+    // Taken before connecting: the server's clock for a connection starts once it accepts it,
+    // later than this, so neither client can be cut off before `limit` has passed since.
+    let started = Instant::now();
     let slow = tokio::net::TcpStream::connect(&host)
         .await
         .expect("connect");
     let silent = tokio::net::TcpStream::connect(&host)
         .await
         .expect("connect");
-    let started = Instant::now();
     let (mut reader, mut writer) = slow.into_split();
     let trickle = tokio::spawn(async move {
         let head = format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\nX-Slow: ");
@@ -234,14 +240,19 @@ async fn a_client_sending_its_headers_a_byte_a_second_is_cut_off_while_others_ar
         started.elapsed()
     });
 
+    // Health checks go on while the slow clients hold their connections. One counts as served
+    // meanwhile when, once it is answered, neither slow client has been cut off yet: what the
+    // test sees happen, not how many checks a machine fits into the timeout.
     let mut served_meanwhile = 0;
     while !(cut.is_finished() && hushed.is_finished()) {
         assert!(
-            started.elapsed() < limit * 10,
-            "a slow client still connected after 10x the header read timeout"
+            started.elapsed() < HANG_GUARD,
+            "a slow client still connected {HANG_GUARD:?} in, with a header read timeout of {limit:?}"
         );
         assert_eq!(app.get("/healthz").await.status(), 200);
-        served_meanwhile += 1;
+        if !cut.is_finished() && !hushed.is_finished() {
+            served_meanwhile += 1;
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let (slow_cut_after, answer) = cut.await.expect("task");
@@ -249,7 +260,6 @@ async fn a_client_sending_its_headers_a_byte_a_second_is_cut_off_while_others_ar
     trickle.abort();
     for after in [slow_cut_after, silent_cut_after] {
         assert!(after >= limit, "not before the timeout: {after:?}");
-        assert!(after < limit * 5, "cut off after {after:?}");
     }
     let answer = String::from_utf8_lossy(&answer);
     assert!(
@@ -257,8 +267,8 @@ async fn a_client_sending_its_headers_a_byte_a_second_is_cut_off_while_others_ar
         "the slow request was never served: {answer}"
     );
     assert!(
-        served_meanwhile >= 5,
-        "{served_meanwhile} health checks meanwhile"
+        served_meanwhile >= 1,
+        "no health check was answered while the slow clients were connected"
     );
     println!(
         "slow-header client cut after {slow_cut_after:?}, silent one after \
@@ -274,9 +284,9 @@ async fn a_client_sending_its_headers_a_byte_a_second_is_cut_off_while_others_ar
         .await
         .expect("write the preface");
     let mut frame_head = [0u8; 9];
-    tokio::time::timeout(Duration::from_secs(10), h2.read_exact(&mut frame_head))
+    tokio::time::timeout(HANG_GUARD, h2.read_exact(&mut frame_head))
         .await
-        .expect("an answer in time")
+        .expect("an answer, not a hang")
         .expect("a frame");
     assert_eq!(frame_head[3], 0x4, "a SETTINGS frame: {frame_head:?}");
 }

@@ -1,4 +1,4 @@
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::{Router, routing::get};
 use reqwest::header;
@@ -264,9 +264,11 @@ async fn server_function_errors_get_the_status_their_code_calls_for() {
 
 #[tokio::test]
 async fn a_page_or_api_call_past_the_time_limit_gets_a_503_with_retry_after() {
+    // A handler that never answers: any answer at all is the time limit's, so the 503 itself
+    // shows the limit fired, whatever the machine's speed.
     async fn slow() -> &'static str {
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        "too late"
+        std::future::pending::<()>().await;
+        "never"
     }
     let address = serve_with_time_limit(
         Router::new()
@@ -275,19 +277,17 @@ async fn a_page_or_api_call_past_the_time_limit_gets_a_503_with_retry_after() {
         Duration::from_secs(1),
     )
     .await;
-    let client = reqwest::Client::new();
+    // Only stops a hang (a limit that never fires), far above the 1 s limit.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("a client");
 
-    let started = Instant::now();
     let response = client
         .get(format!("{address}/slow"))
         .send()
         .await
-        .expect("request");
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{:?}",
-        started.elapsed()
-    );
+        .expect("an answer from the time limit, not a hang");
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()[header::RETRY_AFTER], "5");
     assert!(
@@ -303,7 +303,7 @@ async fn a_page_or_api_call_past_the_time_limit_gets_a_503_with_retry_after() {
         .get(format!("{address}/api/slow"))
         .send()
         .await
-        .expect("request");
+        .expect("an answer from the time limit, not a hang");
     assert_eq!(response.headers()[header::RETRY_AFTER], "5");
     assert_eq!(error_code(response, 503).await, "unavailable");
 }

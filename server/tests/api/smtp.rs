@@ -203,6 +203,11 @@ fn decode_quoted_printable(encoded: &str) -> Vec<u8> {
     out
 }
 
+/// How long a test waits for a message before it gives up: a guard against a hang, far above
+/// what any machine needs (the worker hands a new message to SMTP within milliseconds), not a
+/// claim about speed.
+pub const MAIL_WITHIN: Duration = Duration::from_secs(60);
+
 #[derive(Clone)]
 pub struct MailSink {
     pub port: u16,
@@ -280,8 +285,7 @@ impl MailSink {
     }
 
     pub async fn wait_for(&self, recipient: &str) -> ReceivedMail {
-        self.wait_for_nth(recipient, 1, Duration::from_secs(10))
-            .await
+        self.wait_for_nth(recipient, 1, MAIL_WITHIN).await
     }
 
     async fn session(&self, stream: TcpStream) -> std::io::Result<()> {
