@@ -5,7 +5,8 @@
 # throwaway cluster under target/ that is removed at the end, pass or fail.
 # E2E_ARGS passes arguments to Playwright: `E2E_ARGS=tests/docs.spec.ts scripts/test.sh e2e`.
 #
-# What compiles, and why only three times (each dependency tree costs minutes on 2 cores):
+# What compiles, and why only three times (each dependency tree costs minutes on 2 cores); 1 and
+# 3 make the WASM lane, 2 the server lane, and the two lanes run at once (`both_lanes`):
 #   1. the WASM, checked by clippy with the shipping profile (`wasm-release`), which shares its
 #      build scripts and proc-macros with 3;
 #   2. the server side in the dev profile, once, through clippy: `cargo test` runs with
@@ -22,31 +23,37 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 case "$what" in all|lint|unit|e2e) ;; *) echo "usage: $0 [all|lint|unit|e2e]" >&2; exit 2 ;; esac
 
-results=()
-failed=0
 started=$SECONDS
+# Every step appends its verdict here: steps run in two lanes at once (below), each a subshell.
+results_file=$(mktemp)
 
-# step NAME COMMAND...: runs a step, records whether it passed.
+# step NAME COMMAND...: runs a step, records whether it passed; returns its status.
 step() {
   local name=$1; shift
   local t0=$SECONDS
   printf '\n==> %s\n' "$name"
   if "$@"; then
-    results+=("passed  $name ($((SECONDS - t0)) s)")
+    printf 'passed  %s (%d s)\n' "$name" "$((SECONDS - t0))" >>"$results_file"
   else
-    results+=("FAILED  $name ($((SECONDS - t0)) s)")
-    failed=$((failed + 1))
+    printf 'FAILED  %s (%d s)\n' "$name" "$((SECONDS - t0))" >>"$results_file"
+    return 1
   fi
 }
-skip() { results+=("skipped $1 ($2)"); }
+skip() { printf 'skipped %s (%s)\n' "$1" "$2" >>"$results_file"; }
+# Whether the step named NAME has passed.
+passed() { grep -qF -- "passed  $1 (" "$results_file"; }
 
 summary() {
-  local passed=0 skipped=0 r
+  local passed=0 skipped=0 failed=0 r
   printf '\n==> summary (%d s)\n' "$((SECONDS - started))"
-  for r in "${results[@]}"; do
+  while IFS= read -r r; do
     printf '  %s\n' "$r"
-    case "$r" in passed*) passed=$((passed + 1)) ;; skipped*) skipped=$((skipped + 1)) ;; esac
-  done
+    case "$r" in
+      passed*) passed=$((passed + 1)) ;;
+      skipped*) skipped=$((skipped + 1)) ;;
+      FAILED*) failed=$((failed + 1)) ;;
+    esac
+  done <"$results_file"
   if [ "$skipped" -gt 0 ]; then
     printf 'checks: %d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
   else
@@ -56,6 +63,7 @@ summary() {
     # A full disk makes compilers and Postgres fail in ways that look like anything else.
     printf 'free disk space: %s\n' "$(df -h --output=avail . 2>/dev/null | tail -1 | tr -d ' ')"
   fi
+  [ "$failed" -eq 0 ]
 }
 
 # A fresh clone's builds and tests take about 16 GB under target/.
@@ -156,45 +164,71 @@ if [ "$what" = all ] || [ "$what" = e2e ]; then
   scripts/tools.sh node browser || { echo "[test] could not install the browser test tools" >&2; exit 1; }
 fi
 
+# The server lane: the one server-side build (clippy included), then the tests unless only the
+# end-to-end tests were asked for. The build is a step of its own: a test that fails still leaves
+# a server binary the end-to-end tests can run; a build that fails leaves none for them.
+server_lane() {
+  local run_tests=$1
+  step "clippy (server build) and the test build" server_build --no-run || {
+    [ "$run_tests" = no ] || skip "unit and integration tests" "the build failed"
+    return 1
+  }
+  [ "$run_tests" = no ] || step "unit and integration tests" server_build --no-fail-fast
+  return 0
+}
+
+# The WASM lane: clippy on the browser build (the shipping profile and cargo-leptos's target
+# directory, Cargo.toml's `lib-profile-release`, so the build after it reuses this step's build
+# scripts and proc-macros), then what ships (split, hashed, precompressed), whose download
+# budget the end-to-end tests check (end2end/tests/size.spec.ts).
+wasm_lane() {
+  local lint=$1
+  [ "$lint" = no ] || step "clippy (WASM build)" cargo clippy -p frontend -p app \
+    --target wasm32-unknown-unknown --target-dir target/front --profile wasm-release -- -D warnings
+  step "build (WASM, release)" scripts/build.sh front
+}
+
+# Runs the two lanes at once, each line of their output prefixed with its lane. They share no
+# build directory, and each leaves a core idle for long stretches on its own (one large crate
+# compiling, the link-time optimisation of the WASM, tests waiting on Postgres and sockets), so
+# together they take far less than one after the other. The tests are written to pass on a busy
+# machine (no test times a window between two instants), and this is one.
+both_lanes() {
+  local run_tests=$1 lint=$2
+  ( server_lane "$run_tests" 2>&1 | sed -u 's/^/[server] /' ) &
+  local server=$!
+  ( wasm_lane "$lint" 2>&1 | sed -u 's/^/[wasm]   /' ) &
+  local wasm=$!
+  wait "$server" "$wasm"
+}
+
 if [ "$what" = all ] || [ "$what" = lint ]; then
   step "rustfmt" cargo fmt --all --check
-  # The shipping profile and cargo-leptos's target directory (Cargo.toml: `lib-profile-release`),
-  # so the WASM build below reuses this step's build scripts and proc-macros.
-  step "clippy (WASM build)" cargo clippy -p frontend -p app --target wasm32-unknown-unknown \
-    --target-dir target/front --profile wasm-release -- -D warnings
 fi
 if [ "$what" = lint ]; then
+  step "clippy (WASM build)" cargo clippy -p frontend -p app --target wasm32-unknown-unknown \
+    --target-dir target/front --profile wasm-release -- -D warnings
   step "clippy (server build)" cargo clippy -p app -p server -p bench --all-targets --features app/ssr -- -D warnings
-fi
-
-if [ "$what" != lint ]; then
-  if start_postgres; then
-    # The build first, as a step of its own: a test that fails still leaves a server binary the
-    # end-to-end tests can run; a build that fails leaves none (or a stale one) for them.
-    step "clippy (server build) and the test build" server_build --no-run
-    server_built=${results[-1]%% *}
-    if [ "$what" = all ] || [ "$what" = unit ]; then
-      if [ "$server_built" = passed ]; then
-        step "unit and integration tests" server_build --no-fail-fast
-      else
-        skip "unit and integration tests" "the build failed"
-      fi
+elif start_postgres; then
+  case "$what" in
+    unit) server_lane yes ;;
+    e2e) both_lanes no no ;;
+    all) both_lanes yes yes ;;
+  esac
+  if [ "$what" != unit ]; then
+    if passed "build (WASM, release)" && passed "clippy (server build) and the test build" &&
+      e2e_server; then
+      step "end-to-end tests (Playwright, Chromium)" run_e2e
+    else
+      skip "end-to-end tests" "a build failed"
     fi
-    if [ "$what" = all ] || [ "$what" = e2e ]; then
-      # What ships (split, hashed, precompressed): the end-to-end tests include its download budget
-      # (end2end/tests/size.spec.ts).
-      step "build (WASM, release)" scripts/build.sh front
-      if [ "${results[-1]%% *}" = passed ] && [ "$server_built" = passed ] && e2e_server; then
-        step "end-to-end tests (Playwright, Chromium)" run_e2e
-      else
-        skip "end-to-end tests" "a build failed"
-      fi
-    fi
-  else
-    step "start Postgres" false
   fi
+else
+  step "start Postgres" false
 fi
 
 cleanup # now, so that the summary is the last thing printed
 summary
-[ "$failed" -eq 0 ]
+status=$?
+rm -f "$results_file"
+exit "$status"
