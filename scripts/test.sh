@@ -5,8 +5,7 @@
 # throwaway cluster under target/ that is removed at the end, pass or fail.
 # E2E_ARGS passes arguments to Playwright: `E2E_ARGS=tests/docs.spec.ts scripts/test.sh e2e`.
 #
-# What compiles, and why only three times (each dependency tree costs minutes on 2 cores); 2
-# first, then 1 and 3 (the WASM lane) while the tests run (`tests_beside_wasm`):
+# What compiles, and why only three times (each dependency tree costs minutes on 2 cores):
 #   1. the WASM, checked by clippy with the shipping profile (`wasm-release`), which shares its
 #      build scripts and proc-macros with 3;
 #   2. the server side in the dev profile, once, through clippy: `cargo test` runs with
@@ -24,7 +23,7 @@ what=${1:-all}
 case "$what" in all|lint|unit|e2e) ;; *) echo "usage: $0 [all|lint|unit|e2e]" >&2; exit 2 ;; esac
 
 started=$SECONDS
-# Every step appends its verdict here: steps run in two lanes at once (below), each a subshell.
+# Every step appends its verdict here (a file, so a step run in a subshell counts too).
 results_file=$(mktemp)
 
 # step NAME COMMAND...: runs a step, records whether it passed; returns its status.
@@ -178,7 +177,7 @@ unit_tests() {
   fi
 }
 
-# The WASM lane: clippy on the browser build (the shipping profile and cargo-leptos's target
+# The WASM steps: clippy on the browser build (the shipping profile and cargo-leptos's target
 # directory, Cargo.toml's `lib-profile-release`, so the build after it reuses this step's build
 # scripts and proc-macros), then what ships (split, hashed, precompressed), whose download
 # budget the end-to-end tests check (end2end/tests/size.spec.ts).
@@ -189,21 +188,6 @@ wasm_lane() {
   step "build (WASM, release)" scripts/build.sh front
 }
 
-# The tests beside the WASM lane, each line prefixed with its side. The tests mostly wait (on
-# Postgres, sockets, the mail worker) while the WASM lane keeps both cores busy, so the two
-# together take little more than the WASM lane alone. Compiling the server and the WASM at once
-# is slower than one after the other (measured: 13.5 against 11.3 minutes on 2 cores), so the
-# server build comes first, alone. The tests are written to pass on a busy machine (no test times
-# a window between two instants), and this is one.
-tests_beside_wasm() {
-  local lint=$1
-  ( unit_tests 2>&1 | sed -u 's/^/[tests] /' ) &
-  local tests=$!
-  ( wasm_lane "$lint" 2>&1 | sed -u 's/^/[wasm]  /' ) &
-  local wasm=$!
-  wait "$tests" "$wasm"
-}
-
 if [ "$what" = all ] || [ "$what" = lint ]; then
   step "rustfmt" cargo fmt --all --check
 fi
@@ -212,11 +196,15 @@ if [ "$what" = lint ]; then
     --target-dir target/front --profile wasm-release -- -D warnings
   step "clippy (server build)" cargo clippy -p app -p server -p bench --all-targets --features app/ssr -- -D warnings
 elif start_postgres; then
+  # One step after the other. Two at once does not pay on 2 cores, measured on a fresh clone:
+  # compiling the server and the WASM together took 930 s in all against 894 s one after the
+  # other, and the tests beside the WASM lane 906 s (the tests keep a core busier than their
+  # waiting suggests, and two compilers at once slow each other down more than they gain).
   server_built
   case "$what" in
     unit) unit_tests ;;
     e2e) wasm_lane no ;;
-    all) tests_beside_wasm yes ;;
+    all) unit_tests; wasm_lane yes ;;
   esac
   if [ "$what" != unit ]; then
     if passed "build (WASM, release)" && passed "clippy (server build) and the test build" &&
