@@ -12,7 +12,10 @@ pub struct Rules(Resource<Result<PublicSettings, ApiError>>);
 impl Rules {
     /// Blocking: the server waits for it before sending the page.
     pub fn provide() {
-        provide_context(Self(Resource::new_blocking(|| (), |()| get_settings())));
+        provide_context(Self(Resource::new_blocking(
+            || (),
+            |()| crate::error::page_data(get_settings()),
+        )));
     }
 
     /// The server's rules (the defaults only until they have arrived).

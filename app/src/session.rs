@@ -13,14 +13,7 @@ impl CurrentUser {
     pub fn provide() {
         provide_context(Self(Resource::new_blocking(
             || (),
-            |()| async {
-                let user = current_user().await;
-                // Rendered into the page, not through a server-function response.
-                if let Err(e) = &user {
-                    e.log_if_internal();
-                }
-                user
-            },
+            |()| crate::error::page_data(current_user()),
         )));
     }
 

@@ -20,13 +20,21 @@ test.describe('a forgotten password', () => {
       await main.getByLabel('Email', { exact: true }).fill(person.email);
       await main.getByRole('button', { name: 'Email me a code', exact: true }).click();
       await expect(main.getByRole('status')).toHaveText(
-        'If an activated account uses that address, a code is on its way. It expires in one minute.',
+        'If an activated account uses that address, a code is on its way. It expires in 10 minutes.',
       );
+      // Why the code is long, and what too many wrong ones do.
+      await expect(main).toContainText('The code is long because it replaces your password.');
+      await expect(main).toContainText('After 20 wrong codes in a day');
     });
 
     await test.step('set a new password with the code', async () => {
       const code = await readCode(request, server, person.email, { subject: SUBJECTS.passwordReset });
-      await main.getByLabel('Code', { exact: true }).fill(code);
+      expect(code).toMatch(/^\d{10}$/);
+      const field = main.getByLabel('Code', { exact: true });
+      // A numeric keyboard on phones, and the code as the hint shows it: two groups of five.
+      await expect(field).toHaveAttribute('inputmode', 'numeric');
+      await expect(main).toContainText('10 digits, as in the email (for example 12345 67890)');
+      await field.fill(`${code.slice(0, 5)} ${code.slice(5)}`);
       await main.getByLabel('New password', { exact: true }).fill(newPassword);
       await main.getByRole('button', { name: 'Set the new password', exact: true }).click();
       await expect(page.getByRole('heading', { name: 'Your password was changed', exact: true })).toBeVisible();

@@ -2,8 +2,9 @@
 // that use them rely on. Each has its own port and database (`make e2e` sets both).
 
 /**
- * The server binary every test server runs, relative to the repository: the release build, the
- * one that ships (split into chunks, hashed names, precompressed), as `make e2e` builds it.
+ * The server binary every test server runs, relative to the repository. `make e2e` and `make test`
+ * set it to `target/e2e/server`: the test build's server beside the `hash.txt` of the WASM that
+ * ships (split into chunks, hashed names, precompressed). Without them, the release build.
  */
 export const SERVER_BINARY = process.env.E2E_SERVER_BINARY ?? 'target/release/server';
 

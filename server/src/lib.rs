@@ -8,6 +8,7 @@ pub mod mailbox;
 pub mod maintenance;
 pub mod metrics;
 pub mod middleware;
+pub mod reset_worker;
 pub mod serve;
 pub mod settings;
 pub mod startup;

@@ -37,8 +37,10 @@ use tracing::Level;
 
 use crate::{
     email_worker::{EmailWorker, Mailer},
-    health, mailbox, maintenance, metrics, middleware as mw, serve,
-    settings::{AppEnv, CodeSettings, Settings, WebhookSettings},
+    health, mailbox, maintenance, metrics, middleware as mw,
+    reset_worker::ResetWorker,
+    serve,
+    settings::{AppEnv, Settings, WebhookSettings},
     webhook_worker::WebhookWorker,
 };
 
@@ -49,6 +51,7 @@ pub struct Application {
     email_worker: EmailWorker,
     /// `None` when `WEBHOOK_URLS` is empty.
     webhook_worker: Option<WebhookWorker>,
+    reset_worker: ResetWorker,
     webhooks: WebhookSettings,
     shutdown_grace: Duration,
     header_read_timeout: Duration,
@@ -117,7 +120,7 @@ impl Application {
         let webhooks = settings.webhooks.clone();
         let shutdown_grace = settings.http.shutdown_grace;
         let header_read_timeout = settings.http.header_read_timeout;
-        warn_if_codes_are_weak(&settings.codes);
+        warn_if_codes_are_weak(&settings);
         PasswordHasher::warm_up();
         let hasher = PasswordHasher::new(
             settings.passwords.hash_slots,
@@ -150,9 +153,11 @@ impl Application {
             settings: Arc::new(settings),
             hasher,
         };
+        let reset_worker = ResetWorker::new(state.clone());
         Ok(Self {
             listener,
             router: router(state, dev_mailbox),
+            reset_worker,
             pool,
             email_worker,
             webhook_worker,
@@ -191,6 +196,7 @@ impl Application {
     ) -> std::io::Result<Stopped> {
         let worker = tokio::spawn(self.email_worker.run());
         let webhooks = self.webhook_worker.map(|w| tokio::spawn(w.run()));
+        let resets = tokio::spawn(self.reset_worker.run());
         let housekeeping = tokio::spawn(maintenance::run(self.pool, self.webhooks));
         // Scrapes keep being answered while the requests in flight drain.
         let metrics = self.metrics.map(|m| {
@@ -237,6 +243,8 @@ impl Application {
         if let Some(webhooks) = webhooks {
             webhooks.abort();
         }
+        // A request interrupted mid-way rolls back and stays queued.
+        resets.abort();
         housekeeping.abort();
         if let Some((upkeep, serving)) = metrics {
             upkeep.abort();
@@ -393,8 +401,11 @@ pub fn with_middleware(router: Router, request_timeout: Duration) -> Router {
 }
 
 /// OWASP ASVS 5.0 asks out-of-band codes for at least 20 bits of entropy and at most
-/// 10 minutes of life. The product's 4-digit code is weaker; say so, and say what makes up for it.
-fn warn_if_codes_are_weak(codes: &CodeSettings) {
+/// 10 minutes of life. The product's 4-digit activation code is weaker; say so, and say what
+/// makes up for it (that applies to activation only: a password reset code stands on its own
+/// length and cap, whose bound is stated too).
+fn warn_if_codes_are_weak(settings: &Settings) {
+    let codes = &settings.codes;
     let bits = codes.bits();
     if bits < 20.0 || codes.ttl > Duration::from_secs(600) {
         tracing::warn!(
@@ -407,6 +418,17 @@ fn warn_if_codes_are_weak(codes: &CodeSettings) {
             codes.account_max_failures,
             codes.resend_cooldown().as_secs(),
             codes.resends_per_hour,
+        );
+    }
+    let month = Duration::from_secs(30 * 24 * 3600);
+    let bound = app::services::password_reset::takeover_bound(codes, &settings.limits, month);
+    if bound >= 1e-6 {
+        tracing::warn!(
+            reset.code_length = codes.reset_length,
+            reset.failures_per_day = settings.limits.reset_failures_per_day,
+            reset.takeover_bound_30_days = format!("{bound:.1e}"),
+            "password reset codes can be guessed with a chance of one in a million or more in \
+             30 days: lengthen RESET_CODE_LENGTH or lower RESET_FAILURES_PER_DAY"
         );
     }
 }

@@ -32,7 +32,7 @@ pub async fn get_profile() -> Result<Profile, ApiError> {
     post,
     path = "/api/update-profile",
     tag = "Account",
-    request_body = super::openapi::ProfileChangesRequest,
+    request_body = crate::model::requests::ProfileChangesRequest,
     responses((status = 200, description = "OK", body = Profile)),
     security(("session" = []), ("bearer" = [])),
 ))]
@@ -52,7 +52,7 @@ pub async fn update_profile(
     post,
     path = "/api/change-password",
     tag = "Account",
-    request_body = super::openapi::ChangePasswordRequest,
+    request_body = crate::model::requests::ChangePasswordRequest,
     responses((status = 200, description = "OK", body = Done)),
     security(("session" = []), ("bearer" = [])),
 ))]
@@ -96,7 +96,7 @@ pub async fn sessions() -> Result<Vec<SessionInfo>, ApiError> {
     post,
     path = "/api/revoke-session",
     tag = "Account",
-    request_body = super::openapi::RevokeSessionRequest,
+    request_body = crate::model::requests::RevokeSessionRequest,
     responses((status = 200, description = "OK", body = Done)),
     security(("session" = []), ("bearer" = [])),
 ))]
@@ -140,7 +140,7 @@ pub async fn security_events(
     post,
     path = "/api/change-email",
     tag = "Account",
-    request_body = super::openapi::ChangeEmailRequest,
+    request_body = crate::model::requests::ChangeEmailRequest,
     responses((status = 200, description = "OK", body = CodeSentTo)),
     security(("session" = []), ("bearer" = [])),
 ))]
@@ -167,7 +167,7 @@ pub async fn change_email(
     post,
     path = "/api/confirm-email",
     tag = "Account",
-    request_body = super::openapi::CodeRequest,
+    request_body = crate::model::requests::CodeRequest,
     responses((status = 200, description = "OK", body = Profile)),
     security(("session" = []), ("bearer" = [])),
 ))]
@@ -184,7 +184,7 @@ pub async fn confirm_email(#[server(default)] code: Secret) -> Result<Profile, A
     post,
     path = "/api/delete-account",
     tag = "Account",
-    request_body = super::openapi::PasswordRequest,
+    request_body = crate::model::requests::PasswordRequest,
     responses((status = 200, description = "OK", body = Done)),
     security(("session" = []), ("bearer" = [])),
 ))]

@@ -76,7 +76,7 @@ pub async fn admin_user(#[server(default)] id: String) -> Result<UserDetail, Api
     post,
     path = "/api/admin/disable-user",
     tag = "Administration",
-    request_body = super::openapi::DisableUserRequest,
+    request_body = crate::model::requests::DisableUserRequest,
     responses((status = 200, description = "OK", body = UserSummary)),
     security(("session" = []), ("bearer" = [])),
 ))]
@@ -97,7 +97,7 @@ pub async fn disable_user(
     post,
     path = "/api/admin/enable-user",
     tag = "Administration",
-    request_body = super::openapi::UserIdRequest,
+    request_body = crate::model::requests::UserIdRequest,
     responses((status = 200, description = "OK", body = UserSummary)),
     security(("session" = []), ("bearer" = [])),
 ))]
@@ -116,7 +116,7 @@ pub async fn enable_user(#[server(default)] user_id: String) -> Result<UserSumma
     post,
     path = "/api/admin/set-role",
     tag = "Administration",
-    request_body = super::openapi::SetRoleRequest,
+    request_body = crate::model::requests::SetRoleRequest,
     responses((status = 200, description = "OK", body = UserSummary)),
     security(("session" = []), ("bearer" = [])),
 ))]
@@ -138,7 +138,7 @@ pub async fn set_role(
     post,
     path = "/api/admin/resend-activation",
     tag = "Administration",
-    request_body = super::openapi::UserIdRequest,
+    request_body = crate::model::requests::UserIdRequest,
     responses((status = 200, description = "OK", body = CodeSent)),
     security(("session" = []), ("bearer" = [])),
 ))]
@@ -157,7 +157,7 @@ pub async fn resend_activation(#[server(default)] user_id: String) -> Result<Cod
     post,
     path = "/api/admin/delete-user",
     tag = "Administration",
-    request_body = super::openapi::UserIdRequest,
+    request_body = crate::model::requests::UserIdRequest,
     responses((status = 200, description = "OK", body = Done)),
     security(("session" = []), ("bearer" = [])),
 ))]
@@ -244,7 +244,7 @@ pub async fn outbox(
     post,
     path = "/api/admin/retry-email",
     tag = "Administration",
-    request_body = super::openapi::RetryEmailRequest,
+    request_body = crate::model::requests::RetryEmailRequest,
     responses((status = 200, description = "OK", body = Done)),
     security(("session" = []), ("bearer" = [])),
 ))]

@@ -77,7 +77,7 @@ pub async fn get_product(#[server(default)] id: String) -> Result<Product, ApiEr
     post,
     path = "/api/create-product",
     tag = "Catalogue",
-    request_body = super::openapi::CreateProductRequest,
+    request_body = crate::model::requests::CreateProductRequest,
     responses((status = 201, description = "Created", body = Product)),
     security(("session" = []), ("bearer" = [])),
 ))]
@@ -110,7 +110,7 @@ pub async fn create_product(
     post,
     path = "/api/update-product",
     tag = "Catalogue",
-    request_body = super::openapi::UpdateProductRequest,
+    request_body = crate::model::requests::UpdateProductRequest,
     responses((status = 200, description = "OK", body = Product)),
     security(("session" = []), ("bearer" = [])),
 ))]
@@ -144,7 +144,7 @@ pub async fn update_product(
     post,
     path = "/api/delete-product",
     tag = "Catalogue",
-    request_body = super::openapi::IdRequest,
+    request_body = crate::model::requests::IdRequest,
     responses((status = 200, description = "OK", body = Done)),
     security(("session" = []), ("bearer" = [])),
 ))]

@@ -3,9 +3,9 @@
 //!
 //! - each server function carries a `utoipa::path` annotation: method, path, request body or
 //!   query, its success answer and who may call it;
-//! - the types come from `ToSchema` derives on the shared model, and from the request bodies
-//!   below (a server function's arguments are not a type of their own that could derive it; a
-//!   test checks that each body names exactly the function's arguments);
+//! - the types come from `ToSchema` derives on the shared model, request bodies included
+//!   (`model::requests`: a server function's arguments are not a type of their own that could
+//!   derive it; a test checks that each body names exactly the function's arguments);
 //! - [`ERRORS`] lists the error codes each endpoint can answer, besides those every endpoint of
 //!   its kind shares ([`common_errors`]); [`document`] turns them into one response per status,
 //!   the shape of [`ApiError`] with `error` narrowed to that status's codes.
@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use utoipa::{
-    OpenApi, ToSchema,
+    OpenApi,
     openapi::{
         ContentBuilder, RefOr, ResponseBuilder,
         path::{HttpMethod, Operation},
@@ -22,10 +22,7 @@ use utoipa::{
     },
 };
 
-use crate::{
-    error::{ApiError, ErrorCode},
-    model::{OrderLineInput, Secret},
-};
+use crate::error::{ApiError, ErrorCode};
 
 /// The document, for a server whose session cookie is `cookie_name` (`__Host-session` over
 /// https, `session` otherwise).
@@ -148,10 +145,10 @@ pub const ERRORS: &[(&str, &[ErrorCode])] = {
             &[InvalidCredentials, TooManyAttempts, LastAdmin],
         ),
         ("/api/export-account", &[]),
-        ("/api/request-password-reset", &[]),
+        ("/api/request-password-reset", &[TooManyAttempts]),
         (
             "/api/reset-password",
-            &[InvalidCode, CodeExpired, CodeUsedUp],
+            &[InvalidCode, CodeExpired, CodeUsedUp, TooManyAttempts],
         ),
         ("/api/status", &[]),
         ("/api/settings", &[]),
@@ -349,194 +346,6 @@ pub fn openapi_json() {}
     ),
 )]
 struct ApiDoc;
-
-// ---------------------------------------------------------------------------------------------
-// Request bodies: one per shape, named for what it carries.
-// ---------------------------------------------------------------------------------------------
-
-/// A missing field reads as empty and is refused as `invalid`, with its name in `field`.
-#[derive(ToSchema)]
-#[schema(example = json!({
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "email": "ada@example.com",
-    "phone_number": "+44 20 7946 0958",
-    "password": "correct horse battery staple"
-}))]
-pub struct RegisterRequest {
-    /// 1 to 100 characters, one line.
-    pub first_name: String,
-    /// 1 to 100 characters, one line.
-    pub last_name: String,
-    /// Unique among accounts, case-insensitively.
-    pub email: String,
-    /// Any common format; a number without `+` is read as British. Stored in E.164.
-    pub phone_number: String,
-    /// 12 to 128 characters, not a common password, not containing the email's name.
-    pub password: Secret,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({"code": "0427"}))]
-pub struct CodeRequest {
-    /// The emailed code.
-    pub code: Secret,
-}
-
-/// An empty object (or no body at all).
-#[derive(ToSchema)]
-#[schema(example = json!({}))]
-pub struct EmptyRequest {}
-
-#[derive(ToSchema)]
-#[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery staple"}))]
-pub struct CredentialsRequest {
-    pub email: String,
-    pub password: Secret,
-}
-
-/// Only the fields to change; any other key is refused as `invalid` with its name.
-#[derive(ToSchema)]
-#[schema(example = json!({"first_name": "Augusta Ada"}))]
-pub struct ProfileChangesRequest {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub phone_number: Option<String>,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({
-    "current_password": "correct horse battery staple",
-    "new_password": "a different long passphrase"
-}))]
-pub struct ChangePasswordRequest {
-    pub current_password: Secret,
-    pub new_password: Secret,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({"session_id": "5b0c1f5e-2f4a-4c1e-9a57-0d9f3b8e6a21"}))]
-pub struct RevokeSessionRequest {
-    /// One of `GET /api/sessions`.
-    pub session_id: String,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({"new_email": "ada@lovelace.example", "password": "correct horse battery staple"}))]
-pub struct ChangeEmailRequest {
-    pub new_email: String,
-    pub password: Secret,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({"password": "correct horse battery staple"}))]
-pub struct PasswordRequest {
-    pub password: Secret,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({"email": "ada@example.com"}))]
-pub struct EmailRequest {
-    pub email: String,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({
-    "email": "ada@example.com",
-    "code": "042742",
-    "new_password": "a different long passphrase"
-}))]
-pub struct ResetPasswordRequest {
-    pub email: String,
-    /// The emailed code.
-    pub code: Secret,
-    pub new_password: Secret,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({"user_id": "0b8f8a1e-3c0d-4b53-9d7e-2f1f5b6a7c88"}))]
-pub struct UserIdRequest {
-    pub user_id: String,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({
-    "user_id": "0b8f8a1e-3c0d-4b53-9d7e-2f1f5b6a7c88",
-    "reason": "Reported for abuse"
-}))]
-pub struct DisableUserRequest {
-    pub user_id: String,
-    /// 1 to 500 characters; kept in the audit log, never shown to the person.
-    pub reason: String,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({"user_id": "0b8f8a1e-3c0d-4b53-9d7e-2f1f5b6a7c88", "role": "admin"}))]
-pub struct SetRoleRequest {
-    pub user_id: String,
-    /// `user` or `admin`.
-    pub role: String,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({"id": 42}))]
-pub struct RetryEmailRequest {
-    /// A `dead` row of `GET /api/admin/outbox`.
-    pub id: i64,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({"id": "3d6f0c1a-9b7e-4e52-8f4a-1c2d3e4f5a6b"}))]
-pub struct IdRequest {
-    pub id: String,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({
-    "name": "Desk lamp",
-    "description": "Warm light, adjustable arm.",
-    "price": "24.90",
-    "stock": 12
-}))]
-pub struct CreateProductRequest {
-    /// One line, 1 to 200 characters, unique case-insensitively.
-    pub name: String,
-    /// Up to 5,000 characters.
-    pub description: Option<String>,
-    /// A string or a number with at most two decimals.
-    #[schema(value_type = String)]
-    pub price: Value,
-    /// A whole number, 0 or more.
-    pub stock: u32,
-}
-
-/// Fields not sent are kept.
-#[derive(ToSchema)]
-#[schema(example = json!({
-    "id": "3d6f0c1a-9b7e-4e52-8f4a-1c2d3e4f5a6b",
-    "version": 1,
-    "price": "19.90"
-}))]
-pub struct UpdateProductRequest {
-    pub id: String,
-    /// The product's `version` as last read: a stale one is refused (`version_conflict`).
-    pub version: u32,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    /// A string or a number with at most two decimals.
-    #[schema(value_type = Option<String>)]
-    pub price: Option<Value>,
-    pub stock: Option<u32>,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({
-    "items": [{"product_id": "3d6f0c1a-9b7e-4e52-8f4a-1c2d3e4f5a6b", "quantity": 2}]
-}))]
-pub struct PlaceOrderRequest {
-    /// 1 to 50 lines, each product once.
-    pub items: Vec<OrderLineInput>,
-}
 
 #[cfg(test)]
 mod tests {

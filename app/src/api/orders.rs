@@ -14,7 +14,7 @@ use crate::{
     post,
     path = "/api/place-order",
     tag = "Orders",
-    request_body = super::openapi::PlaceOrderRequest,
+    request_body = crate::model::requests::PlaceOrderRequest,
     params(
         ("Idempotency-Key" = Option<String>, Header, description = "Up to 255 visible ASCII characters; a repeat with the same body answers the first order again (for 24 hours)"),
     ),
@@ -92,7 +92,7 @@ pub async fn get_order(#[server(default)] id: String) -> Result<Order, ApiError>
     post,
     path = "/api/cancel-order",
     tag = "Orders",
-    request_body = super::openapi::IdRequest,
+    request_body = crate::model::requests::IdRequest,
     responses((status = 200, description = "OK", body = Order)),
     security(("session" = []), ("bearer" = [])),
 ))]

@@ -7,34 +7,22 @@ use crate::{
     model::{Done, Secret},
 };
 
-/// Always 200, whatever the address: a code goes out only to an activated account, and the
-/// work happens after the answer, so its timing says nothing either.
+/// Always 200 with the same body, whatever the address: the request is queued and the reset
+/// worker issues the code and sends it (to an activated account only) at its own pace. 429 when
+/// the client's network has asked too often.
 #[cfg_attr(feature = "ssr", utoipa::path(
     post,
     path = "/api/request-password-reset",
     tag = "Password reset",
-    request_body = super::openapi::EmailRequest,
+    request_body = crate::model::requests::EmailRequest,
     responses((status = 200, description = "OK", body = Done)),
 ))]
 #[server(endpoint = "request-password-reset", input = server_fn::codec::Json)]
 pub async fn request_password_reset(#[server(default)] email: String) -> Result<Done, ApiError> {
-    use crate::{api::extract, error::ErrorCode, services::password_reset};
+    use crate::{api::extract, services::password_reset};
 
     let request = extract::Request::current().await;
-    let email = password_reset::parse_request(&email)?;
-    let extract::Request { state, client, .. } = request;
-    tokio::spawn(async move {
-        if let Err(e) = password_reset::send_code(&state, &client, &email).await {
-            if e.error == ErrorCode::Internal {
-                tracing::error!(
-                    error.cause = e.cause().unwrap_or_default(),
-                    "password reset request failed"
-                );
-            } else {
-                tracing::info!(reason = %e.message, "password reset code not sent");
-            }
-        }
-    });
+    password_reset::request(&request.state, &request.client, &email).await?;
     Ok(Done::OK)
 }
 
@@ -43,7 +31,7 @@ pub async fn request_password_reset(#[server(default)] email: String) -> Result<
     post,
     path = "/api/reset-password",
     tag = "Password reset",
-    request_body = super::openapi::ResetPasswordRequest,
+    request_body = crate::model::requests::ResetPasswordRequest,
     responses((status = 200, description = "OK", body = Done)),
 ))]
 #[server(endpoint = "reset-password", input = server_fn::codec::Json)]

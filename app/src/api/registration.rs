@@ -13,7 +13,7 @@ use crate::{
     post,
     path = "/api/register",
     tag = "Registration",
-    request_body = super::openapi::RegisterRequest,
+    request_body = crate::model::requests::RegisterRequest,
     responses((status = 201, description = "Created", body = Registered)),
 ))]
 #[server(endpoint = "register", input = server_fn::codec::Json)]
@@ -44,7 +44,7 @@ pub async fn register(
     post,
     path = "/api/activate",
     tag = "Registration",
-    request_body = super::openapi::CodeRequest,
+    request_body = crate::model::requests::CodeRequest,
     responses((status = 200, description = "OK", body = Activated)),
     security(("basic" = [])),
 ))]
@@ -74,7 +74,7 @@ pub async fn activate(#[server(default)] code: Secret) -> Result<Activated, ApiE
     post,
     path = "/api/resend-code",
     tag = "Registration",
-    request_body = super::openapi::EmptyRequest,
+    request_body = crate::model::requests::EmptyRequest,
     responses((status = 200, description = "OK", body = CodeSent)),
     security(("basic" = [])),
 ))]

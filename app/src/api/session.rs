@@ -13,7 +13,7 @@ use crate::{
     post,
     path = "/api/login",
     tag = "Sessions",
-    request_body = super::openapi::CredentialsRequest,
+    request_body = crate::model::requests::CredentialsRequest,
     responses((status = 200, description = "OK", body = SignedIn, headers(("set-cookie" = String, description = "The session cookie: HttpOnly, SameSite=Lax, Path=/ (`__Host-session` and Secure over https)")))),
 ))]
 #[server(endpoint = "login", input = server_fn::codec::Json)]
@@ -46,7 +46,7 @@ pub async fn login(
     post,
     path = "/api/token",
     tag = "Sessions",
-    request_body = super::openapi::CredentialsRequest,
+    request_body = crate::model::requests::CredentialsRequest,
     responses((status = 200, description = "OK", body = TokenIssued)),
 ))]
 #[server(endpoint = "token", input = server_fn::codec::Json)]
@@ -76,7 +76,7 @@ pub async fn token(
     post,
     path = "/api/logout",
     tag = "Sessions",
-    request_body = super::openapi::EmptyRequest,
+    request_body = crate::model::requests::EmptyRequest,
     responses((status = 200, description = "OK", body = Done)),
     security(("session" = []), ("bearer" = [])),
 ))]

@@ -44,6 +44,6 @@ pub async fn get_settings() -> Result<PublicSettings, ApiError> {
 
     // Also asked while the router lists its routes at start-up, outside any request.
     Ok(use_context::<AppState>()
-        .map(|state| state.settings.codes.public())
+        .map(|state| state.settings.codes.public(&state.settings.limits))
         .unwrap_or_default())
 }

@@ -17,6 +17,21 @@ impl ClientInfo {
     pub fn ip_text(&self) -> Option<String> {
         self.ip.map(|ip| ip.to_string())
     }
+
+    /// The network a per-network limit counts against: the IPv4 address, or the IPv6 /64 (one
+    /// host commonly holds a whole /64, so counting its addresses one by one would count nothing).
+    pub fn network(&self) -> Option<String> {
+        Some(match self.ip? {
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let net = ipnet::Ipv6Net::new(ip, 64).map_or(ip, |net| net.network());
+                    format!("{net}/64")
+                }
+            },
+        })
+    }
 }
 
 /// User agents are stored for people to read, not parsed: 256 characters are plenty.
@@ -73,6 +88,29 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().expect("an IP")
+    }
+
+    #[test]
+    fn a_network_is_an_ipv4_address_or_an_ipv6_64() {
+        let network = |text: &str| {
+            ClientInfo {
+                ip: Some(ip(text)),
+                user_agent: None,
+            }
+            .network()
+        };
+        assert_eq!(network("203.0.113.7").as_deref(), Some("203.0.113.7"));
+        assert_eq!(
+            network("2001:db8:1:2:aaaa::1").as_deref(),
+            Some("2001:db8:1:2::/64")
+        );
+        assert_eq!(network("2001:db8:1:2:ffff::9"), network("2001:db8:1:2::1"));
+        assert_ne!(network("2001:db8:1:3::1"), network("2001:db8:1:2::1"));
+        assert_eq!(
+            network("::ffff:203.0.113.7").as_deref(),
+            Some("203.0.113.7")
+        );
+        assert_eq!(ClientInfo::default().network(), None);
     }
 
     #[test]

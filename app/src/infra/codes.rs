@@ -37,6 +37,24 @@ text_enum! {
     }
 }
 
+impl Purpose {
+    /// Digits in this purpose's codes: a reset code replaces a password, so it is longer.
+    pub fn length(self, settings: &CodeSettings) -> usize {
+        match self {
+            Self::PasswordReset => settings.reset_length,
+            Self::Activation | Self::EmailChange => settings.length,
+        }
+    }
+
+    /// How long this purpose's codes work.
+    pub fn ttl(self, settings: &CodeSettings) -> std::time::Duration {
+        match self {
+            Self::PasswordReset => settings.reset_ttl,
+            Self::Activation | Self::EmailChange => settings.ttl,
+        }
+    }
+}
+
 /// Where a code lives: one live code per purpose and subject.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Slot {
@@ -167,7 +185,7 @@ pub async fn issue(
     slot: &Slot,
     owner: Owner<'_>,
 ) -> Result<Issued, ApiError> {
-    let code = generate(settings.length);
+    let code = generate(slot.purpose.length(settings));
     let expires_at: DateTime<Utc> = sqlx::query_scalar(
         "insert into one_time_codes (purpose, subject, user_id, code_hash, expires_at, new_email)
          values ($1, $2, $3, $4, now() + make_interval(secs => $5), $6)
@@ -181,7 +199,7 @@ pub async fn issue(
     .bind(&slot.subject)
     .bind(owner.user_id)
     .bind(hash(settings.key(), slot, &code))
-    .bind(settings.ttl.as_secs_f64())
+    .bind(slot.purpose.ttl(settings).as_secs_f64())
     .bind(owner.new_email)
     .fetch_one(conn)
     .await
@@ -213,7 +231,9 @@ pub async fn pace(
     .fetch_optional(&mut *conn)
     .await
     .context("read when the last code was sent")?;
-    let cooldown = settings.resend_cooldown().as_secs_f64();
+    let cooldown = settings
+        .resend_cooldown_within(slot.purpose.ttl(settings))
+        .as_secs_f64();
     if let Some(elapsed) = since_last.filter(|elapsed| *elapsed < cooldown) {
         metrics::rate_limited(LimitKind::CodeCooldown);
         return Err(ApiError::resend_too_soon((cooldown - elapsed).ceil() as u64));

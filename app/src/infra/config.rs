@@ -29,6 +29,10 @@ pub const DEVELOPMENT_SECRET_KEY: &str = "development-only-key-never-use-this-in
 /// never public by accident.
 pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9100";
 
+/// Password reset code lengths (`RESET_CODE_LENGTH`): never shorter than 6 digits, whatever
+/// activation codes use.
+pub const RESET_CODE_LENGTH_RANGE: std::ops::RangeInclusive<usize> = 6..=10;
+
 /// Every variable the app reads, with its default. Empty values count as unset.
 #[derive(Deserialize)]
 #[serde(default)]
@@ -56,7 +60,12 @@ struct Env {
     code_account_max_failures: u32,
     code_resend_cooldown_secs: u64,
     code_resends_per_hour: u32,
+    reset_code_length: usize,
+    reset_code_ttl_secs: u64,
+    reset_failures_per_day: u32,
+    rate_limit_reset_per_network: u32,
     pending_hold_secs: u64,
+    registration_prevents_enumeration: bool,
     default_phone_region: String,
     rate_limit_register_per_ip: u32,
     rate_limit_login_per_ip: u32,
@@ -102,7 +111,12 @@ impl Default for Env {
             code_account_max_failures: 100,
             code_resend_cooldown_secs: 30,
             code_resends_per_hour: 5,
+            reset_code_length: 10,
+            reset_code_ttl_secs: 600,
+            reset_failures_per_day: 20,
+            rate_limit_reset_per_network: 30,
             pending_hold_secs: 900,
+            registration_prevents_enumeration: false,
             default_phone_region: "GB".into(),
             rate_limit_register_per_ip: 20,
             rate_limit_login_per_ip: 60,
@@ -270,6 +284,11 @@ pub struct CodeSettings {
     pub account_max_failures: u32,
     cooldown: Duration,
     pub resends_per_hour: u32,
+    /// Digits in a password reset code (`RESET_CODE_LENGTH`): it guards the whole account, so
+    /// it is longer than an activation code (see `services::password_reset::takeover_bound`).
+    pub reset_length: usize,
+    /// How long a password reset code works (`RESET_CODE_TTL_SECS`).
+    pub reset_ttl: Duration,
 }
 
 impl CodeSettings {
@@ -280,7 +299,12 @@ impl CodeSettings {
     /// Least time between two codes: the cooldown, or the code's lifetime when that is
     /// shorter, so an expired code can always be replaced.
     pub fn resend_cooldown(&self) -> Duration {
-        self.cooldown.min(self.ttl)
+        self.resend_cooldown_within(self.ttl)
+    }
+
+    /// The cooldown for codes that live `ttl`.
+    pub fn resend_cooldown_within(&self, ttl: Duration) -> Duration {
+        self.cooldown.min(ttl)
     }
 
     /// Whole seconds a fresh code lives, as the API reports it.
@@ -293,11 +317,15 @@ impl CodeSettings {
         self.length as f64 * 10f64.log2()
     }
 
-    pub fn public(&self) -> PublicSettings {
+    /// What the pages explain, with the reset limit from `limits`.
+    pub fn public(&self, limits: &LimitSettings) -> PublicSettings {
         PublicSettings {
             code_length: self.length,
             code_ttl_secs: self.ttl_secs(),
             resend_cooldown_secs: self.resend_cooldown().as_secs(),
+            reset_code_length: self.reset_length,
+            reset_code_ttl_secs: self.reset_ttl.as_secs(),
+            reset_failures_per_day: limits.reset_failures_per_day,
         }
     }
 }
@@ -312,6 +340,8 @@ impl std::fmt::Debug for CodeSettings {
             .field("account_max_failures", &self.account_max_failures)
             .field("cooldown", &self.cooldown)
             .field("resends_per_hour", &self.resends_per_hour)
+            .field("reset_length", &self.reset_length)
+            .field("reset_ttl", &self.reset_ttl)
             .finish()
     }
 }
@@ -324,6 +354,9 @@ pub struct RegistrationSettings {
     pub pending_hold: Duration,
     /// Registrations per client IP per minute; 0 turns the limit off.
     pub per_ip_per_minute: u32,
+    /// `REGISTRATION_PREVENTS_ENUMERATION`: registration answers 201 whether the email or phone
+    /// is free or taken, and tells the address by email instead (`services::registration`).
+    pub prevents_enumeration: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -343,6 +376,12 @@ pub struct LimitSettings {
     /// Wrong passwords per email (known or not) allowed in `login_failure_window`.
     pub login_failures_allowed: u32,
     pub login_failure_window: Duration,
+    /// Wrong password reset codes one address allows per 24 hours, over all its codes
+    /// (`RESET_FAILURES_PER_DAY`); the bound on guessing a reset code rests on it.
+    pub reset_failures_per_day: u32,
+    /// Reset requests, and reset attempts, per network per hour (`RATE_LIMIT_RESET_PER_NETWORK`;
+    /// a network is an IPv4 address or an IPv6 /64); 0 turns the limit off.
+    pub reset_per_network_per_hour: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -662,6 +701,22 @@ impl Settings {
             }
             None => SecretString::from(DEVELOPMENT_SECRET_KEY),
         };
+        if !RESET_CODE_LENGTH_RANGE.contains(&env.reset_code_length) {
+            return Err(invalid(
+                "RESET_CODE_LENGTH",
+                format!(
+                    "must be from {} to {}",
+                    RESET_CODE_LENGTH_RANGE.start(),
+                    RESET_CODE_LENGTH_RANGE.end()
+                ),
+            ));
+        }
+        if !(1..=3600).contains(&env.reset_code_ttl_secs) {
+            return Err(invalid(
+                "RESET_CODE_TTL_SECS",
+                "must be from 1 to 3600 (an hour at most)",
+            ));
+        }
         if !CODE_LENGTH_RANGE.contains(&env.activation_code_length) {
             return Err(invalid(
                 "ACTIVATION_CODE_LENGTH",
@@ -689,6 +744,8 @@ impl Settings {
                 "CODE_RESENDS_PER_HOUR",
                 env.code_resends_per_hour.into(),
             )? as u32,
+            reset_length: env.reset_code_length,
+            reset_ttl: Duration::from_secs(env.reset_code_ttl_secs),
         };
 
         let registration = RegistrationSettings {
@@ -707,6 +764,7 @@ impl Settings {
                 })?,
             pending_hold: Duration::from_secs(env.pending_hold_secs),
             per_ip_per_minute: env.rate_limit_register_per_ip,
+            prevents_enumeration: env.registration_prevents_enumeration,
         };
         let sessions = SessionSettings {
             idle_timeout: Duration::from_secs(at_least_one(
@@ -733,6 +791,11 @@ impl Settings {
                 "LOGIN_FAILURE_WINDOW_SECS",
                 env.login_failure_window_secs,
             )?),
+            reset_failures_per_day: at_least_one(
+                "RESET_FAILURES_PER_DAY",
+                env.reset_failures_per_day.into(),
+            )? as u32,
+            reset_per_network_per_hour: env.rate_limit_reset_per_network,
         };
         let passwords = PasswordSettings {
             hash_slots: match env.password_hash_slots {
@@ -1051,7 +1114,7 @@ mod tests {
     fn the_resend_cooldown_never_outlives_the_code() {
         let s = settings(&[("ACTIVATION_CODE_TTL_SECS", "2")]).expect("parses");
         assert_eq!(s.codes.resend_cooldown(), Duration::from_secs(2));
-        assert_eq!(s.codes.public().resend_cooldown_secs, 2);
+        assert_eq!(s.codes.public(&s.limits).resend_cooldown_secs, 2);
     }
 
     #[test]

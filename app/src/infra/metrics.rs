@@ -44,15 +44,21 @@ pub enum LimitKind {
     CodeCooldown,
     /// Codes per hour for one account and purpose (`CODE_RESENDS_PER_HOUR`).
     CodesPerHour,
+    /// Password reset requests or attempts per network (`RATE_LIMIT_RESET_PER_NETWORK`).
+    ResetPerNetwork,
+    /// Wrong reset codes per address and day (`RESET_FAILURES_PER_DAY`).
+    ResetPerAddress,
 }
 
 impl LimitKind {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::RegisterPerIp,
         Self::SignInPerIp,
         Self::SignInPerEmail,
         Self::CodeCooldown,
         Self::CodesPerHour,
+        Self::ResetPerNetwork,
+        Self::ResetPerAddress,
     ];
 
     pub fn label(self) -> &'static str {
@@ -62,6 +68,8 @@ impl LimitKind {
             Self::SignInPerEmail => "sign_in_per_email",
             Self::CodeCooldown => "code_cooldown",
             Self::CodesPerHour => "codes_per_hour",
+            Self::ResetPerNetwork => "reset_per_network",
+            Self::ResetPerAddress => "reset_per_address",
         }
     }
 }

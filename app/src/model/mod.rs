@@ -5,6 +5,8 @@ mod account;
 mod admin;
 mod catalog;
 mod registration;
+#[cfg(feature = "ssr")]
+pub mod requests;
 mod secret;
 mod status;
 mod webhooks;

@@ -21,6 +21,12 @@ pub struct PublicSettings {
     pub code_ttl_secs: u64,
     /// Seconds before another code may be asked for.
     pub resend_cooldown_secs: u64,
+    /// Digits in a password reset code (longer than the other codes: it replaces a password).
+    pub reset_code_length: usize,
+    /// Seconds a password reset code works.
+    pub reset_code_ttl_secs: u64,
+    /// Wrong reset codes one address allows per 24 hours, over all its codes.
+    pub reset_failures_per_day: u32,
 }
 
 impl Default for PublicSettings {
@@ -30,6 +36,9 @@ impl Default for PublicSettings {
             code_length: 4,
             code_ttl_secs: 60,
             resend_cooldown_secs: 30,
+            reset_code_length: 10,
+            reset_code_ttl_secs: 600,
+            reset_failures_per_day: 20,
         }
     }
 }
@@ -38,6 +47,26 @@ impl PublicSettings {
     /// "one minute", "5 minutes", "90 seconds".
     pub fn code_lifetime_text(&self) -> String {
         human_duration(self.code_ttl_secs)
+    }
+
+    /// How long a password reset code works, as the page says it.
+    pub fn reset_code_lifetime_text(&self) -> String {
+        human_duration(self.reset_code_ttl_secs)
+    }
+
+    /// "12345 67890": how a reset code of this length is shown, in groups of at most five.
+    pub fn reset_code_example(&self) -> String {
+        let digits: String = "1234567890"
+            .chars()
+            .cycle()
+            .take(self.reset_code_length)
+            .collect();
+        let half = self.reset_code_length.div_ceil(2);
+        if self.reset_code_length > 6 {
+            format!("{} {}", &digits[..half], &digits[half..])
+        } else {
+            digits
+        }
     }
 }
 

@@ -285,7 +285,10 @@ fn PasswordForm() -> impl IntoView {
 #[component]
 fn Sessions() -> impl IntoView {
     let revoke = ServerAction::<RevokeSession>::new();
-    let list = Resource::new(move || revoke.version().get(), |_| sessions());
+    let list = Resource::new(
+        move || revoke.version().get(),
+        |_| crate::error::page_data(sessions()),
+    );
     view! {
         <section class="card" aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">"Where you are signed in"</h2>
@@ -330,7 +333,10 @@ fn Sessions() -> impl IntoView {
 
 #[component]
 fn History() -> impl IntoView {
-    let events = Resource::new(|| (), |()| security_events(Some(20), None));
+    let events = Resource::new(
+        || (),
+        |()| crate::error::page_data(security_events(Some(20), None)),
+    );
     view! {
         <section class="card" aria-labelledby="history-heading">
             <h2 id="history-heading">"Security history"</h2>

@@ -68,6 +68,25 @@ pub fn ForgotPasswordPage() -> impl IntoView {
         }
     };
 
+    // Why the code is long, and what too many wrong ones do, from the server's own rules.
+    let code_hint = move || {
+        let rules = crate::rules::Rules::get();
+        format!(
+            "{} digits, as in the email (for example {}); spaces are fine.",
+            rules.reset_code_length,
+            rules.reset_code_example()
+        )
+    };
+    let reset_rules = move || {
+        let rules = crate::rules::Rules::get();
+        format!(
+            "The code is long because it replaces your password. After {} wrong codes in a day, \
+             resets for this address pause for a while and its owner is told by email; signing \
+             in with the current password still works.",
+            rules.reset_failures_per_day
+        )
+    };
+
     view! {
         <Title text="Reset your password" />
         <section class="form-page">
@@ -93,11 +112,12 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                         <p role="status" class="form-info">
                             {format!(
                                 "If an activated account uses that address, a code is on its way. It expires in {}.",
-                                crate::rules::Rules::get().code_lifetime_text()
+                                crate::rules::Rules::get().reset_code_lifetime_text()
                             )}
                         </p>
+                        <p class="muted">{reset_rules}</p>
                         <form class="card form" method="post" novalidate node_ref=reset_form on:submit=on_reset>
-                            <Field state=code id="code" label="Code" inputmode="numeric" autocomplete="one-time-code" />
+                            <Field state=code id="code" label="Code" inputmode="numeric" autocomplete="one-time-code" hint=code_hint() maxlength=32 />
                             <Field state=new_password id="new_password" label="New password" kind="password" autocomplete="new-password" />
                             <div role="alert" class="form-error">{move || reset_error.get()}</div>
                             <button type="submit" class="button" disabled=move || reset.pending().get()>

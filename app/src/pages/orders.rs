@@ -54,7 +54,9 @@ pub fn OrdersPage() -> impl IntoView {
 fn OrderList() -> impl IntoView {
     let query = use_query_map();
     let offset = move || query.with(|q| q.get("offset"));
-    let list = Resource::new(offset, |offset| orders(None, offset));
+    let list = Resource::new(offset, |offset| {
+        crate::error::page_data(orders(None, offset))
+    });
     view! {
         <section class="orders">
             <h1>"Your orders"</h1>
@@ -137,7 +139,10 @@ fn OrderView() -> impl IntoView {
             "Thank you: your order is placed. A confirmation is on its way to your email.".into(),
         )));
     }
-    let order = Resource::new(move || (id(), acted.get()), |(id, _)| get_order(id));
+    let order = Resource::new(
+        move || (id(), acted.get()),
+        |(id, _)| crate::error::page_data(get_order(id)),
+    );
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || order.get().map(|result| match result {

@@ -71,7 +71,7 @@ pub fn ProductsPage() -> impl IntoView {
         )
     };
     let list = Resource::new(params, |(keyword, min, max, in_stock, sort, offset)| {
-        products(keyword, min, max, in_stock, sort, None, offset)
+        crate::error::page_data(products(keyword, min, max, in_stock, sort, None, offset))
     });
     let in_stock =
         move || param("in_stock").is_some_and(|v| matches!(v.as_str(), "true" | "1" | "on"));
@@ -151,7 +151,7 @@ fn ProductCard(product: Product) -> impl IntoView {
 pub fn ProductPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id")).unwrap_or_default();
-    let product = Resource::new(id, get_product);
+    let product = Resource::new(id, |id| crate::error::page_data(get_product(id)));
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || product.get().map(|result| match result {

@@ -13,7 +13,7 @@ use crate::{
         credentials::{self, Verified},
         db::{self, DbResultExt as _},
         events,
-        mail::{self},
+        mail::{self, EmailKind},
         metrics::{self, LimitKind},
         rate_limit,
         webhooks::{self, Deletion, Event, NewUser},
@@ -37,6 +37,9 @@ pub struct Form {
 /// `PENDING_HOLD_SECS`.
 #[derive(sqlx::FromRow)]
 struct Holder {
+    id: Uuid,
+    email: String,
+    first_name: String,
     holds_email: bool,
     holds_phone: bool,
     stale: bool,
@@ -48,11 +51,32 @@ pub async fn register(
     client: &ClientInfo,
     form: Form,
 ) -> Result<Registered, ApiError> {
-    let settings = &state.settings;
     limit_registrations(state, client).await?;
+    if state.settings.registration.prevents_enumeration {
+        return register_quietly(state, client, form).await;
+    }
     let account = prepare(state, form).await?;
+    let user_id = create_pending(state, &account, client).await?;
+    Ok(registered(state, &account.email, &account.phone, user_id))
+}
+
+fn registered(state: &AppState, email: &Email, phone: &PhoneNumber, user_id: Uuid) -> Registered {
+    Registered {
+        user_id,
+        email: email.as_str().to_owned(),
+        phone_number: phone.as_str().to_owned(),
+        code_expires_in: state.settings.codes.ttl_secs(),
+    }
+}
+
+/// The pending account, its history and its activation code's email, in one transaction.
+async fn create_pending(
+    state: &AppState,
+    account: &Prepared,
+    client: &ClientInfo,
+) -> Result<Uuid, ApiError> {
     let mut tx = state.pool.begin().await.context("begin a registration")?;
-    let user_id = insert(&mut tx, state, &account, NewAccount::Pending, client).await?;
+    let user_id = insert(&mut tx, state, account, NewAccount::Pending, client).await?;
     tracing::Span::current().record("user.id", tracing::field::display(user_id));
     send_activation_code(
         &mut tx,
@@ -66,14 +90,134 @@ pub async fn register(
     tx.commit()
         .await
         .on_user_conflict("commit a registration")?;
-
     tracing::info!("registered; activation code queued");
-    Ok(Registered {
-        user_id,
-        email: account.email.into_inner(),
-        phone_number: account.phone.into_inner(),
-        code_expires_in: settings.codes.ttl_secs(),
+    Ok(user_id)
+}
+
+/// Registration that tells no one whether the email or phone has an account
+/// (`REGISTRATION_PREVENTS_ENUMERATION`, OWASP ASVS 5.0 6.3.8). Every well-formed request gets
+/// 201 with the same body shape (a fresh random `user_id` when no account was made), spends one
+/// password hash and queues one email, to the address typed:
+///
+/// - both free: the account, pending, and its activation code, as without the setting;
+/// - the email has an account (pending or active): nothing is created or changed, and its owner
+///   is told someone tried, with a way to sign in or reset the password;
+/// - the email is free but the phone belongs to another account: nothing is created, and the
+///   address is told the number is taken. Only someone who reads that inbox learns it, which is
+///   how the phone's uniqueness is kept without saying it to anyone who asks.
+///
+/// A stale pending registration still gives way, as without the setting. Notices to one address
+/// are capped at `CODE_RESENDS_PER_HOUR` an hour (its inbox is not a target for others'
+/// registrations); past that the answer is the same and no email goes.
+async fn register_quietly(
+    state: &AppState,
+    client: &ClientInfo,
+    form: Form,
+) -> Result<Registered, ApiError> {
+    let fields = parse(state, &form)?;
+    let holders = holders(state, &fields.email, &fields.phone).await?;
+    // The same hash whoever holds the addresses: the time taken tells nothing either.
+    let password_hash = state.hasher.hash(&fields.password).await?;
+    let taken = match holders {
+        Holders::Free { stale_holder } => {
+            let account = Prepared {
+                first_name: fields.first_name.clone(),
+                last_name: fields.last_name.clone(),
+                email: fields.email.clone(),
+                phone: fields.phone.clone(),
+                password_hash,
+                stale_holder,
+            };
+            match create_pending(state, &account, client).await {
+                Ok(user_id) => {
+                    return Ok(registered(state, &fields.email, &fields.phone, user_id));
+                }
+                // Another registration took an address in the meantime: tell as if it had
+                // been taken already.
+                Err(e) if matches!(e.error, ErrorCode::EmailTaken | ErrorCode::PhoneTaken) => {
+                    holders_after_race(state, &fields).await?
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        taken => taken,
+    };
+    tell_the_address(state, &fields, taken).await?;
+    Ok(registered(
+        state,
+        &fields.email,
+        &fields.phone,
+        Uuid::new_v4(),
+    ))
+}
+
+/// The holders once a registration lost a race for its addresses: taken, whichever it was.
+async fn holders_after_race(state: &AppState, fields: &Fields) -> Result<Holders, ApiError> {
+    Ok(match holders(state, &fields.email, &fields.phone).await? {
+        Holders::Free { .. } => Holders::Phone,
+        taken => taken,
     })
+}
+
+/// The one email of a registration that made no account.
+async fn tell_the_address(
+    state: &AppState,
+    fields: &Fields,
+    taken: Holders,
+) -> Result<(), ApiError> {
+    let settings = &state.settings;
+    let (message, user_id) = match &taken {
+        Holders::Email {
+            user_id,
+            email,
+            first_name,
+        } => (
+            mail::attempt_email(mail::AttemptMessage {
+                kind: EmailKind::RegistrationAttempt,
+                recipient: email,
+                first_name,
+                subject: "Someone tried to create an account with your address",
+                body: "Someone just tried to create an account with this email address, which \
+                       already has one. Nothing was changed. If it was you, sign in, or reset \
+                       your password if you no longer know it.",
+                action: "Sign in or reset your password",
+                url: &settings.http.link("/login"),
+            })?,
+            Some(*user_id),
+        ),
+        Holders::Phone | Holders::Free { .. } => (
+            mail::attempt_email(mail::AttemptMessage {
+                kind: EmailKind::PhoneTakenNotice,
+                recipient: fields.email.as_str(),
+                first_name: fields.first_name.as_str(),
+                subject: "Your account was not created",
+                body: "Someone, maybe you, tried to create an account with this email address \
+                       and a phone number that another account already uses, so no account was \
+                       created. If it was you, register again with another phone number, or \
+                       sign in to the account that has that number.",
+                action: "Register with another phone number",
+                url: &settings.http.link("/register"),
+            })?,
+            None,
+        ),
+    };
+    let mut tx = state.pool.begin().await.context("begin a notice")?;
+    let key = format!("register:notice:{}", codes::text_key(&message.recipient));
+    let decision = rate_limit::check(
+        &mut tx,
+        &key,
+        settings.codes.resends_per_hour,
+        std::time::Duration::from_secs(3600),
+    )
+    .await
+    .context("count registration notices to this address")?;
+    if decision == rate_limit::Decision::Allowed {
+        mail::enqueue(&mut tx, user_id, &message).await?;
+    } else {
+        tracing::info!("registration notice not sent: this address had enough of them this hour");
+    }
+    tx.commit().await.context("commit a notice")?;
+    Ok(())
 }
 
 /// A registration whose fields parsed, whose addresses are free, and whose password is hashed.
@@ -87,10 +231,16 @@ pub struct Prepared {
     stale_holder: bool,
 }
 
-/// The registration rules, for a person registering and for `server create-admin` alike:
-/// every field parsed, taken addresses refused before a hash is spent on them, the password
-/// hashed on the bounded pool.
-pub async fn prepare(state: &AppState, form: Form) -> Result<Prepared, ApiError> {
+/// A registration's fields, parsed.
+struct Fields {
+    first_name: PersonName,
+    last_name: PersonName,
+    email: Email,
+    phone: PhoneNumber,
+    password: Password,
+}
+
+fn parse(state: &AppState, form: &Form) -> Result<Fields, ApiError> {
     let settings = &state.settings;
     let first_name =
         PersonName::parse(&form.first_name).map_err(|e| ApiError::field("first_name", e))?;
@@ -104,15 +254,32 @@ pub async fn prepare(state: &AppState, form: Form) -> Result<Prepared, ApiError>
     .map_err(|e| ApiError::field("phone_number", e))?;
     let password =
         Password::parse(form.password.expose()).map_err(|e| ApiError::field("password", e))?;
-
-    // The unique indexes remain the truth for races.
-    let stale_holder = check_not_taken(state, &email, &phone).await?;
-    let password_hash = state.hasher.hash(&password).await?;
-    Ok(Prepared {
+    Ok(Fields {
         first_name,
         last_name,
         email,
         phone,
+        password,
+    })
+}
+
+/// The registration rules, for a person registering and for `server create-admin` alike:
+/// every field parsed, taken addresses refused before a hash is spent on them, the password
+/// hashed on the bounded pool.
+pub async fn prepare(state: &AppState, form: Form) -> Result<Prepared, ApiError> {
+    let fields = parse(state, &form)?;
+    // The unique indexes remain the truth for races.
+    let stale_holder = match holders(state, &fields.email, &fields.phone).await? {
+        Holders::Free { stale_holder } => stale_holder,
+        Holders::Email { .. } => return Err(db::email_taken()),
+        Holders::Phone => return Err(db::phone_taken()),
+    };
+    let password_hash = state.hasher.hash(&fields.password).await?;
+    Ok(Prepared {
+        first_name: fields.first_name,
+        last_name: fields.last_name,
+        email: fields.email,
+        phone: fields.phone,
         password_hash,
         stale_holder,
     })
@@ -221,16 +388,29 @@ async fn limit_registrations(state: &AppState, client: &ClientInfo) -> Result<()
     }
 }
 
-/// Refuses addresses held by another account; says whether a stale pending registration holds
-/// one of them (it gives way in the registration's transaction).
-async fn check_not_taken(
+/// Who holds the email or phone being registered.
+enum Holders {
+    /// Neither is held by a live account; `stale_holder`: a stale pending registration holds
+    /// one (it gives way in the registration's transaction).
+    Free { stale_holder: bool },
+    /// The email belongs to this account (pending or active).
+    Email {
+        user_id: Uuid,
+        email: String,
+        first_name: String,
+    },
+    /// The email is free, the phone belongs to another account.
+    Phone,
+}
+
+async fn holders(
     state: &AppState,
     email: &Email,
     phone: &PhoneNumber,
-) -> Result<bool, ApiError> {
+) -> Result<Holders, ApiError> {
     let holders: Vec<Holder> = sqlx::query_as(
-        "select lower(u.email) = lower($1) as holds_email, u.phone_number = $2 as holds_phone,
-                is_stale_pending(u, $3) as stale
+        "select u.id, u.email, u.first_name, lower(u.email) = lower($1) as holds_email,
+                u.phone_number = $2 as holds_phone, is_stale_pending(u, $3) as stale
          from users u
          where lower(u.email) = lower($1) or u.phone_number = $2",
     )
@@ -240,14 +420,20 @@ async fn check_not_taken(
     .fetch_all(&state.pool)
     .await
     .context("look for accounts holding the email or phone")?;
-    let live = || holders.iter().filter(|h| !h.stale);
-    if live().any(|h| h.holds_email) {
-        return Err(db::email_taken());
+    let mut live = holders.iter().filter(|h| !h.stale);
+    if let Some(holder) = live.clone().find(|h| h.holds_email) {
+        return Ok(Holders::Email {
+            user_id: holder.id,
+            email: holder.email.clone(),
+            first_name: holder.first_name.clone(),
+        });
     }
-    if live().any(|h| h.holds_phone) {
-        return Err(db::phone_taken());
+    if live.any(|h| h.holds_phone) {
+        return Ok(Holders::Phone);
     }
-    Ok(!holders.is_empty())
+    Ok(Holders::Free {
+        stale_holder: !holders.is_empty(),
+    })
 }
 
 /// Issues a fresh activation code (replacing any previous one) and queues its email, in `tx`;

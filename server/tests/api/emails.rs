@@ -139,10 +139,10 @@ fn assert_greeting(text: &str, html: &str) {
 }
 
 /// The code alone on a line of the text part and alone in an element of the HTML part.
-fn assert_code(text: &str, html: &str, code: &str) {
+fn assert_code(text: &str, html: &str, code: &str, digits: usize) {
     assert!(
-        code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()),
-        "a 4-digit code: {code}"
+        code.len() == digits && code.bytes().all(|b| b.is_ascii_digit()),
+        "a {digits}-digit code: {code}"
     );
     assert!(
         text.lines().any(|line| line == code),
@@ -172,9 +172,13 @@ fn assert_no_code(text: &str, html: &str) {
 
 /// Both parts say when the code expires: the default lifetime is 60 s.
 fn assert_expires_in_one_minute(text: &str, html: &str) {
+    assert_expires_in(text, html, "one minute");
+}
+
+fn assert_expires_in(text: &str, html: &str, lifetime: &str) {
     for (part, content) in [("text", text), ("HTML", html)] {
         assert!(
-            content.contains("expires in one minute"),
+            content.contains(&format!("expires in {lifetime}")),
             "the expiry in the {part} part:\n{content}"
         );
     }
@@ -266,7 +270,7 @@ async fn the_activation_email_on_registering() {
     let code = mail.code();
     assert_eq!(mail.subject(), format!("{code} is your activation code"));
     let (text, html) = well_formed(&mail, &person.email);
-    assert_code(&text, &html, &code);
+    assert_code(&text, &html, &code, 4);
     assert_expires_in_one_minute(&text, &html);
     assert_links_to(&text, &html, "/activate");
     assert_eq!(app.activate(&person, &code).await.status(), 200);
@@ -283,7 +287,7 @@ async fn the_activation_email_on_resending_the_code() {
     let code = mail.code();
     assert_eq!(mail.subject(), format!("{code} is your activation code"));
     let (text, html) = well_formed(&mail, &person.email);
-    assert_code(&text, &html, &code);
+    assert_code(&text, &html, &code, 4);
     assert_expires_in_one_minute(&text, &html);
     assert_links_to(&text, &html, "/activate");
     assert_eq!(app.activate(&person, &code).await.status(), 200);
@@ -317,7 +321,7 @@ async fn the_email_change_code_goes_to_the_new_address() {
         format!("{code} is your code to confirm this email address")
     );
     let (text, html) = well_formed(&mail, &new_email);
-    assert_code(&text, &html, &code);
+    assert_code(&text, &html, &code, 4);
     assert_expires_in_one_minute(&text, &html);
     let response = post(&app, &token, "/api/confirm-email", json!({"code": code})).await;
     assert_eq!(response.status(), 200);
@@ -383,8 +387,8 @@ async fn the_password_reset_code() {
         format!("{code} is your password reset code")
     );
     let (text, html) = well_formed(&mail, &person.email);
-    assert_code(&text, &html, &code);
-    assert_expires_in_one_minute(&text, &html);
+    assert_code(&text, &html, &code, 10);
+    assert_expires_in(&text, &html, "10 minutes");
     let response = app
         .post_json(
             "/api/reset-password",

@@ -69,9 +69,9 @@ pub async fn body(response: reqwest::Response) -> Value {
 }
 
 /// A code of the same length that is not `code`.
-pub fn other_code(code: &str, offset: u32) -> String {
-    let n = code.parse::<u32>().expect("digits");
-    let modulus = 10u32.pow(u32::try_from(code.len()).expect("a short code"));
+pub fn other_code(code: &str, offset: u64) -> String {
+    let n = code.parse::<u64>().expect("digits");
+    let modulus = 10u64.pow(u32::try_from(code.len()).expect("a short code"));
     format!("{:0width$}", (n + offset) % modulus, width = code.len())
 }
 

@@ -19,6 +19,7 @@ mod openapi;
 mod orders;
 mod pages;
 mod registration;
+mod resets;
 mod smtp;
 mod startup;
 mod webhooks;

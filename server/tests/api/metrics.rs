@@ -239,6 +239,8 @@ async fn a_rate_limit_refusal_is_counted_by_its_kind() {
         "sign_in_per_email",
         "code_cooldown",
         "codes_per_hour",
+        "reset_per_network",
+        "reset_per_address",
     ] {
         assert!(
             before

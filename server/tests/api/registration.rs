@@ -2,6 +2,7 @@
 
 use futures_util::future::join_all;
 use serde_json::json;
+use sha2::Digest as _;
 
 use crate::helpers::{
     MailSink, Person, basic, body, error_code, free_port, other_code, spawn_app, spawn_app_with,
@@ -41,13 +42,19 @@ async fn registration_answers_201_and_emails_a_code() {
         "an HTML part with the code"
     );
 
-    // Stored as a keyed hash, never as the code.
-    let (hash,): (Vec<u8>,) = sqlx::query_as("select code_hash from one_time_codes")
-        .fetch_one(&app.pool)
-        .await
-        .expect("a code row");
-    assert_eq!(hash.len(), 32);
-    assert_ne!(hash, code.as_bytes());
+    // Stored as HMAC-SHA256 keyed with the server's secret over the purpose, the account and
+    // the code (computed here by hand, from RFC 2104), never as the code or its plain hash: a
+    // dump of the table alone cannot test candidate codes.
+    let (hash, user_id): (Vec<u8>, uuid::Uuid) =
+        sqlx::query_as("select code_hash, user_id from one_time_codes")
+            .fetch_one(&app.pool)
+            .await
+            .expect("a code row");
+    let message = format!("activation\0{user_id}\0{code}");
+    let key = server::settings::DEVELOPMENT_SECRET_KEY.as_bytes();
+    assert_eq!(hash, hmac_sha256(key, message.as_bytes()));
+    assert_ne!(hash, hmac_sha256(b"another key", message.as_bytes()));
+    assert_ne!(hash, sha2::Sha256::digest(message.as_bytes()).to_vec());
     // Once delivered over SMTP, the body leaves the outbox.
     let (text, _) = app.outbox_reaches("sent").await;
     assert_eq!(text, None);
@@ -783,4 +790,134 @@ async fn wrong_passwords_on_basic_auth_share_the_sign_in_limit() {
         )
         .await;
     assert_eq!(error_code(response, 429).await, "too_many_attempts");
+}
+
+/// HMAC-SHA256 (RFC 2104), written out: an independent check of how codes are stored.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block[..32].copy_from_slice(&sha2::Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.iter().map(|k| k ^ byte).collect::<Vec<u8>>();
+    let inner = sha2::Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    sha2::Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .to_vec()
+}
+
+/// With `REGISTRATION_PREVENTS_ENUMERATION`, a registration whose email or phone is taken answers
+/// as a free one does, creates and changes nothing, and tells the typed address by email.
+#[tokio::test]
+async fn with_enumeration_prevented_a_taken_email_or_phone_answers_like_a_free_one() {
+    let app = spawn_app_with(&[
+        ("REGISTRATION_PREVENTS_ENUMERATION", "true"),
+        ("RATE_LIMIT_REGISTER_PER_IP", "0"),
+        // The pending registration's code is used at the end, however slow the machine.
+        ("ACTIVATION_CODE_TTL_SECS", "600"),
+    ])
+    .await;
+    let owner = app.activated_person().await;
+    let pending = Person::new();
+    let pending_code = app.register_and_get_code(&pending).await;
+    let users_before = app.user_count().await;
+    let hashes_before: Vec<String> =
+        sqlx::query_scalar("select password_hash from users order by id")
+            .fetch_all(&app.pool)
+            .await
+            .expect("hashes");
+
+    let shape = |answer: &serde_json::Value| {
+        let mut keys: Vec<String> = answer
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    };
+    let free = Person::new();
+    let response = app.register(&free).await;
+    assert_eq!(response.status(), 201);
+    let free_answer = body(response).await;
+
+    // The active owner's address, the pending one's, and a free address with a taken phone.
+    let mut same_email = Person::new();
+    same_email.email = owner.email.to_uppercase();
+    let mut pending_email = Person::new();
+    pending_email.email = pending.email.clone();
+    let mut same_phone = Person::new();
+    same_phone.phone_number = owner.phone_number.clone();
+    for person in [&same_email, &pending_email, &same_phone] {
+        let response = app.register(person).await;
+        assert_eq!(response.status(), 201, "{}", person.email);
+        let answer = body(response).await;
+        assert_eq!(shape(&answer), shape(&free_answer));
+        let user_id = answer["user_id"].as_str().expect("a user id");
+        assert!(uuid::Uuid::parse_str(user_id).is_ok());
+        assert_ne!(user_id, app.user_id(&owner.email).await.to_string());
+        assert_ne!(user_id, app.user_id(&pending.email).await.to_string());
+        assert_eq!(answer["code_expires_in"], free_answer["code_expires_in"]);
+    }
+
+    // Only the free registration made an account; nothing else changed.
+    assert_eq!(app.user_count().await, users_before + 1);
+    let hashes_after: Vec<String> = sqlx::query_scalar(
+        "select password_hash from users where lower(email) <> lower($1) order by id",
+    )
+    .bind(&free.email)
+    .fetch_all(&app.pool)
+    .await
+    .expect("hashes");
+    assert_eq!(hashes_after, hashes_before, "no password replaced");
+    assert_eq!(app.login(&owner.email, &owner.password).await.status(), 200);
+    assert_eq!(
+        app.activate(&pending, &pending_code).await.status(),
+        200,
+        "the pending registration is still its registrant's"
+    );
+
+    // One email each, to the address typed.
+    let told = app
+        .mail
+        .wait_for_nth(&owner.email, 2, crate::smtp::MAIL_WITHIN)
+        .await;
+    assert_eq!(
+        told.subject(),
+        "Someone tried to create an account with your address"
+    );
+    let told = app
+        .mail
+        .wait_for_nth(&pending.email, 2, crate::smtp::MAIL_WITHIN)
+        .await;
+    assert_eq!(
+        told.subject(),
+        "Someone tried to create an account with your address"
+    );
+    let told = app.mail.wait_for(&same_phone.email).await;
+    assert_eq!(told.subject(), "Your account was not created");
+    assert!(
+        told.text_body().contains("phone number"),
+        "{}",
+        told.text_body()
+    );
+    let activation = app.mail.wait_for(&free.email).await;
+    assert_eq!(activation.code().len(), 4);
+    app.outbox_settles().await;
+    for (address, emails) in [
+        (&owner.email, 2),
+        (&pending.email, 2),
+        (&same_phone.email, 1),
+        (&free.email, 1),
+    ] {
+        assert_eq!(app.mail.to(address).await.len(), emails, "{address}");
+    }
 }

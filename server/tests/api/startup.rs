@@ -5,6 +5,8 @@ use std::{
 
 use server::startup::connect_with_retry;
 
+use serde_json::json;
+
 use crate::helpers::{TestApp, create_database, free_port, spawn_app, test_settings};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_server");
@@ -241,6 +243,15 @@ async fn sigterm_stops_the_server_cleanly_and_json_logs_carry_request_ids() {
 /// The binary on `app`'s database (the accounts and tokens `app` made work there too), on a
 /// free port; returns the child and its address once `/readyz` answers.
 async fn start_binary_on(app: &TestApp, vars: &[(&str, &str)]) -> (std::process::Child, String) {
+    start_binary_with(app, vars, Stdio::null()).await
+}
+
+/// [`start_binary_on`], its standard output going to `stdout`.
+async fn start_binary_with(
+    app: &TestApp,
+    vars: &[(&str, &str)],
+    stdout: Stdio,
+) -> (std::process::Child, String) {
     let address = format!("127.0.0.1:{}", free_port());
     let smtp_url = app.mail.url();
     let child = Command::new(SERVER)
@@ -253,7 +264,7 @@ async fn start_binary_on(app: &TestApp, vars: &[(&str, &str)]) -> (std::process:
             ("RUST_LOG", "warn"),
         ])
         .envs(vars.iter().copied())
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start the server binary");
@@ -265,7 +276,7 @@ async fn start_binary_on(app: &TestApp, vars: &[(&str, &str)]) -> (std::process:
             break;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(30),
+            started.elapsed() < HANG_GUARD,
             "the server never became ready"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -451,4 +462,96 @@ async fn after_the_shutdown_grace_the_server_exits_1_without_waiting_for_the_req
         .expect("the account");
     assert_eq!(name, "Ada");
     println!("exited 1 {took:?} after SIGTERM with a 1 s grace");
+}
+
+/// An internal error while a page is rendered on the server (its data comes from calling the
+/// server function directly, not through an HTTP answer) is logged once, with its cause and the
+/// id of the request the page answered.
+#[tokio::test]
+async fn an_internal_error_while_rendering_a_page_is_logged_once_with_its_request_id() {
+    let app = spawn_app().await;
+    let person = app.activated_person().await;
+    let (mut child, address) = start_binary_with(
+        &app,
+        &[("LOG_FORMAT", "json"), ("RUST_LOG", "error")],
+        Stdio::piped(),
+    )
+    .await;
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("a client");
+    let response = client
+        .post(format!("http://{address}/api/login"))
+        .json(&json!({"email": person.email, "password": person.password}))
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(response.status(), 200);
+
+    // The account page's security history now fails to load: its table is a view that raises
+    // an error, after counting the read in a sequence (which a failed statement cannot roll
+    // back), so the test knows how many reads failed however often the page asked.
+    for statement in [
+        "alter table security_events rename to security_events_elsewhere",
+        "create sequence failed_history_reads",
+        "create function failing_history() returns setof security_events_elsewhere
+         language plpgsql as $$
+         begin
+             perform nextval('failed_history_reads');
+             raise exception 'the security history is out of reach';
+         end $$",
+        "create view security_events as select * from failing_history()",
+    ] {
+        sqlx::query(statement)
+            .execute(&app.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    let page = client
+        .get(format!("http://{address}/account"))
+        .send()
+        .await
+        .expect("the account page");
+    let request_id = page
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("a request id")
+        .to_owned();
+    // The page is still served (its other parts render); the failure goes to the log.
+    assert_eq!(page.status(), 200);
+    page.text().await.expect("the whole page");
+    let (failed_reads, read): (i64, bool) =
+        sqlx::query_as("select last_value, is_called from failed_history_reads")
+            .fetch_one(&app.pool)
+            .await
+            .expect("count the failed reads");
+    let failed_reads = if read { failed_reads } else { 0 };
+
+    sigterm(&child);
+    exit_status(&mut child, HANG_GUARD).await;
+    let output = child.wait_with_output().expect("output");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let logged: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["message"] == "internal error")
+        .collect();
+    assert!(failed_reads >= 1, "the page asked for its history");
+    assert_eq!(
+        logged.len() as i64,
+        failed_reads,
+        "each failure logged exactly once: {stdout}"
+    );
+    for line in logged.iter().map(ToString::to_string) {
+        assert!(
+            line.contains("the security history is out of reach"),
+            "with its cause: {line}"
+        );
+        assert!(
+            line.contains(&request_id),
+            "with the request id {request_id}: {line}"
+        );
+    }
 }

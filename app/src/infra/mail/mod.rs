@@ -28,6 +28,12 @@ text_enum! {
         EmailChangeNotice = "email_change_notice",
         PasswordChanged = "password_changed",
         PasswordReset = "password_reset",
+        /// Too many wrong reset codes for the address: its owner is told.
+        ResetAttemptsNotice = "reset_attempts_notice",
+        /// Someone registered with an address that has an account (`REGISTRATION_PREVENTS_ENUMERATION`).
+        RegistrationAttempt = "registration_attempt",
+        /// Someone registered with a free address and a phone number another account has.
+        PhoneTakenNotice = "phone_taken_notice",
         Goodbye = "goodbye",
         OrderConfirmation = "order_confirmation",
     }
@@ -42,6 +48,25 @@ pub struct OutgoingEmail {
     pub html: String,
     /// When the message is pointless (its code has expired): not sent after that.
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl OutgoingEmail {
+    /// A message with no code in it: worth sending however late.
+    fn lasting(
+        kind: EmailKind,
+        recipient: &str,
+        subject: &str,
+        (text, html): (String, String),
+    ) -> Self {
+        Self {
+            kind,
+            recipient: recipient.to_string(),
+            subject: subject.to_string(),
+            text,
+            html,
+            expires_at: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for OutgoingEmail {
@@ -95,6 +120,8 @@ fn templates() -> &'static Environment<'static> {
             ("code.html", include_str!("templates/code.html")),
             ("notice.txt", include_str!("templates/notice.txt")),
             ("notice.html", include_str!("templates/notice.html")),
+            ("attempt.txt", include_str!("templates/attempt.txt")),
+            ("attempt.html", include_str!("templates/attempt.html")),
             ("order.txt", include_str!("templates/order.txt")),
             ("order.html", include_str!("templates/order.html")),
         ] {
@@ -197,18 +224,41 @@ pub fn notice_email(
     body: &str,
     login_url: &str,
 ) -> Result<OutgoingEmail, ApiError> {
-    let (text, html) = render(
+    let bodies = render(
         "notice",
         context! { first_name, subject, body, login_url => link(login_url) },
     )?;
-    Ok(OutgoingEmail {
+    Ok(OutgoingEmail::lasting(kind, recipient, subject, bodies))
+}
+
+/// What an attempt to create an account came to, told to the address it named (instead of an
+/// answer that would tell anyone): what happened, and one thing to do about it.
+pub struct AttemptMessage<'a> {
+    pub kind: EmailKind,
+    pub recipient: &'a str,
+    pub first_name: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    /// The link's text, e.g. "Sign in or reset your password".
+    pub action: &'a str,
+    pub url: &'a str,
+}
+
+pub fn attempt_email(message: AttemptMessage<'_>) -> Result<OutgoingEmail, ApiError> {
+    let AttemptMessage {
         kind,
-        recipient: recipient.to_string(),
-        subject: subject.to_string(),
-        text,
-        html,
-        expires_at: None,
-    })
+        recipient,
+        first_name,
+        subject,
+        body,
+        action,
+        url,
+    } = message;
+    let bodies = render(
+        "attempt",
+        context! { first_name, subject, body, action, url => link(url) },
+    )?;
+    Ok(OutgoingEmail::lasting(kind, recipient, subject, bodies))
 }
 
 /// The confirmation of a placed order: every line, the total and a link to the order.

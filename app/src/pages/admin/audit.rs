@@ -21,7 +21,7 @@ fn AuditTable() -> impl IntoView {
     let param = move |key: &str| query.with(|q| q.get(key));
     let params = move || (param("actor"), param("target"), param("offset"));
     let rows = Resource::new(params, |(actor, target, offset)| {
-        audit_log(actor, target, None, offset)
+        crate::error::page_data(audit_log(actor, target, None, offset))
     });
     view! {
         <Form method="GET" action="/admin/audit">

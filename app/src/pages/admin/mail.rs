@@ -31,7 +31,9 @@ fn MailQueue() -> impl IntoView {
     let retry = ServerAction::<RetryEmail>::new();
     let hydrated = crate::rules::Hydrated::get();
     let params = move || (param("status"), param("offset"), retry.version().get());
-    let view_data = Resource::new(params, |(status, offset, _)| outbox(status, None, offset));
+    let view_data = Resource::new(params, |(status, offset, _)| {
+        crate::error::page_data(outbox(status, None, offset))
+    });
     let notice = move || {
         retry.value().get().map(|r| match r {
             Ok(_) => view! { <p role="status" class="form-info">"Queued again."</p> }.into_any(),
@@ -126,7 +128,7 @@ fn MailQueue() -> impl IntoView {
 /// Webhook deliveries by status, and those given up after 24 hours of failures.
 #[component]
 fn WebhookQueue() -> impl IntoView {
-    let view_data = Resource::new(|| (), |()| admin_webhooks());
+    let view_data = Resource::new(|| (), |()| crate::error::page_data(admin_webhooks()));
     view! {
         <h2 id="webhooks">"Webhooks"</h2>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>

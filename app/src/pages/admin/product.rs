@@ -28,7 +28,7 @@ pub fn AdminProductPage() -> impl IntoView {
 fn ProductView() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id")).unwrap_or_default();
-    let product = Resource::new(id, get_product);
+    let product = Resource::new(id, |id| crate::error::page_data(get_product(id)));
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || product.get().map(|result| match result {

@@ -121,7 +121,7 @@ fn ProductsTable(created: RwSignal<u32>) -> impl IntoView {
     let list = Resource::new(
         move || (params(), created.get()),
         |((keyword, offset), _)| {
-            products(
+            crate::error::page_data(products(
                 keyword,
                 None,
                 None,
@@ -129,7 +129,7 @@ fn ProductsTable(created: RwSignal<u32>) -> impl IntoView {
                 Some("newest".into()),
                 None,
                 offset,
-            )
+            ))
         },
     );
     let deleted = move || {

@@ -36,7 +36,10 @@ fn UserView() -> impl IntoView {
     let acted = RwSignal::new(0u32);
     // Here, not in the actions: it outlives their re-render with the reloaded account.
     let notice = RwSignal::new(None::<Result<String, String>>);
-    let detail = Resource::new(move || (id(), acted.get()), |(id, _)| admin_user(id));
+    let detail = Resource::new(
+        move || (id(), acted.get()),
+        |(id, _)| crate::error::page_data(admin_user(id)),
+    );
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || detail.get().map(|result| match result {

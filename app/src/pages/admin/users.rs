@@ -54,7 +54,7 @@ fn UsersTable() -> impl IntoView {
         )
     };
     let users = Resource::new(params, |(q, status, role, sort, offset)| {
-        admin_users(q, status, role, sort, None, offset)
+        crate::error::page_data(admin_users(q, status, role, sort, None, offset))
     });
     let statuses = std::iter::once(("", "Any status"))
         .chain(AccountStatus::ALL.iter().map(|s| (s.as_str(), s.as_str())))
