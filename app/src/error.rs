@@ -406,18 +406,16 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
 /// the function directly and its error goes into the page, never through
 /// [`FromServerFnError::ser`] where a response's error is logged: so an internal cause is
 /// logged here, once, with the id of the request the page answers (a resource runs on a task of
-/// its own, outside the request's span). In the browser the call went over HTTP, and the
-/// server logged it when it answered.
+/// its own, outside the request's span).
+#[cfg(feature = "ssr")]
 pub async fn page_data<T>(
     load: impl std::future::Future<Output = Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
-    #[cfg(feature = "ssr")]
     let request_id = leptos::prelude::use_context::<http::request::Parts>().and_then(|parts| {
         let id = parts.headers.get("x-request-id")?;
         id.to_str().ok().map(str::to_owned)
     });
     let result = load.await;
-    #[cfg(feature = "ssr")]
     if let Err(error) = &result {
         let span = tracing::error_span!(
             "page",
@@ -426,6 +424,13 @@ pub async fn page_data<T>(
         span.in_scope(|| error.log_if_internal());
     }
     result
+}
+
+/// In the browser the call went over HTTP, and the server logged any error when it answered:
+/// the load itself, so the pages' download carries no wrapper for each of their resources.
+#[cfg(not(feature = "ssr"))]
+pub fn page_data<F>(load: F) -> F {
+    load
 }
 
 #[cfg(test)]

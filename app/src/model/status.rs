@@ -54,19 +54,20 @@ impl PublicSettings {
         human_duration(self.reset_code_ttl_secs)
     }
 
-    /// "12345 67890": how a reset code of this length is shown, in groups of at most five.
+    /// "12345 67890": how a reset code of this length is shown, in two groups past 6 digits.
+    /// Built a character at a time: slicing a `str` would bring its panic message's formatting
+    /// (Unicode tables, about 25 KiB) into every page's download.
     pub fn reset_code_example(&self) -> String {
-        let digits: String = "1234567890"
-            .chars()
-            .cycle()
-            .take(self.reset_code_length)
-            .collect();
-        let half = self.reset_code_length.div_ceil(2);
-        if self.reset_code_length > 6 {
-            format!("{} {}", &digits[..half], &digits[half..])
-        } else {
-            digits
+        let length = self.reset_code_length;
+        let split_at = if length > 6 { length.div_ceil(2) } else { 0 };
+        let mut example = String::with_capacity(length + 1);
+        for (index, digit) in "1234567890".chars().cycle().take(length).enumerate() {
+            if index == split_at && index > 0 {
+                example.push(' ');
+            }
+            example.push(digit);
         }
+        example
     }
 }
 
@@ -83,6 +84,20 @@ pub fn human_duration(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reset_code_example_has_its_length_in_two_groups() {
+        let example = |reset_code_length| {
+            PublicSettings {
+                reset_code_length,
+                ..PublicSettings::default()
+            }
+            .reset_code_example()
+        };
+        assert_eq!(example(10), "12345 67890");
+        assert_eq!(example(9), "12345 6789");
+        assert_eq!(example(6), "123456");
+    }
 
     #[test]
     fn durations_read_naturally() {
