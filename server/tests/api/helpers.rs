@@ -15,6 +15,9 @@ use sqlx::{Connection, PgConnection, PgPool};
 /// poll for: a guard against a hang, far above what any machine needs, not a claim about speed.
 pub const DB_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How long the test client waits for an answer before failing the test.
+pub const REQUEST_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The server under test, on its own database and port.
 pub struct TestApp {
     pub address: String,
@@ -468,6 +471,9 @@ pub async fn spawn_app_configured(
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
+            // A request that never gets an answer fails its test instead of hanging the run: a
+            // guard, far above any answer's time on any machine.
+            .timeout(REQUEST_WITHIN)
             .build()
             .expect("a client"),
         pool,
