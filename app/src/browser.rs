@@ -75,6 +75,29 @@ pub fn load_page(path: &str) {
     let _ = path;
 }
 
+/// Puts `text` on the clipboard (the Clipboard API; nothing where there is none).
+pub fn copy_text(text: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        use js_sys::wasm_bindgen::{JsCast as _, JsValue};
+        let clipboard = js_sys::Reflect::get(window.as_ref(), &JsValue::from_str("navigator"))
+            .and_then(|navigator| js_sys::Reflect::get(&navigator, &JsValue::from_str("clipboard")))
+            .ok()
+            .filter(|c| !c.is_undefined());
+        let write = clipboard.as_ref().and_then(|c| {
+            js_sys::Reflect::get(c, &JsValue::from_str("writeText"))
+                .ok()?
+                .dyn_into::<js_sys::Function>()
+                .ok()
+        });
+        if let (Some(clipboard), Some(write)) = (clipboard, write) {
+            let _ = write.call1(&clipboard, &JsValue::from_str(text));
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
+}
+
 /// The text stored under `key` in the browser's localStorage (`None` on the server, when
 /// storage is off, or when nothing is stored).
 pub fn stored(key: &str) -> Option<String> {

@@ -36,6 +36,15 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// The code is wrong; `attempts_left` says how many tries the code has left.
     InvalidCode,
+    /// The password checked out on an account with a second factor: `challenge` and `methods`
+    /// say how to finish (`POST /api/second-factor`).
+    SecondFactorRequired,
+    /// An authenticator app is already set up.
+    TotpAlreadyEnabled,
+    /// No authenticator app is being set up.
+    TotpNotStarted,
+    /// The account has no second factor.
+    NoSecondFactor,
     /// The code's lifetime is over: ask for a new one.
     CodeExpired,
     /// Too many wrong passwords for this email (or attempts from this network): wait for
@@ -114,10 +123,15 @@ impl ErrorCode {
             | Self::NameTaken
             | Self::VersionConflict
             | Self::InsufficientStock
-            | Self::AlreadyCancelled => S::CONFLICT,
+            | Self::AlreadyCancelled
+            | Self::TotpAlreadyEnabled
+            | Self::TotpNotStarted
+            | Self::NoSecondFactor => S::CONFLICT,
             Self::ProductNotFound => S::NOT_FOUND,
             Self::IdempotencyKeyReused => S::UNPROCESSABLE_ENTITY,
-            Self::InvalidCredentials | Self::Unauthenticated => S::UNAUTHORIZED,
+            Self::InvalidCredentials | Self::Unauthenticated | Self::SecondFactorRequired => {
+                S::UNAUTHORIZED
+            }
             Self::NotActivated | Self::Forbidden | Self::AccountDisabled => S::FORBIDDEN,
             Self::InvalidCode => S::UNPROCESSABLE_ENTITY,
             Self::CodeExpired | Self::CodeUsedUp => S::GONE,
@@ -143,13 +157,19 @@ pub struct ApiError {
     /// How many more tries the code allows (`invalid_code` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts_left: Option<u32>,
+    /// `challenge` and `methods` (`second_factor_required` only), at the top level of the body.
+    /// Boxed, so an `ApiError` stays small; the OpenAPI document lists the two fields
+    /// (`api::openapi::document`).
+    #[serde(default, flatten)]
+    #[cfg_attr(feature = "ssr", schema(ignore))]
+    pub second_step: Option<Box<crate::model::SecondStep>>,
     /// Every short line (`insufficient_stock` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines: Option<Box<[crate::model::StockShortage]>>,
     /// Why an `internal` error happened, for the log line written when it becomes a response;
     /// never sent.
     #[serde(skip)]
-    cause: Option<String>,
+    cause: Option<Box<str>>,
 }
 
 impl ApiError {
@@ -160,6 +180,7 @@ impl ApiError {
             field: None,
             retry_after: None,
             attempts_left: None,
+            second_step: None,
             lines: None,
             cause: None,
         }
@@ -210,14 +231,14 @@ impl ApiError {
             ErrorCode::Internal,
             "Something went wrong on our side. Please try again.",
         );
-        error.cause = Some(cause.to_string());
+        error.cause = Some(cause.to_string().into());
         error
     }
 
     /// Names the operation that failed, in the logged cause of an error.
     pub fn context(mut self, operation: &str) -> Self {
         if let Some(cause) = &self.cause {
-            self.cause = Some(format!("{operation}: {cause}"));
+            self.cause = Some(format!("{operation}: {cause}").into());
         }
         self
     }
@@ -255,6 +276,18 @@ impl ApiError {
         )
         .with_field("code");
         error.attempts_left = Some(attempts_left);
+        error
+    }
+
+    pub fn second_factor_required(
+        challenge: String,
+        methods: Vec<crate::model::SecondFactorMethod>,
+    ) -> Self {
+        let mut error = Self::new(
+            ErrorCode::SecondFactorRequired,
+            "Second step needed: a code from the authenticator app, or a recovery code.",
+        );
+        error.second_step = Some(Box::new(crate::model::SecondStep { challenge, methods }));
         error
     }
 
@@ -377,7 +410,7 @@ impl From<sqlx::Error> for ApiError {
                 "The service is temporarily unavailable. Please try again shortly.",
             )
             .with_retry_after(crate::infra::db::UNREACHABLE_RETRY_AFTER_SECS);
-            unavailable.cause = Some(error.to_string());
+            unavailable.cause = Some(error.to_string().into());
             return unavailable;
         }
         Self::internal(error)

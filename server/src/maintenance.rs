@@ -40,6 +40,15 @@ pub async fn sweep(pool: &PgPool, webhooks: &WebhookSettings) -> anyhow::Result<
     sqlx::query("delete from one_time_codes where expires_at < now() - interval '1 hour'")
         .execute(pool)
         .await?;
+    sqlx::query("delete from sign_in_challenges where expires_at < now()")
+        .execute(pool)
+        .await?;
+    // A setup never confirmed with a code.
+    sqlx::query(
+        "delete from totp_factors where enabled_at is null and created_at < now() - interval '1 day'",
+    )
+    .execute(pool)
+    .await?;
     sqlx::query("delete from rate_limits where tat < now()")
         .execute(pool)
         .await?;

@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod orders;
 pub mod password_reset;
 pub mod registration;
+pub mod second_factor;
 pub mod session;
 pub mod status;
 pub mod webhooks;

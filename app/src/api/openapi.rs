@@ -56,6 +56,7 @@ pub fn document(cookie_name: &str) -> utoipa::openapi::OpenApi {
                 .build(),
         ),
     );
+    describe_second_step(components);
     for (path, item) in doc.paths.paths.iter_mut() {
         for (method, operation) in [
             (HttpMethod::Get, item.get.as_mut()),
@@ -67,6 +68,31 @@ pub fn document(cookie_name: &str) -> utoipa::openapi::OpenApi {
         }
     }
     doc
+}
+
+/// `ApiError` carries `challenge` and `methods` in a boxed field of its own (see its docs),
+/// which the derive cannot describe: the two properties, as they appear in the body.
+fn describe_second_step(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+    let Some(RefOr::T(Schema::Object(error))) = components.schemas.get_mut("ApiError") else {
+        return;
+    };
+    let challenge = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "`second_factor_required` only: what `POST /api/second-factor` takes back, within 5 minutes.",
+        ))
+        .build();
+    let methods = ArrayBuilder::new()
+        .items(<crate::model::SecondFactorMethod as utoipa::PartialSchema>::schema())
+        .description(Some(
+            "`second_factor_required` only: the ways to finish the sign-in.",
+        ))
+        .build();
+    error
+        .properties
+        .insert("challenge".into(), challenge.into());
+    error.properties.insert("methods".into(), methods.into());
 }
 
 /// The codes an endpoint answers besides its success and [`common_errors`].
@@ -102,15 +128,37 @@ pub const ERRORS: &[(&str, &[ErrorCode])] = {
             "/api/login",
             &[
                 InvalidCredentials,
+                SecondFactorRequired,
                 NotActivated,
                 AccountDisabled,
                 TooManyAttempts,
             ],
         ),
         (
+            "/api/second-factor",
+            &[InvalidCode, CodeExpired, CodeUsedUp, TooManyAttempts],
+        ),
+        (
+            "/api/totp-setup",
+            &[InvalidCredentials, TooManyAttempts, TotpAlreadyEnabled],
+        ),
+        (
+            "/api/totp-enable",
+            &[InvalidCode, TotpAlreadyEnabled, TotpNotStarted],
+        ),
+        (
+            "/api/totp-disable",
+            &[InvalidCredentials, TooManyAttempts, InvalidCode],
+        ),
+        (
+            "/api/recovery-codes",
+            &[InvalidCredentials, TooManyAttempts, NoSecondFactor],
+        ),
+        (
             "/api/token",
             &[
                 InvalidCredentials,
+                SecondFactorRequired,
                 NotActivated,
                 AccountDisabled,
                 TooManyAttempts,
@@ -297,6 +345,11 @@ pub fn openapi_json() {}
         super::session::token,
         super::session::logout,
         super::session::current_user,
+        super::second_factor::second_factor,
+        super::second_factor::totp_setup,
+        super::second_factor::totp_enable,
+        super::second_factor::totp_disable,
+        super::second_factor::recovery_codes,
         super::account::get_profile,
         super::account::update_profile,
         super::account::change_password,
@@ -338,6 +391,7 @@ pub fn openapi_json() {}
         (name = "Registration", description = "Register, then activate with the emailed code within its lifetime."),
         (name = "Sessions", description = "Sign in with a cookie (browsers) or a bearer token (programs)."),
         (name = "Account", description = "The signed-in person's own account."),
+        (name = "Two-step sign-in", description = "An authenticator app and recovery codes: a second step after the password."),
         (name = "Password reset", description = "A code by email, then a new password."),
         (name = "Catalogue", description = "Products: public reads, administrators' changes."),
         (name = "Orders", description = "The signed-in person's orders."),

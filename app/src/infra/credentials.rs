@@ -37,7 +37,7 @@ impl FailureCounter {
     }
 
     /// `Some(seconds)` when this email has used up its failures for now.
-    async fn blocked_for(
+    pub async fn blocked_for(
         &self,
         conn: &mut PgConnection,
         settings: &Settings,
@@ -56,7 +56,12 @@ impl FailureCounter {
         })
     }
 
-    async fn failed(&self, conn: &mut PgConnection, settings: &Settings) -> Result<(), ApiError> {
+    /// Counts one failure (a wrong password, or a wrong second-step code).
+    pub async fn failed(
+        &self,
+        conn: &mut PgConnection,
+        settings: &Settings,
+    ) -> Result<(), ApiError> {
         rate_limit::check(
             conn,
             &self.key,
@@ -84,6 +89,8 @@ pub struct Verified {
     pub email: String,
     pub first_name: String,
     pub status: AccountStatus,
+    /// A sign-in needs a second step: the password alone clears no failures.
+    pub second_factor: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -91,6 +98,32 @@ struct Candidate {
     #[sqlx(flatten)]
     account: Verified,
     password_hash: String,
+}
+
+/// Counts one password check (or second-step code) from the client's address:
+/// `RATE_LIMIT_LOGIN_PER_IP` a minute.
+pub async fn limit_network(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    client: &ClientInfo,
+) -> Result<(), ApiError> {
+    let per_ip = settings.limits.login_per_ip_per_minute;
+    if per_ip > 0
+        && let Some(ip) = client.ip
+        && let rate_limit::Decision::Limited { retry_after } = rate_limit::check(
+            conn,
+            &format!("login:ip:{ip}"),
+            per_ip,
+            Duration::from_secs(60),
+        )
+        .await
+        .context("count password checks from this address")?
+    {
+        tracing::warn!(client.ip = %ip, "password checks from this address limited");
+        metrics::rate_limited(LimitKind::SignInPerIp);
+        return Err(ApiError::too_many_attempts(retry_after));
+    }
+    Ok(())
 }
 
 /// Checks `email` and `password`: the per-IP and per-email limits first, then the hash, then
@@ -114,29 +147,17 @@ pub async fn verify(
     // never hold one (a burst of sign-ins would starve everything else).
     let candidate = {
         let mut conn = pool.acquire().await.context("acquire a connection")?;
-        let per_ip = settings.limits.login_per_ip_per_minute;
-        if per_ip > 0
-            && let Some(ip) = client.ip
-            && let rate_limit::Decision::Limited { retry_after } = rate_limit::check(
-                &mut conn,
-                &format!("login:ip:{ip}"),
-                per_ip,
-                Duration::from_secs(60),
-            )
-            .await
-            .context("count password checks from this address")?
-        {
-            tracing::warn!(client.ip = %ip, "password checks from this address limited");
-            metrics::rate_limited(LimitKind::SignInPerIp);
-            return Err(ApiError::too_many_attempts(retry_after));
-        }
+        limit_network(&mut conn, settings, client).await?;
         if let Some(retry_after) = failures.blocked_for(&mut conn, settings).await? {
             metrics::rate_limited(LimitKind::SignInPerEmail);
             return Err(ApiError::too_many_attempts(retry_after));
         }
         sqlx::query_as::<_, Candidate>(
-            "select id, email, first_name, status, password_hash from users
-             where lower(email) = lower($1)",
+            "select id, email, first_name, status, password_hash,
+                    exists(select 1 from totp_factors t
+                           where t.user_id = users.id and t.enabled_at is not null)
+                        as second_factor
+             from users where lower(email) = lower($1)",
         )
         .bind(super::codes::storable(email))
         .fetch_optional(&mut *conn)
@@ -149,7 +170,11 @@ pub async fn verify(
     match candidate {
         Some(Candidate { account, .. }) if matches => {
             tracing::Span::current().record("user.id", tracing::field::display(account.user_id));
-            failures.clear(&mut conn).await?;
+            // With a second factor, only a finished second step wipes the failures: a known
+            // password must not reset the count of wrong codes guessed after it.
+            if !account.second_factor {
+                failures.clear(&mut conn).await?;
+            }
             Ok(account)
         }
         other => {

@@ -48,10 +48,12 @@ pub enum LimitKind {
     ResetPerNetwork,
     /// Wrong reset codes per address and day (`RESET_FAILURES_PER_DAY`).
     ResetPerAddress,
+    /// Wrong second-step codes per account and day.
+    SecondStepPerAccount,
 }
 
 impl LimitKind {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::RegisterPerIp,
         Self::SignInPerIp,
         Self::SignInPerEmail,
@@ -59,6 +61,7 @@ impl LimitKind {
         Self::CodesPerHour,
         Self::ResetPerNetwork,
         Self::ResetPerAddress,
+        Self::SecondStepPerAccount,
     ];
 
     pub fn label(self) -> &'static str {
@@ -70,6 +73,7 @@ impl LimitKind {
             Self::CodesPerHour => "codes_per_hour",
             Self::ResetPerNetwork => "reset_per_network",
             Self::ResetPerAddress => "reset_per_address",
+            Self::SecondStepPerAccount => "second_step_per_account",
         }
     }
 }

@@ -17,5 +17,6 @@ pub mod mail;
 pub mod metrics;
 pub mod page_cache;
 pub mod rate_limit;
+pub mod second_factor;
 pub mod sessions;
 pub mod webhooks;

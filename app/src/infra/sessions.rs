@@ -266,7 +266,11 @@ async fn live_session(
                 u.id, u.first_name, u.last_name, u.email, u.phone_number,
                 u.phone_number as phone_display,
                 rfc3339(u.email_verified_at) as email_verified_at,
-                rfc3339(u.created_at) as created_at
+                rfc3339(u.created_at) as created_at,
+                exists(select 1 from totp_factors t
+                       where t.user_id = u.id and t.enabled_at is not null) as totp,
+                (select count(*) from recovery_codes r
+                 where r.user_id = u.id and r.used_at is null) as recovery_codes_left
          from s join users u on u.id = s.user_id and u.status <> 'disabled'",
     )
     .bind(hash_token(&presented.token))

@@ -47,6 +47,12 @@ text_enum! {
         EnabledByAdmin = "enabled_by_admin",
         RoleChangedByAdmin = "role_changed_by_admin",
         CodeSentByAdmin = "code_sent_by_admin",
+        SecondFactorEnabled = "second_factor_enabled",
+        SecondFactorDisabled = "second_factor_disabled",
+        RecoveryCodeUsed = "recovery_code_used",
+        RecoveryCodesRenewed = "recovery_codes_renewed",
+        /// A wrong code at the second step of a sign-in.
+        SecondStepFailed = "second_step_failed",
     }
 }
 
@@ -70,6 +76,11 @@ impl EventKind {
             Self::EnabledByAdmin => "enabled by an administrator",
             Self::RoleChangedByAdmin => "role changed by an administrator",
             Self::CodeSentByAdmin => "activation code sent by an administrator",
+            Self::SecondFactorEnabled => "two-step sign-in turned on",
+            Self::SecondFactorDisabled => "two-step sign-in turned off",
+            Self::RecoveryCodeUsed => "recovery code used",
+            Self::RecoveryCodesRenewed => "new recovery codes made",
+            Self::SecondStepFailed => "wrong two-step code",
         }
     }
 }
@@ -121,6 +132,10 @@ pub struct Profile {
     pub email_verified_at: Option<String>,
     /// RFC 3339.
     pub created_at: String,
+    /// Which second factors the account has (never their secrets).
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", sqlx(flatten))]
+    pub second_factors: super::SecondFactors,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

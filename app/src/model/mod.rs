@@ -7,6 +7,7 @@ mod catalog;
 mod registration;
 #[cfg(feature = "ssr")]
 pub mod requests;
+mod second_factor;
 mod secret;
 mod status;
 mod webhooks;
@@ -23,6 +24,10 @@ pub use catalog::{
     Order, OrderItem, OrderLineInput, OrderStatus, Product, ProductSort, StockShortage,
 };
 pub use registration::{Activated, CodeSent, Registered};
+pub use second_factor::{
+    AuthenticatorSetup, RecoveryCodeSet, SecondFactorMethod, SecondFactors, SecondStep,
+    SecondStepDone,
+};
 pub use secret::Secret;
 pub use status::{PublicSettings, StatusReport, human_duration};
 pub use webhooks::{DeadWebhook, WebhookCounts, WebhookView};

@@ -191,3 +191,32 @@ pub struct PlaceOrderRequest {
     /// 1 to 50 lines, each product once.
     pub items: Vec<OrderLineInput>,
 }
+
+/// A code from the authenticator app being set up.
+#[derive(ToSchema)]
+#[schema(example = json!({"code": "492039"}))]
+pub struct TotpCodeRequest {
+    /// Six digits.
+    pub code: Secret,
+}
+
+/// The password, and a current second factor.
+#[derive(ToSchema)]
+#[schema(example = json!({"password": "correct horse battery staple", "code": "492039"}))]
+pub struct PasswordAndCodeRequest {
+    pub password: Secret,
+    /// A code from the authenticator app, or a recovery code.
+    pub code: Secret,
+}
+
+/// The second step of a sign-in: the challenge, and one of `code` or `recovery_code`.
+#[derive(ToSchema)]
+#[schema(example = json!({"challenge": "h2F0Y2hhbGxlbmdlLXRva2VuLWV4YW1wbGUtMzItYnl0ZXM", "code": "492039"}))]
+pub struct SecondFactorRequest {
+    /// From the first step's `second_factor_required` answer; lives 5 minutes.
+    pub challenge: String,
+    /// A code from the authenticator app.
+    pub code: Option<Secret>,
+    /// One of the recovery codes (each works once); dashes and case do not matter.
+    pub recovery_code: Option<Secret>,
+}

@@ -1,4 +1,5 @@
-//! `/login`: sign in, with the ways out for a forgotten password or an account not activated.
+//! `/login`: sign in, with the ways out for a forgotten password or an account not activated;
+//! on an account with two-step sign-in, the second step after the password.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,7 +11,7 @@ use crate::{
     components::field::{Field, FieldState, focus_first_error, verdict},
     domain::Email,
     error::{ApiError, ErrorCode},
-    pages::activate::PendingActivation,
+    pages::{activate::PendingActivation, two_step::SecondStepForm},
     session::safe_next,
 };
 
@@ -25,6 +26,8 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let hydrated = crate::rules::Hydrated::get();
     let form = NodeRef::<leptos::html::Form>::new();
+    // The password checked out on an account with two-step sign-in: the second step's challenge.
+    let challenge = RwSignal::new(None::<String>);
 
     Effect::new(move |_| {
         let Some(result) = login.value().get() else {
@@ -32,6 +35,9 @@ pub fn LoginPage() -> impl IntoView {
         };
         match result {
             Ok(_) => load_page(&safe_next(query.with_untracked(|q| q.get("next")))),
+            Err(e) if e.error == ErrorCode::SecondFactorRequired => {
+                challenge.set(e.second_step.map(|step| step.challenge));
+            }
             Err(e) => {
                 if e.error == ErrorCode::NotActivated {
                     // The activation page can resend a code with these, without asking again.
@@ -62,11 +68,26 @@ pub fn LoginPage() -> impl IntoView {
         }
     };
 
+    // Back to the password when the second step is over (too old, too many wrong codes).
+    let expired = Callback::new(move |e: ApiError| {
+        challenge.set(None);
+        password.value.set(String::new());
+        error.set(Some(e));
+    });
+    let second_step = move || {
+        challenge.get().map(|challenge| {
+            let next = safe_next(query.with_untracked(|q| q.get("next")));
+            view! { <SecondStepForm challenge next expired /> }
+        })
+    };
+
     view! {
         <Title text="Sign in" />
         <section class="form-page">
             <h1>"Sign in"</h1>
-            <form class="card form" method="post" novalidate node_ref=form on:submit=on_submit>
+            {second_step}
+            <form class="card form" method="post" novalidate node_ref=form on:submit=on_submit
+                hidden=move || challenge.get().is_some()>
                 <Field state=email id="email" label="Email" kind="email" autocomplete="username" />
                 <Field state=password id="password" label="Password" kind="password" autocomplete="current-password" />
                 <div role="alert" class="form-error">

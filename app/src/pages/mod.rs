@@ -29,6 +29,7 @@ pub mod not_found;
 pub mod orders;
 pub mod products;
 pub mod register;
+pub mod two_step;
 
 use leptos::prelude::*;
 

@@ -38,10 +38,15 @@ pub async fn profile_of(
 
 pub async fn load_profile(conn: &mut PgConnection, user_id: Uuid) -> Result<Profile, ApiError> {
     sqlx::query_as(
-        "select id, first_name, last_name, email, phone_number, phone_number as phone_display,
-                role, rfc3339(email_verified_at) as email_verified_at,
-                rfc3339(created_at) as created_at
-         from users where id = $1",
+        "select u.id, u.first_name, u.last_name, u.email, u.phone_number,
+                u.phone_number as phone_display, u.role,
+                rfc3339(u.email_verified_at) as email_verified_at,
+                rfc3339(u.created_at) as created_at,
+                exists(select 1 from totp_factors t
+                       where t.user_id = u.id and t.enabled_at is not null) as totp,
+                (select count(*) from recovery_codes r
+                 where r.user_id = u.id and r.used_at is null) as recovery_codes_left
+         from users u where u.id = $1",
     )
     .bind(user_id)
     .fetch_optional(conn)

@@ -12,4 +12,5 @@ pub mod paging;
 pub mod password_reset;
 pub mod query;
 pub mod registration;
+pub mod second_factor;
 pub mod sign_in;

@@ -72,10 +72,15 @@ async fn login_sets_a_session_cookie_and_returns_the_profile() {
             "phone_display",
             "phone_number",
             "role",
+            "second_factors",
             "user_id"
         ]
     );
     assert_eq!(profile["role"], "user");
+    assert_eq!(
+        profile["second_factors"],
+        serde_json::json!({"totp": false, "recovery_codes_left": 0})
+    );
     // Only its hash is stored.
     let token = cookie
         .split(';')

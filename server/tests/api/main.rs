@@ -20,6 +20,7 @@ mod orders;
 mod pages;
 mod registration;
 mod resets;
+mod second_factor;
 mod smtp;
 mod startup;
 mod webhooks;

@@ -241,6 +241,7 @@ async fn a_rate_limit_refusal_is_counted_by_its_kind() {
         "codes_per_hour",
         "reset_per_network",
         "reset_per_address",
+        "second_step_per_account",
     ] {
         assert!(
             before

@@ -90,7 +90,7 @@ fn documented_inputs(contract: &Contract, path: &str) -> BTreeSet<String> {
 fn request_bodies_and_queries_name_exactly_the_server_functions_arguments() {
     use app::api::{
         account::*, admin::*, catalog::*, orders::*, password_reset::*, registration::*,
-        session::*, status::*, webhooks::*,
+        second_factor::*, session::*, status::*, webhooks::*,
     };
     let contract = Contract::of_this_build();
     let functions = [
@@ -101,6 +101,11 @@ fn request_bodies_and_queries_name_exactly_the_server_functions_arguments() {
         arguments::<Token>(),
         arguments::<Logout>(),
         arguments::<CurrentUser>(),
+        arguments::<SecondFactor>(),
+        arguments::<TotpSetup>(),
+        arguments::<TotpEnable>(),
+        arguments::<TotpDisable>(),
+        arguments::<RecoveryCodes>(),
         arguments::<GetProfile>(),
         arguments::<ChangePassword>(),
         arguments::<Sessions>(),

@@ -34,6 +34,9 @@ text_enum! {
         RegistrationAttempt = "registration_attempt",
         /// Someone registered with a free address and a phone number another account has.
         PhoneTakenNotice = "phone_taken_notice",
+        /// Two-step sign-in turned on or off, a recovery code used, a new set, or too many
+        /// wrong second-step codes.
+        SecondFactorNotice = "second_factor_notice",
         Goodbye = "goodbye",
         OrderConfirmation = "order_confirmation",
     }

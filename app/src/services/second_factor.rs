@@ -1,0 +1,709 @@
+//! Second factors: an authenticator app (TOTP) with its recovery codes, and the second step of
+//! a sign-in. The cryptography is in `infra::second_factor`; these are the rules:
+//!
+//! - Adding a factor needs the password; removing or replacing one needs the password and a
+//!   current factor (an authenticator code or a recovery code).
+//! - A password that checks out on an account with a second factor opens a challenge (5
+//!   minutes, 5 wrong codes), not a session: the first step alone gives no session, no token.
+//! - A TOTP code is accepted once: its step is kept in Postgres and only moves forward, so a
+//!   replay is refused on every replica.
+//! - Wrong second-step codes count toward the password's limits (per address typed and per
+//!   network) and toward a cap of their own per account and day
+//!   ([`SECOND_STEP_FAILURES_PER_DAY`]), whose first use in a day tells the owner their password
+//!   is known. [`guess_bound`] is what that leaves someone who has the password.
+//! - Turning a factor on or off, using a recovery code and making a new set each write a
+//!   security history entry and email the owner.
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret as _;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::{
+    error::{ApiError, Context as _, ErrorCode},
+    infra::{
+        client::ClientInfo,
+        credentials::FailureCounter,
+        events,
+        mail::{self, EmailKind},
+        metrics::{self, LimitKind},
+        rate_limit,
+        second_factor::{self as crypto, SecretBox, Totp},
+        sessions::Caller,
+    },
+    model::{
+        AuthenticatorSetup, EventKind, RecoveryCodeSet, SecondFactorMethod, SecondFactors, Secret,
+        SessionKind,
+    },
+    services::{account, sign_in::SignedIn},
+    state::AppState,
+};
+
+/// How long a challenge lives.
+pub const CHALLENGE_TTL: Duration = Duration::from_secs(5 * 60);
+/// Wrong codes one challenge allows before it is used up.
+pub const CHALLENGE_MAX_FAILURES: i32 = 5;
+/// Wrong second-step codes one account allows a day, over all its challenges.
+pub const SECOND_STEP_FAILURES_PER_DAY: u32 = 10;
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// The chance that someone who has the password gets past the authenticator app within
+/// `period`, guessing as fast as the cap allows: each guess matches one of the three live codes
+/// (the step and one either side) with probability 3 / 10^6, and the cap lets through its burst
+/// of [`SECOND_STEP_FAILURES_PER_DAY`], then one per `24 h / cap`, plus the guess that succeeds.
+/// Recovery codes (120 bits) add nothing measurable. 30 days: 311 guesses, 9.3e-4.
+pub fn guess_bound(period: Duration) -> f64 {
+    let per_day = f64::from(SECOND_STEP_FAILURES_PER_DAY);
+    let interval = DAY.as_secs_f64() / per_day;
+    let guesses = per_day + (period.as_secs_f64() / interval).floor() + 1.0;
+    let live_codes = (2 * crypto::TOTP_SKEW + 1) as f64;
+    guesses * live_codes / 10f64.powi(crypto::TOTP_DIGITS as i32)
+}
+
+fn sealer(state: &AppState) -> SecretBox {
+    SecretBox::new(state.settings.codes.key.expose_secret().as_bytes())
+}
+
+fn key(state: &AppState) -> &[u8] {
+    state.settings.codes.key.expose_secret().as_bytes()
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Which second factors `user_id` has.
+pub async fn factors_of(conn: &mut PgConnection, user_id: Uuid) -> Result<SecondFactors, ApiError> {
+    sqlx::query_as(
+        "select exists(select 1 from totp_factors
+                       where user_id = $1 and enabled_at is not null) as totp,
+                (select count(*) from recovery_codes
+                 where user_id = $1 and used_at is null) as recovery_codes_left",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await
+    .context("load the second factors")
+}
+
+/// Starts setting up an authenticator app: a new secret, pending until [`enable_totp`]
+/// confirms a code from it (a second call replaces a pending one).
+#[tracing::instrument(name = "second_factor.totp_setup", skip_all, fields(user.id = %caller.user_id))]
+pub async fn start_totp(
+    state: &AppState,
+    client: &ClientInfo,
+    caller: &Caller,
+    password: &Secret,
+) -> Result<AuthenticatorSetup, ApiError> {
+    let (email, _) = account::recheck_password(state, client, caller, password, "password").await?;
+    let secret = crypto::new_totp_secret();
+    let totp = Totp::new(secret.clone(), &email);
+    let sealed = sealer(state).seal(caller.user_id, &secret);
+    let replaced = sqlx::query(
+        "insert into totp_factors (user_id, sealed_secret) values ($1, $2)
+         on conflict (user_id) do update
+             set sealed_secret = excluded.sealed_secret, created_at = now(), last_step = 0
+             where totp_factors.enabled_at is null",
+    )
+    .bind(caller.user_id)
+    .bind(&sealed)
+    .execute(&state.pool)
+    .await
+    .context("keep a pending authenticator secret")?
+    .rows_affected();
+    if replaced == 0 {
+        return Err(totp_already_enabled());
+    }
+    let uri = totp
+        .uri()
+        .map_err(|e| ApiError::internal(e).context("write the otpauth URI"))?;
+    let qr_svg =
+        crypto::qr_svg(&uri).map_err(|e| ApiError::internal(e).context("draw a QR code"))?;
+    let secret = totp.secret_base32();
+    Ok(AuthenticatorSetup {
+        secret_grouped: crypto::grouped(&secret),
+        secret,
+        otpauth_uri: uri,
+        qr_svg,
+    })
+}
+
+fn totp_already_enabled() -> ApiError {
+    ApiError::new(
+        ErrorCode::TotpAlreadyEnabled,
+        "An authenticator app is already set up. Turn it off first to set up another.",
+    )
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredTotp {
+    sealed_secret: Vec<u8>,
+    enabled: bool,
+}
+
+async fn stored_totp(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    lock: bool,
+) -> Result<Option<StoredTotp>, ApiError> {
+    let sql = if lock {
+        "select sealed_secret, enabled_at is not null as enabled from totp_factors
+         where user_id = $1 for update"
+    } else {
+        "select sealed_secret, enabled_at is not null as enabled from totp_factors
+         where user_id = $1"
+    };
+    sqlx::query_as(sql)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+        .context("load the authenticator secret")
+}
+
+fn open_totp(
+    state: &AppState,
+    user_id: Uuid,
+    email: &str,
+    stored: &StoredTotp,
+) -> Result<Totp, ApiError> {
+    let secret = sealer(state)
+        .open(user_id, &stored.sealed_secret)
+        .ok_or_else(|| {
+            ApiError::internal("a sealed authenticator secret did not open (SECRET_KEY changed?)")
+        })?;
+    Ok(Totp::new(secret, email))
+}
+
+/// Moves the account's last accepted step forward to `step`; `false` when `step` is not ahead
+/// of it (a replay, here or on another replica).
+async fn accept_step(conn: &mut PgConnection, user_id: Uuid, step: u64) -> Result<bool, ApiError> {
+    let step = i64::try_from(step).unwrap_or(i64::MAX);
+    let moved =
+        sqlx::query("update totp_factors set last_step = $2 where user_id = $1 and last_step < $2")
+            .bind(user_id)
+            .bind(step)
+            .execute(conn)
+            .await
+            .context("accept an authenticator code")?
+            .rows_affected();
+    Ok(moved == 1)
+}
+
+fn wrong_code(attempts_left: Option<u32>) -> ApiError {
+    let mut error = ApiError::new(
+        ErrorCode::InvalidCode,
+        "That code is not right. Check the time on your device and try the current code.",
+    )
+    .with_field("code");
+    error.attempts_left = attempts_left;
+    error
+}
+
+/// Confirms the pending authenticator app with a code from it; the account's recovery codes are
+/// made (replacing any) and returned, the only time they are shown.
+#[tracing::instrument(name = "second_factor.totp_enable", skip_all, fields(user.id = %caller.user_id))]
+pub async fn enable_totp(
+    state: &AppState,
+    client: &ClientInfo,
+    caller: &Caller,
+    code: &Secret,
+) -> Result<RecoveryCodeSet, ApiError> {
+    let mut tx = state
+        .pool
+        .begin()
+        .await
+        .context("begin enabling an authenticator")?;
+    let owner = owner(&mut tx, caller.user_id).await?;
+    let stored = match stored_totp(&mut tx, caller.user_id, true).await? {
+        Some(stored) if stored.enabled => return Err(totp_already_enabled()),
+        Some(stored) => stored,
+        None => {
+            return Err(ApiError::new(
+                ErrorCode::TotpNotStarted,
+                "Start setting up an authenticator app first.",
+            ));
+        }
+    };
+    let totp = open_totp(state, caller.user_id, &owner.email, &stored)?;
+    let Some(step) = totp.matching_step(code.expose(), now_unix()) else {
+        return Err(wrong_code(None));
+    };
+    sqlx::query("update totp_factors set enabled_at = now(), last_step = $2 where user_id = $1")
+        .bind(caller.user_id)
+        .bind(i64::try_from(step).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await
+        .context("enable the authenticator")?;
+    let codes = replace_recovery_codes(&mut tx, state, caller.user_id).await?;
+    events::record(
+        &mut tx,
+        caller.user_id,
+        EventKind::SecondFactorEnabled,
+        client,
+    )
+    .await?;
+    notify(
+        &mut tx,
+        state,
+        &owner,
+        "Two-step sign-in is on",
+        "An authenticator app was set up for your account: signing in now asks for a code from \
+         it (or one of your recovery codes) after your password.",
+    )
+    .await?;
+    tx.commit()
+        .await
+        .context("commit enabling an authenticator")?;
+    tracing::info!("authenticator app enabled");
+    Ok(RecoveryCodeSet {
+        recovery_codes: codes,
+    })
+}
+
+/// Turns the authenticator app off (and with it the recovery codes): the password and a current
+/// code (from the app, or a recovery code) first.
+#[tracing::instrument(name = "second_factor.totp_disable", skip_all, fields(user.id = %caller.user_id))]
+pub async fn disable_totp(
+    state: &AppState,
+    client: &ClientInfo,
+    caller: &Caller,
+    password: &Secret,
+    code: &Secret,
+) -> Result<(), ApiError> {
+    account::recheck_password(state, client, caller, password, "password").await?;
+    let mut tx = state
+        .pool
+        .begin()
+        .await
+        .context("begin disabling an authenticator")?;
+    let owner = owner(&mut tx, caller.user_id).await?;
+    match check_code(&mut tx, state, caller.user_id, code.expose()).await? {
+        Checked::Wrong => return Err(wrong_code(None)),
+        Checked::Totp => {}
+        Checked::RecoveryCode => {
+            events::record(&mut tx, caller.user_id, EventKind::RecoveryCodeUsed, client).await?;
+        }
+    }
+    sqlx::query("delete from totp_factors where user_id = $1")
+        .bind(caller.user_id)
+        .execute(&mut *tx)
+        .await
+        .context("remove the authenticator")?;
+    sqlx::query("delete from recovery_codes where user_id = $1")
+        .bind(caller.user_id)
+        .execute(&mut *tx)
+        .await
+        .context("remove the recovery codes")?;
+    events::record(
+        &mut tx,
+        caller.user_id,
+        EventKind::SecondFactorDisabled,
+        client,
+    )
+    .await?;
+    notify(
+        &mut tx,
+        state,
+        &owner,
+        "Two-step sign-in is off",
+        "The authenticator app of your account was turned off, and its recovery codes with it: \
+         your password alone now signs you in.",
+    )
+    .await?;
+    tx.commit()
+        .await
+        .context("commit disabling an authenticator")?;
+    tracing::info!("authenticator app disabled");
+    Ok(())
+}
+
+/// A new set of recovery codes (the old set stops working): the password first.
+#[tracing::instrument(name = "second_factor.recovery_codes", skip_all, fields(user.id = %caller.user_id))]
+pub async fn renew_recovery_codes(
+    state: &AppState,
+    client: &ClientInfo,
+    caller: &Caller,
+    password: &Secret,
+) -> Result<RecoveryCodeSet, ApiError> {
+    account::recheck_password(state, client, caller, password, "password").await?;
+    let mut tx = state
+        .pool
+        .begin()
+        .await
+        .context("begin new recovery codes")?;
+    let owner = owner(&mut tx, caller.user_id).await?;
+    if !factors_of(&mut tx, caller.user_id).await?.any() {
+        return Err(ApiError::new(
+            ErrorCode::NoSecondFactor,
+            "Recovery codes come with an authenticator app: set one up first.",
+        ));
+    }
+    let codes = replace_recovery_codes(&mut tx, state, caller.user_id).await?;
+    events::record(
+        &mut tx,
+        caller.user_id,
+        EventKind::RecoveryCodesRenewed,
+        client,
+    )
+    .await?;
+    notify(
+        &mut tx,
+        state,
+        &owner,
+        "New recovery codes",
+        "A new set of recovery codes was made for your account; the earlier ones no longer work.",
+    )
+    .await?;
+    tx.commit().await.context("commit new recovery codes")?;
+    Ok(RecoveryCodeSet {
+        recovery_codes: codes,
+    })
+}
+
+async fn replace_recovery_codes(
+    tx: &mut PgConnection,
+    state: &AppState,
+    user_id: Uuid,
+) -> Result<Vec<String>, ApiError> {
+    sqlx::query("delete from recovery_codes where user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .context("remove the old recovery codes")?;
+    let codes = crypto::new_recovery_codes();
+    let hashes: Vec<Vec<u8>> = codes
+        .iter()
+        .filter_map(|code| crypto::canonical_recovery_code(code))
+        .map(|canonical| crypto::recovery_code_hash(key(state), user_id, &canonical))
+        .collect();
+    sqlx::query("insert into recovery_codes (user_id, code_hash) select $1, unnest($2::bytea[])")
+        .bind(user_id)
+        .bind(&hashes)
+        .execute(&mut *tx)
+        .await
+        .context("store the recovery codes")?;
+    Ok(codes)
+}
+
+#[derive(sqlx::FromRow)]
+struct Owner {
+    email: String,
+    first_name: String,
+}
+
+async fn owner(conn: &mut PgConnection, user_id: Uuid) -> Result<Owner, ApiError> {
+    sqlx::query_as("select email, first_name from users where id = $1")
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+        .context("load the account")?
+        .ok_or_else(ApiError::unauthenticated)
+}
+
+async fn notify(
+    tx: &mut PgConnection,
+    state: &AppState,
+    owner: &Owner,
+    subject: &str,
+    body: &str,
+) -> Result<(), ApiError> {
+    let notice = mail::notice_email(
+        EmailKind::SecondFactorNotice,
+        &owner.email,
+        &owner.first_name,
+        subject,
+        body,
+        &state.settings.http.link("/login"),
+    )?;
+    mail::enqueue(&mut *tx, None, &notice).await
+}
+
+/// What a code typed as a second factor turned out to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Checked {
+    /// A code from the authenticator app, of a step not accepted before (now accepted).
+    Totp,
+    /// An unused recovery code (now used).
+    RecoveryCode,
+    /// Neither.
+    Wrong,
+}
+
+/// Checks `code` against the account's factors, using it up when it matches: six digits are
+/// read as an authenticator code, anything else as a recovery code.
+async fn check_code(
+    tx: &mut PgConnection,
+    state: &AppState,
+    user_id: Uuid,
+    code: &str,
+) -> Result<Checked, ApiError> {
+    let trimmed = code.trim();
+    if trimmed.len() == crypto::TOTP_DIGITS && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        let Some(stored) = stored_totp(&mut *tx, user_id, true).await? else {
+            return Ok(Checked::Wrong);
+        };
+        if !stored.enabled {
+            return Ok(Checked::Wrong);
+        }
+        let totp = open_totp(state, user_id, "", &stored)?;
+        return Ok(match totp.matching_step(trimmed, now_unix()) {
+            Some(step) if accept_step(&mut *tx, user_id, step).await? => Checked::Totp,
+            _ => Checked::Wrong,
+        });
+    }
+    let Some(canonical) = crypto::canonical_recovery_code(trimmed) else {
+        return Ok(Checked::Wrong);
+    };
+    let used = sqlx::query(
+        "update recovery_codes set used_at = now()
+         where user_id = $1 and code_hash = $2 and used_at is null",
+    )
+    .bind(user_id)
+    .bind(crypto::recovery_code_hash(key(state), user_id, &canonical))
+    .execute(&mut *tx)
+    .await
+    .context("use a recovery code")?
+    .rows_affected();
+    Ok(if used == 1 {
+        Checked::RecoveryCode
+    } else {
+        Checked::Wrong
+    })
+}
+
+/// The methods a challenge offers for an account with `factors`.
+pub fn methods(factors: SecondFactors) -> Vec<SecondFactorMethod> {
+    let mut methods = Vec::new();
+    if factors.totp {
+        methods.push(SecondFactorMethod::Totp);
+        methods.push(SecondFactorMethod::RecoveryCode);
+    }
+    methods
+}
+
+/// The error a correct password gets on an account with a second factor: a new challenge, and
+/// the methods that can meet it.
+pub async fn challenge(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    kind: SessionKind,
+) -> Result<ApiError, ApiError> {
+    let factors = factors_of(&mut *conn, user_id).await?;
+    let (token, hash) = crypto::new_challenge();
+    sqlx::query(
+        "insert into sign_in_challenges (token_hash, user_id, kind, expires_at)
+         values ($1, $2, $3, now() + make_interval(secs => $4))",
+    )
+    .bind(hash)
+    .bind(user_id)
+    .bind(kind)
+    .bind(CHALLENGE_TTL.as_secs_f64())
+    .execute(&mut *conn)
+    .await
+    .context("open a sign-in challenge")?;
+    Ok(ApiError::second_factor_required(token, methods(factors)))
+}
+
+#[derive(sqlx::FromRow)]
+struct OpenChallenge {
+    user_id: Uuid,
+    kind: SessionKind,
+    failures: i32,
+    live: bool,
+    email: String,
+    first_name: String,
+}
+
+/// Wrong second-step codes for one account, over all its challenges.
+fn daily_key(user_id: Uuid) -> String {
+    format!("second_step:wrong:{user_id}")
+}
+
+/// Finishes a sign-in with a second factor: the session (or token) the first step asked for.
+#[tracing::instrument(name = "second_factor.second_step", skip_all, fields(user.id))]
+pub async fn second_step(
+    state: &AppState,
+    client: &ClientInfo,
+    token: &str,
+    code: &Secret,
+) -> Result<SignedIn, ApiError> {
+    let settings = &state.settings;
+    let mut tx = state.pool.begin().await.context("begin a second step")?;
+    crate::infra::credentials::limit_network(&mut tx, settings, client).await?;
+    let challenge: Option<OpenChallenge> = sqlx::query_as(
+        "select c.user_id, c.kind, c.failures, c.expires_at > now() as live,
+                u.email, u.first_name
+         from sign_in_challenges c join users u on u.id = c.user_id
+         where c.token_hash = $1 and u.status = 'active'
+         for update of c",
+    )
+    .bind(crypto::challenge_hash(token))
+    .fetch_optional(&mut *tx)
+    .await
+    .context("find the sign-in challenge")?;
+    let Some(challenge) = challenge else {
+        tx.commit().await.context("commit a second step")?;
+        return Err(challenge_expired());
+    };
+    tracing::Span::current().record("user.id", tracing::field::display(challenge.user_id));
+    if !challenge.live {
+        delete_challenge(&mut tx, token).await?;
+        tx.commit().await.context("commit a second step")?;
+        return Err(challenge_expired());
+    }
+    let user_id = challenge.user_id;
+    let failures = FailureCounter::for_email(&challenge.email);
+    if let Some(retry_after) = failures.blocked_for(&mut tx, settings).await? {
+        metrics::rate_limited(LimitKind::SignInPerEmail);
+        return Err(ApiError::too_many_attempts(retry_after));
+    }
+    let daily = daily_key(user_id);
+    if let rate_limit::Decision::Limited { retry_after } =
+        rate_limit::peek(&mut tx, &daily, SECOND_STEP_FAILURES_PER_DAY, DAY)
+            .await
+            .context("peek at wrong second-step codes")?
+    {
+        metrics::rate_limited(LimitKind::SecondStepPerAccount);
+        return Err(ApiError::too_many_attempts(retry_after));
+    }
+    let checked = check_code(&mut tx, state, user_id, code.expose()).await?;
+    if checked == Checked::Wrong {
+        failures.failed(&mut tx, settings).await?;
+        rate_limit::check(&mut tx, &daily, SECOND_STEP_FAILURES_PER_DAY, DAY)
+            .await
+            .context("count a wrong second-step code")?;
+        if rate_limit::peek(&mut tx, &daily, SECOND_STEP_FAILURES_PER_DAY, DAY)
+            .await
+            .context("peek at wrong second-step codes")?
+            != rate_limit::Decision::Allowed
+        {
+            tell_the_owner_once(&mut tx, state, user_id, &challenge).await?;
+        }
+        events::record(&mut tx, user_id, EventKind::SecondStepFailed, client).await?;
+        let failed = challenge.failures + 1;
+        let error = if failed >= CHALLENGE_MAX_FAILURES {
+            delete_challenge(&mut tx, token).await?;
+            ApiError::code_used_up()
+        } else {
+            sqlx::query("update sign_in_challenges set failures = $2 where token_hash = $1")
+                .bind(crypto::challenge_hash(token))
+                .bind(failed)
+                .execute(&mut *tx)
+                .await
+                .context("count a wrong code")?;
+            wrong_code(Some(
+                u32::try_from(CHALLENGE_MAX_FAILURES - failed).unwrap_or(0),
+            ))
+        };
+        tx.commit().await.context("commit a wrong code")?;
+        return Err(error);
+    }
+    delete_challenge(&mut tx, token).await?;
+    failures.clear(&mut tx).await?;
+    if checked == Checked::RecoveryCode {
+        events::record(&mut tx, user_id, EventKind::RecoveryCodeUsed, client).await?;
+        let left = factors_of(&mut tx, user_id).await?.recovery_codes_left;
+        let owner = Owner {
+            email: challenge.email.clone(),
+            first_name: challenge.first_name.clone(),
+        };
+        notify(
+            &mut tx,
+            state,
+            &owner,
+            "A recovery code was used",
+            &format!(
+                "A recovery code was just used to sign in to your account; {left} are left. \
+                 You can make a new set on your account page."
+            ),
+        )
+        .await?;
+    }
+    let signed_in =
+        crate::services::sign_in::open_session(&mut tx, state, client, user_id, challenge.kind)
+            .await?;
+    tx.commit().await.context("commit a second step")?;
+    tracing::info!(method = ?checked, "signed in with a second factor");
+    Ok(signed_in)
+}
+
+fn challenge_expired() -> ApiError {
+    ApiError::new(
+        ErrorCode::CodeExpired,
+        "This sign-in took too long. Enter your email and password again.",
+    )
+}
+
+async fn delete_challenge(tx: &mut PgConnection, token: &str) -> Result<(), ApiError> {
+    sqlx::query("delete from sign_in_challenges where token_hash = $1")
+        .bind(crypto::challenge_hash(token))
+        .execute(&mut *tx)
+        .await
+        .context("close a sign-in challenge")?;
+    Ok(())
+}
+
+/// The daily cap was just reached: the owner hears of it, once a day at most; whoever is
+/// guessing has their password.
+async fn tell_the_owner_once(
+    tx: &mut PgConnection,
+    state: &AppState,
+    user_id: Uuid,
+    challenge: &OpenChallenge,
+) -> Result<(), ApiError> {
+    let first = rate_limit::check(&mut *tx, &format!("second_step:notice:{user_id}"), 1, DAY)
+        .await
+        .context("note the second-step notice")?;
+    if first != rate_limit::Decision::Allowed {
+        return Ok(());
+    }
+    tracing::warn!(user.id = %user_id, "too many wrong second-step codes; the owner is told");
+    let owner = Owner {
+        email: challenge.email.clone(),
+        first_name: challenge.first_name.clone(),
+    };
+    notify(
+        tx,
+        state,
+        &owner,
+        "Someone has your password",
+        &format!(
+            "Someone signed in to your account with your password and then typed \
+             {SECOND_STEP_FAILURES_PER_DAY} wrong two-step codes within a day, so two-step \
+             sign-in is paused for your account for now. Change your password: whoever it was \
+             knows it."
+        ),
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_month_of_guessing_with_the_password_succeeds_less_than_once_in_a_thousand() {
+        let bound = guess_bound(Duration::from_secs(30 * 24 * 3600));
+        // 10 at once, then one every 2.4 hours for 30 days, plus the one that succeeds: 311.
+        assert!((bound - 311.0 * 3.0 / 1e6).abs() < 1e-12, "{bound}");
+        assert!(bound < 1e-3, "{bound}");
+        assert!(guess_bound(Duration::from_secs(24 * 3600)) < 1e-4);
+    }
+
+    #[test]
+    fn challenges_offer_what_the_account_has() {
+        let none = SecondFactors::default();
+        assert!(methods(none).is_empty());
+        let app = SecondFactors {
+            totp: true,
+            recovery_codes_left: 10,
+        };
+        assert_eq!(
+            methods(app),
+            [SecondFactorMethod::Totp, SecondFactorMethod::RecoveryCode]
+        );
+    }
+}
