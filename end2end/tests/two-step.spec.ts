@@ -79,7 +79,8 @@ test.describe('two-step sign-in', () => {
     const codeField = section.getByLabel('Code from the app', { exact: true });
     await codeField.fill('12345');
     await section.getByRole('button', { name: 'Turn on two-step sign-in' }).click();
-    await expect(section.getByRole('alert')).toContainText('not right');
+    await expect(section).toContainText('That code is not right.');
+    await expect(codeField).toHaveAttribute('aria-invalid', 'true');
     await codeField.fill(await app.nextCode(page));
     await section.getByRole('button', { name: 'Turn on two-step sign-in' }).click();
 

@@ -125,7 +125,7 @@ fn Scan(
         }
     };
     view! {
-        <ol class="steps">
+        <ol class="list">
             <li>
                 "Scan this QR code with your authenticator app."
                 <div class="qr" role="img" aria-label="QR code of the authenticator secret" inner_html=setup.qr_svg></div>
