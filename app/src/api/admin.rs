@@ -152,6 +152,27 @@ pub async fn resend_activation(#[server(default)] user_id: String) -> Result<Cod
     admin::resend_activation(&request.state, &actor, &user_id).await
 }
 
+/// Removes every second factor of a person who lost their devices (authenticator app, recovery
+/// codes): the password alone signs in again. Audited; the person is emailed.
+#[cfg_attr(feature = "ssr", utoipa::path(
+    post,
+    path = "/api/admin/remove-second-factors",
+    tag = "Administration",
+    request_body = crate::model::requests::UserIdRequest,
+    responses((status = 200, description = "OK", body = Done)),
+    security(("session" = []), ("bearer" = [])),
+))]
+#[server(endpoint = "admin/remove-second-factors", input = server_fn::codec::Json)]
+pub async fn remove_second_factors(#[server(default)] user_id: String) -> Result<Done, ApiError> {
+    use crate::{api::extract, infra::audit::Actor, services::admin};
+
+    let request = extract::Request::current().await;
+    let admin = request.administrator().await?;
+    let actor = Actor::administrator(&admin, &request.client);
+    admin::remove_second_factors(&request.state, &actor, &user_id).await?;
+    Ok(Done::OK)
+}
+
 /// Deletes the account as its owner would: email and phone free, a goodbye email.
 #[cfg_attr(feature = "ssr", utoipa::path(
     post,

@@ -220,6 +220,10 @@ pub const ERRORS: &[(&str, &[ErrorCode])] = {
             &[NotFound, CannotModifySelf, AlreadyActive, AccountDisabled],
         ),
         (
+            "/api/admin/remove-second-factors",
+            &[NotFound, CannotModifySelf, NoSecondFactor],
+        ),
+        (
             "/api/admin/delete-user",
             &[NotFound, CannotModifySelf, LastAdmin],
         ),
@@ -371,6 +375,7 @@ pub fn openapi_json() {}
         super::admin::enable_user,
         super::admin::set_role,
         super::admin::resend_activation,
+        super::admin::remove_second_factors,
         super::admin::delete_user,
         super::admin::audit_log,
         super::admin::outbox,

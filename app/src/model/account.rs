@@ -53,6 +53,8 @@ text_enum! {
         RecoveryCodesRenewed = "recovery_codes_renewed",
         /// A wrong code at the second step of a sign-in.
         SecondStepFailed = "second_step_failed",
+        /// An administrator removed every second factor (the person lost their devices).
+        SecondFactorsRemovedByAdmin = "second_factors_removed_by_admin",
     }
 }
 
@@ -81,6 +83,7 @@ impl EventKind {
             Self::RecoveryCodeUsed => "recovery code used",
             Self::RecoveryCodesRenewed => "new recovery codes made",
             Self::SecondStepFailed => "wrong two-step code",
+            Self::SecondFactorsRemovedByAdmin => "two-step sign-in removed by an administrator",
         }
     }
 }

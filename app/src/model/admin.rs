@@ -38,6 +38,8 @@ text_enum! {
         ProductCreated = "product_created",
         ProductUpdated = "product_updated",
         ProductDeleted = "product_deleted",
+        /// Every second factor of a person who lost their devices.
+        SecondFactorsRemoved = "second_factors_removed",
     }
 }
 
@@ -123,6 +125,8 @@ pub struct UserDetail {
     pub disabled_reason: Option<String>,
     /// Wrong activation codes over the life of the registration.
     pub failed_code_attempts: i32,
+    /// Which second factors the person has (never their secrets).
+    pub second_factors: super::SecondFactors,
     pub sessions: SessionsSummary,
     /// The latest 50, newest first.
     pub security_events: Vec<SecurityEvent>,

@@ -30,6 +30,7 @@ use crate::{
         OutboxEntry, OutboxStatus, OutboxView, Page, Role, SecurityEvent, SessionsSummary,
         UserDetail, UserSort, UserSummary, WebhookCounts, WebhookView,
     },
+    services::second_factor,
     state::AppState,
 };
 
@@ -273,8 +274,10 @@ pub async fn user_detail(
     .fetch_all(&mut *conn)
     .await
     .context("list a user's history")?;
+    let second_factors = second_factor::factors_of(&mut conn, user_id).await?;
     Ok(UserDetail {
         user,
+        second_factors,
         email_verified_at: extras.email_verified_at,
         disabled_at: extras.disabled_at,
         disabled_reason: extras.disabled_reason,
@@ -556,6 +559,46 @@ pub async fn resend_activation(
     Ok(CodeSent {
         code_expires_in: state.settings.codes.ttl_secs(),
     })
+}
+
+/// Removes every second factor of a person who lost their devices (the authenticator app and
+/// its recovery codes, and any sign-in waiting for its second step): the password alone signs
+/// in again. Audited; the person is emailed.
+#[tracing::instrument(name = "admin.remove_second_factors", skip_all, fields(target.id = %user_id))]
+pub async fn remove_second_factors(
+    state: &AppState,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<(), ApiError> {
+    let user_id = parse_user_id(user_id, "user_id")?;
+    let (mut tx, target) = begin_act(state, actor, user_id, "remove the second factors of").await?;
+    let removed = second_factor::remove_all(&mut tx, user_id).await?;
+    if !removed.any() {
+        return Err(ApiError::new(
+            ErrorCode::NoSecondFactor,
+            "This account has no second factor.",
+        ));
+    }
+    events::record_by_admin(&mut tx, user_id, EventKind::SecondFactorsRemovedByAdmin).await?;
+    second_factor::notify_removed_by_admin(&mut tx, state, &target.email, &target.first_name)
+        .await?;
+    let details = json!({
+        "totp": removed.totp,
+        "recovery_codes_left": removed.recovery_codes_left,
+    });
+    audit::record(
+        &mut tx,
+        actor,
+        AuditAction::SecondFactorsRemoved,
+        Some(user_id),
+        details,
+    )
+    .await?;
+    tx.commit()
+        .await
+        .context("commit removing second factors")?;
+    tracing::info!("second factors removed by an administrator");
+    Ok(())
 }
 
 /// Deletes an account as its owner would: email and phone free, a goodbye email queued.

@@ -421,6 +421,47 @@ async fn notify(
     mail::enqueue(&mut *tx, None, &notice).await
 }
 
+/// Removes every second factor of `user_id` and any sign-in waiting for its second step, in
+/// `tx`; what there was.
+pub async fn remove_all(tx: &mut PgConnection, user_id: Uuid) -> Result<SecondFactors, ApiError> {
+    let had = factors_of(&mut *tx, user_id).await?;
+    for sql in [
+        "delete from totp_factors where user_id = $1",
+        "delete from recovery_codes where user_id = $1",
+        "delete from sign_in_challenges where user_id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .context("remove the second factors")?;
+    }
+    Ok(had)
+}
+
+/// Tells a person an administrator removed their second factors.
+pub async fn notify_removed_by_admin(
+    tx: &mut PgConnection,
+    state: &AppState,
+    email: &str,
+    first_name: &str,
+) -> Result<(), ApiError> {
+    let owner = Owner {
+        email: email.to_string(),
+        first_name: first_name.to_string(),
+    };
+    notify(
+        tx,
+        state,
+        &owner,
+        "Two-step sign-in was removed",
+        "An administrator removed two-step sign-in from your account (its authenticator app and \
+         recovery codes), as asked when devices are lost: your password alone signs you in now. \
+         Set up an authenticator app again on your account page.",
+    )
+    .await
+}
+
 /// What a code typed as a second factor turned out to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Checked {

@@ -125,6 +125,7 @@ fn request_bodies_and_queries_name_exactly_the_server_functions_arguments() {
         arguments::<EnableUser>(),
         arguments::<SetRole>(),
         arguments::<ResendActivation>(),
+        arguments::<RemoveSecondFactors>(),
         arguments::<DeleteUser>(),
         arguments::<AuditLog>(),
         arguments::<Outbox>(),

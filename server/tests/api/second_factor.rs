@@ -507,3 +507,81 @@ async fn turning_it_off_or_making_new_recovery_codes_needs_the_password_and_a_cu
         assert!(kinds.contains(&kind.into()), "{kind}: {kinds:?}");
     }
 }
+
+#[tokio::test]
+async fn an_administrator_sees_the_factors_and_removes_them_for_someone_who_lost_their_phone() {
+    let app = spawn_app().await;
+    let (person, _, _) = with_authenticator(&app).await;
+    let user_id = app.user_id(&person.email).await;
+    let (_, token) = app.admin().await;
+    let admin = |path: String| app.client.get(app.url(&path)).bearer_auth(&token).send();
+    let detail = body(
+        admin(format!("/api/admin/user?id={user_id}"))
+            .await
+            .expect("detail"),
+    )
+    .await;
+    assert_eq!(
+        detail["second_factors"],
+        json!({"totp": true, "recovery_codes_left": 10}),
+        "{detail}"
+    );
+    // Never a secret: the detail holds no key of the app or code.
+    let text = detail.to_string();
+    assert!(
+        !text.contains("secret") && !text.contains("sealed"),
+        "{text}"
+    );
+
+    let remove = |who: String| {
+        app.client
+            .post(app.url("/api/admin/remove-second-factors"))
+            .bearer_auth(&token)
+            .json(&json!({"user_id": who}))
+            .send()
+    };
+    // Only administrators.
+    let response = app
+        .post_json(
+            "/api/admin/remove-second-factors",
+            &json!({"user_id": user_id}),
+        )
+        .await;
+    assert_eq!(error_code(response, 403).await, "forbidden");
+    let response = remove(user_id.to_string()).await.expect("remove");
+    assert_eq!(response.status(), 200);
+    let response = remove(user_id.to_string()).await.expect("remove again");
+    assert_eq!(error_code(response, 409).await, "no_second_factor");
+
+    // The password alone signs in again; the person hears of it; the act is on the record.
+    let response = Client::of(&app)
+        .post_json(
+            "/api/login",
+            &json!({"email": person.email, "password": person.password}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let notice = app
+        .mail
+        .wait_for_nth(&person.email, 3, crate::smtp::MAIL_WITHIN)
+        .await;
+    assert!(
+        notice.subject().contains("Two-step sign-in was removed"),
+        "{}",
+        notice.subject()
+    );
+    let kinds = history(&app, &person.email).await;
+    assert!(
+        kinds.contains(&"second_factors_removed_by_admin".into()),
+        "{kinds:?}"
+    );
+    let audit = body(
+        admin("/api/admin/audit-log".to_string())
+            .await
+            .expect("audit"),
+    )
+    .await;
+    let row = &audit["items"][0];
+    assert_eq!(row["action"], "second_factors_removed", "{audit}");
+    assert_eq!(row["target_id"], user_id.to_string().as_str(), "{audit}");
+}
