@@ -69,7 +69,7 @@ test.describe('two-step sign-in', () => {
     await expect(section).toContainText('Off.');
     await section.getByLabel('Your password', { exact: true }).fill(person.password);
     await section.getByRole('button', { name: 'Set up an authenticator app' }).click();
-    const key = section.getByLabel('Authenticator key');
+    const key = section.locator('#authenticator-key');
     await expect(key).toHaveText(/^([A-Z2-7]{4} )+[A-Z2-7]{1,4}$/);
     await expect(section.getByRole('img', { name: 'QR code of the authenticator secret' }).locator('svg')).toBeVisible();
     await expectAccessible(page, '/account, setting up an authenticator app');
@@ -118,15 +118,23 @@ test.describe('two-step sign-in', () => {
     await main.getByLabel('Email', { exact: true }).focus();
     await page.keyboard.type(person.email);
     await page.keyboard.press('Tab');
+    await expect(main.getByLabel('Password', { exact: true })).toBeFocused();
     await page.keyboard.type(person.password);
     await page.keyboard.press('Enter');
     await expect(appCode).toBeVisible();
-    await main.getByRole('button', { name: 'Use a recovery code instead' }).focus();
+    await appCode.focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    const toggle = main.getByRole('button', { name: 'Use a recovery code instead' });
+    await expect(toggle).toBeFocused();
     await page.keyboard.press('Enter');
     const recoveryField = main.getByLabel('Recovery code', { exact: true });
     await expect(recoveryField).toBeVisible();
-    await recoveryField.focus();
-    await page.keyboard.type(recovery[0].toLowerCase());
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    await expect(recoveryField).toBeFocused();
+    // As written down, in lower case with spaces: still the code.
+    await page.keyboard.type(recovery[0].toLowerCase().replaceAll('-', ' '));
     await page.keyboard.press('Enter');
     await expect(page).toHaveURL(onPath('/account'));
     await waitForHydration(page);

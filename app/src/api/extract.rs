@@ -97,6 +97,14 @@ pub fn set_cookie(cookie: HeaderValue) {
     }
 }
 
+/// The response carries a secret (an authenticator key, recovery codes, a token): no cache may
+/// keep it.
+pub fn no_store() {
+    if let Some(response) = response() {
+        response.insert_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+}
+
 /// A 401 from a Basic-Auth endpoint says how to authenticate (RFC 9110 §11.6.1).
 pub fn with_basic_challenge<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
     if let Err(e) = &result

@@ -27,6 +27,7 @@ pub async fn totp_setup(
 
     let request = extract::Request::current().await;
     let caller = request.caller().await?;
+    extract::no_store();
     second_factor::start_totp(&request.state, &request.client, &caller, &password).await
 }
 
@@ -46,6 +47,7 @@ pub async fn totp_enable(#[server(default)] code: Secret) -> Result<RecoveryCode
 
     let request = extract::Request::current().await;
     let caller = request.caller().await?;
+    extract::no_store();
     second_factor::enable_totp(&request.state, &request.client, &caller, &code).await
 }
 
@@ -72,24 +74,28 @@ pub async fn totp_disable(
     Ok(Done::OK)
 }
 
-/// A new set of ten recovery codes; the earlier set stops working.
+/// A new set of ten recovery codes; the earlier set stops working. The password and a current
+/// code (from the app, or one of the old recovery codes).
 #[cfg_attr(feature = "ssr", utoipa::path(
     post,
     path = "/api/recovery-codes",
     tag = "Two-step sign-in",
-    request_body = crate::model::requests::PasswordRequest,
+    request_body = crate::model::requests::PasswordAndCodeRequest,
     responses((status = 200, description = "OK", body = RecoveryCodeSet)),
     security(("session" = []), ("bearer" = [])),
 ))]
 #[server(endpoint = "recovery-codes", input = server_fn::codec::Json)]
 pub async fn recovery_codes(
     #[server(default)] password: Secret,
+    #[server(default)] code: Secret,
 ) -> Result<RecoveryCodeSet, ApiError> {
     use crate::{api::extract, services::second_factor};
 
     let request = extract::Request::current().await;
     let caller = request.caller().await?;
-    second_factor::renew_recovery_codes(&request.state, &request.client, &caller, &password).await
+    extract::no_store();
+    second_factor::renew_recovery_codes(&request.state, &request.client, &caller, &password, &code)
+        .await
 }
 
 /// The second step of a sign-in: the `challenge` of the first step's `second_factor_required`
@@ -117,6 +123,7 @@ pub async fn second_factor(
     };
 
     let request = extract::Request::current().await;
+    extract::no_store();
     let Some(code) = code.or(recovery_code) else {
         return Err(ApiError::invalid(
             "code",

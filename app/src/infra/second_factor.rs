@@ -85,7 +85,7 @@ impl Totp {
     /// The step `code` belongs to, if it is the code of the step of `unix_secs` or of one either
     /// side. Every candidate is compared, in constant time.
     pub fn matching_step(&self, code: &str, unix_secs: u64) -> Option<u64> {
-        let code = code.trim();
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
         if code.len() != TOTP_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
@@ -287,6 +287,9 @@ mod tests {
         {
             assert_eq!(totp.matching_step(&old, now), None);
         }
+        let current = totp.code_at_step(step);
+        let spaced = format!("{} {}", &current[..3], &current[3..]);
+        assert_eq!(totp.matching_step(&spaced, now), Some(step));
         assert_eq!(totp.matching_step("12345", now), None);
         assert_eq!(totp.matching_step("12345a", now), None);
     }

@@ -132,7 +132,7 @@ fn Scan(
             </li>
             <li>
                 "Or type this key into the app: "
-                <code class="secret" aria-label="Authenticator key">{setup.secret_grouped}</code>
+                <code class="secret" id="authenticator-key">{setup.secret_grouped}</code>
             </li>
             <li>"Enter the 6-digit code the app shows."</li>
         </ol>
@@ -186,6 +186,7 @@ fn ShowCodes(codes: Vec<String>, stage: RwSignal<Stage>) -> impl IntoView {
 fn Enabled(factors: RwSignal<SecondFactors>, stage: RwSignal<Stage>) -> impl IntoView {
     let user = CurrentUser::get();
     let renew_password = password_field();
+    let renew_code = code_field();
     let renew = ServerAction::<RecoveryCodes>::new();
     let off_password = password_field();
     let off_code = code_field();
@@ -203,7 +204,10 @@ fn Enabled(factors: RwSignal<SecondFactors>, stage: RwSignal<Stage>) -> impl Int
             stage.set(Stage::Codes(set.recovery_codes));
         }
         Some(Err(e)) => {
-            renew_notice.set(place_error(e, &[("password", renew_password)]));
+            renew_notice.set(place_error(
+                e,
+                &[("password", renew_password), ("code", renew_code)],
+            ));
             focus_first_error(renew_form);
         }
         None => {}
@@ -225,9 +229,13 @@ fn Enabled(factors: RwSignal<SecondFactors>, stage: RwSignal<Stage>) -> impl Int
     let on_renew = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         renew_notice.set(None);
-        if renew_password.validate() {
+        if [renew_password.validate(), renew_code.validate()]
+            .iter()
+            .all(|ok| *ok)
+        {
             renew.dispatch(RecoveryCodes {
                 password: renew_password.value.get_untracked().into(),
+                code: renew_code.value.get_untracked().trim().into(),
             });
         } else {
             focus_first_error(renew_form);
@@ -261,6 +269,7 @@ fn Enabled(factors: RwSignal<SecondFactors>, stage: RwSignal<Stage>) -> impl Int
         <h3>"New recovery codes"</h3>
         <form class="form" method="post" novalidate node_ref=renew_form on:submit=on_renew>
             <Field state=renew_password id="renew_password" label="Your password" kind="password" autocomplete="current-password" />
+            <Field state=renew_code id="renew_code" label="Code from the app, or a recovery code" autocomplete="one-time-code" />
             <div role="alert" class="form-error">{move || renew_notice.get()}</div>
             <button type="submit" class="button button-secondary" disabled=move || renew.pending().get()>"Make new recovery codes"</button>
         </form>

@@ -177,6 +177,7 @@ pub async fn change_password(
     set_password(&mut tx, caller.user_id, &hash).await?;
     // Whoever else knew the old password is out, everywhere, now.
     sessions::end_all(&mut tx, caller.user_id, Some(caller.session_id)).await?;
+    crate::services::second_factor::forget_pending(&mut tx, caller.user_id).await?;
     events::record(&mut tx, caller.user_id, EventKind::PasswordChanged, client).await?;
     webhooks::publish(
         &mut tx,

@@ -360,6 +360,7 @@ pub async fn reset(
     tracing::Span::current().record("user.id", tracing::field::display(user_id));
     set_password(&mut tx, user_id, &hash).await?;
     sessions::end_all(&mut tx, user_id, None).await?;
+    crate::services::second_factor::forget_pending(&mut tx, user_id).await?;
     FailureCounter::for_email(slot.subject())
         .clear(&mut tx)
         .await?;

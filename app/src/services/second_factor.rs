@@ -30,7 +30,7 @@ use crate::{
         metrics::{self, LimitKind},
         rate_limit,
         second_factor::{self as crypto, SecretBox, Totp},
-        sessions::Caller,
+        sessions::{self, Caller},
     },
     model::{
         AuthenticatorSetup, EventKind, RecoveryCodeSet, SecondFactorMethod, SecondFactors, Secret,
@@ -238,6 +238,9 @@ pub async fn enable_totp(
         .await
         .context("enable the authenticator")?;
     let codes = replace_recovery_codes(&mut tx, state, caller.user_id).await?;
+    // A session opened with the password alone (perhaps by whoever made this necessary) ends:
+    // from now on every session has passed both steps. This one stays.
+    sessions::end_all(&mut tx, caller.user_id, Some(caller.session_id)).await?;
     events::record(
         &mut tx,
         caller.user_id,
@@ -280,12 +283,18 @@ pub async fn disable_totp(
         .await
         .context("begin disabling an authenticator")?;
     let owner = owner(&mut tx, caller.user_id).await?;
-    match check_code(&mut tx, state, caller.user_id, code.expose()).await? {
-        Checked::Wrong => return Err(wrong_code(None)),
-        Checked::Totp => {}
-        Checked::RecoveryCode => {
-            events::record(&mut tx, caller.user_id, EventKind::RecoveryCodeUsed, client).await?;
-        }
+    if let Err(wrong) = judge(
+        &mut tx,
+        state,
+        client,
+        caller.user_id,
+        &owner,
+        code.expose(),
+    )
+    .await?
+    {
+        tx.commit().await.context("commit a wrong code")?;
+        return Err(wrong);
     }
     sqlx::query("delete from totp_factors where user_id = $1")
         .bind(caller.user_id)
@@ -320,13 +329,15 @@ pub async fn disable_totp(
     Ok(())
 }
 
-/// A new set of recovery codes (the old set stops working): the password first.
+/// A new set of recovery codes (the old set stops working): replacing a factor, so the password
+/// and a current code (from the app, or one of the old recovery codes) first.
 #[tracing::instrument(name = "second_factor.recovery_codes", skip_all, fields(user.id = %caller.user_id))]
 pub async fn renew_recovery_codes(
     state: &AppState,
     client: &ClientInfo,
     caller: &Caller,
     password: &Secret,
+    code: &Secret,
 ) -> Result<RecoveryCodeSet, ApiError> {
     account::recheck_password(state, client, caller, password, "password").await?;
     let mut tx = state
@@ -340,6 +351,19 @@ pub async fn renew_recovery_codes(
             ErrorCode::NoSecondFactor,
             "Recovery codes come with an authenticator app: set one up first.",
         ));
+    }
+    if let Err(wrong) = judge(
+        &mut tx,
+        state,
+        client,
+        caller.user_id,
+        &owner,
+        code.expose(),
+    )
+    .await?
+    {
+        tx.commit().await.context("commit a wrong code")?;
+        return Err(wrong);
     }
     let codes = replace_recovery_codes(&mut tx, state, caller.user_id).await?;
     events::record(
@@ -462,6 +486,20 @@ pub async fn notify_removed_by_admin(
     .await
 }
 
+/// After a password reset or change: sign-ins waiting for their second step (begun with the old
+/// password) end, and the day's count of wrong codes starts again for the new password.
+pub async fn forget_pending(tx: &mut PgConnection, user_id: Uuid) -> Result<(), ApiError> {
+    sqlx::query("delete from sign_in_challenges where user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .context("end the sign-ins waiting for a second step")?;
+    rate_limit::reset(&mut *tx, &daily_key(user_id))
+        .await
+        .context("clear the wrong second-step codes")?;
+    Ok(())
+}
+
 /// What a code typed as a second factor turned out to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Checked {
@@ -481,7 +519,9 @@ async fn check_code(
     user_id: Uuid,
     code: &str,
 ) -> Result<Checked, ApiError> {
-    let trimmed = code.trim();
+    // As apps show it ("123 456") or typed loosely: spaces do not count.
+    let trimmed: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let trimmed = trimmed.as_str();
     if trimmed.len() == crypto::TOTP_DIGITS && trimmed.bytes().all(|b| b.is_ascii_digit()) {
         let Some(stored) = stored_totp(&mut *tx, user_id, true).await? else {
             return Ok(Checked::Wrong);
@@ -563,6 +603,88 @@ fn daily_key(user_id: Uuid) -> String {
     format!("second_step:wrong:{user_id}")
 }
 
+/// Judges `code` as a current second factor of `user_id`, from someone who already gave the
+/// password (a sign-in's second step, or a signed-in person turning the factor off or replacing
+/// its recovery codes): one at a time per account, under the caps of wrong codes (per address
+/// and per day), each wrong code counted, recorded and, at the daily cap, told to the owner.
+/// `Ok(Err(invalid_code))` is a wrong code, counted in `tx`: commit it, then answer the error.
+/// A recovery code that matched is used up, recorded and told.
+async fn judge(
+    tx: &mut PgConnection,
+    state: &AppState,
+    client: &ClientInfo,
+    user_id: Uuid,
+    owner: &Owner,
+    code: &str,
+) -> Result<Result<Checked, ApiError>, ApiError> {
+    let settings = &state.settings;
+    // One judgment per account at a time, over all its challenges and forms: parallel guesses
+    // cannot all pass the caps below before any of them is counted.
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("second_step:{user_id}"))
+        .execute(&mut *tx)
+        .await
+        .context("queue behind other second steps of this account")?;
+    let failures = FailureCounter::for_email(&owner.email);
+    if let Some(retry_after) = failures.blocked_for(&mut *tx, settings).await? {
+        metrics::rate_limited(LimitKind::SignInPerEmail);
+        return Err(ApiError::too_many_attempts(retry_after));
+    }
+    let daily = daily_key(user_id);
+    if let rate_limit::Decision::Limited { retry_after } =
+        rate_limit::peek(&mut *tx, &daily, SECOND_STEP_FAILURES_PER_DAY, DAY)
+            .await
+            .context("peek at wrong second-step codes")?
+    {
+        metrics::rate_limited(LimitKind::SecondStepPerAccount);
+        return Err(too_many_codes(retry_after));
+    }
+    let checked = check_code(&mut *tx, state, user_id, code).await?;
+    match checked {
+        Checked::Wrong => {
+            failures.failed(&mut *tx, settings).await?;
+            rate_limit::check(&mut *tx, &daily, SECOND_STEP_FAILURES_PER_DAY, DAY)
+                .await
+                .context("count a wrong second-step code")?;
+            if rate_limit::peek(&mut *tx, &daily, SECOND_STEP_FAILURES_PER_DAY, DAY)
+                .await
+                .context("peek at wrong second-step codes")?
+                != rate_limit::Decision::Allowed
+            {
+                tell_the_owner_once(&mut *tx, state, user_id, owner).await?;
+            }
+            events::record(&mut *tx, user_id, EventKind::SecondStepFailed, client).await?;
+            return Ok(Err(wrong_code(None)));
+        }
+        Checked::RecoveryCode => {
+            events::record(&mut *tx, user_id, EventKind::RecoveryCodeUsed, client).await?;
+            let left = factors_of(&mut *tx, user_id).await?.recovery_codes_left;
+            notify(
+                &mut *tx,
+                state,
+                owner,
+                "A recovery code was used",
+                &format!(
+                    "A recovery code of your account was just used; {left} are left. You can \
+                     make a new set on your account page."
+                ),
+            )
+            .await?;
+        }
+        Checked::Totp => {}
+    }
+    failures.clear(&mut *tx).await?;
+    Ok(Ok(checked))
+}
+
+fn too_many_codes(retry_after: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::TooManyAttempts,
+        format!("Too many wrong codes. Try again in {retry_after} seconds."),
+    )
+    .with_retry_after(retry_after.max(1))
+}
+
 /// Finishes a sign-in with a second factor: the session (or token) the first step asked for.
 #[tracing::instrument(name = "second_factor.second_step", skip_all, fields(user.id))]
 pub async fn second_step(
@@ -596,73 +718,36 @@ pub async fn second_step(
         return Err(challenge_expired());
     }
     let user_id = challenge.user_id;
-    let failures = FailureCounter::for_email(&challenge.email);
-    if let Some(retry_after) = failures.blocked_for(&mut tx, settings).await? {
-        metrics::rate_limited(LimitKind::SignInPerEmail);
-        return Err(ApiError::too_many_attempts(retry_after));
-    }
-    let daily = daily_key(user_id);
-    if let rate_limit::Decision::Limited { retry_after } =
-        rate_limit::peek(&mut tx, &daily, SECOND_STEP_FAILURES_PER_DAY, DAY)
-            .await
-            .context("peek at wrong second-step codes")?
-    {
-        metrics::rate_limited(LimitKind::SecondStepPerAccount);
-        return Err(ApiError::too_many_attempts(retry_after));
-    }
-    let checked = check_code(&mut tx, state, user_id, code.expose()).await?;
-    if checked == Checked::Wrong {
-        failures.failed(&mut tx, settings).await?;
-        rate_limit::check(&mut tx, &daily, SECOND_STEP_FAILURES_PER_DAY, DAY)
-            .await
-            .context("count a wrong second-step code")?;
-        if rate_limit::peek(&mut tx, &daily, SECOND_STEP_FAILURES_PER_DAY, DAY)
-            .await
-            .context("peek at wrong second-step codes")?
-            != rate_limit::Decision::Allowed
-        {
-            tell_the_owner_once(&mut tx, state, user_id, &challenge).await?;
+    let owner = Owner {
+        email: challenge.email.clone(),
+        first_name: challenge.first_name.clone(),
+    };
+    let checked = match judge(&mut tx, state, client, user_id, &owner, code.expose()).await? {
+        Ok(checked) => checked,
+        Err(_) => {
+            let failed = challenge.failures + 1;
+            let error = if failed >= CHALLENGE_MAX_FAILURES {
+                delete_challenge(&mut tx, token).await?;
+                ApiError::new(
+                    ErrorCode::CodeUsedUp,
+                    "Too many wrong codes. Enter your email and password again.",
+                )
+            } else {
+                sqlx::query("update sign_in_challenges set failures = $2 where token_hash = $1")
+                    .bind(crypto::challenge_hash(token))
+                    .bind(failed)
+                    .execute(&mut *tx)
+                    .await
+                    .context("count a wrong code")?;
+                wrong_code(Some(
+                    u32::try_from(CHALLENGE_MAX_FAILURES - failed).unwrap_or(0),
+                ))
+            };
+            tx.commit().await.context("commit a wrong code")?;
+            return Err(error);
         }
-        events::record(&mut tx, user_id, EventKind::SecondStepFailed, client).await?;
-        let failed = challenge.failures + 1;
-        let error = if failed >= CHALLENGE_MAX_FAILURES {
-            delete_challenge(&mut tx, token).await?;
-            ApiError::code_used_up()
-        } else {
-            sqlx::query("update sign_in_challenges set failures = $2 where token_hash = $1")
-                .bind(crypto::challenge_hash(token))
-                .bind(failed)
-                .execute(&mut *tx)
-                .await
-                .context("count a wrong code")?;
-            wrong_code(Some(
-                u32::try_from(CHALLENGE_MAX_FAILURES - failed).unwrap_or(0),
-            ))
-        };
-        tx.commit().await.context("commit a wrong code")?;
-        return Err(error);
-    }
+    };
     delete_challenge(&mut tx, token).await?;
-    failures.clear(&mut tx).await?;
-    if checked == Checked::RecoveryCode {
-        events::record(&mut tx, user_id, EventKind::RecoveryCodeUsed, client).await?;
-        let left = factors_of(&mut tx, user_id).await?.recovery_codes_left;
-        let owner = Owner {
-            email: challenge.email.clone(),
-            first_name: challenge.first_name.clone(),
-        };
-        notify(
-            &mut tx,
-            state,
-            &owner,
-            "A recovery code was used",
-            &format!(
-                "A recovery code was just used to sign in to your account; {left} are left. \
-                 You can make a new set on your account page."
-            ),
-        )
-        .await?;
-    }
     let signed_in =
         crate::services::sign_in::open_session(&mut tx, state, client, user_id, challenge.kind)
             .await?;
@@ -693,7 +778,7 @@ async fn tell_the_owner_once(
     tx: &mut PgConnection,
     state: &AppState,
     user_id: Uuid,
-    challenge: &OpenChallenge,
+    owner: &Owner,
 ) -> Result<(), ApiError> {
     let first = rate_limit::check(&mut *tx, &format!("second_step:notice:{user_id}"), 1, DAY)
         .await
@@ -702,14 +787,10 @@ async fn tell_the_owner_once(
         return Ok(());
     }
     tracing::warn!(user.id = %user_id, "too many wrong second-step codes; the owner is told");
-    let owner = Owner {
-        email: challenge.email.clone(),
-        first_name: challenge.first_name.clone(),
-    };
     notify(
         tx,
         state,
-        &owner,
+        owner,
         "Someone has your password",
         &format!(
             "Someone signed in to your account with your password and then typed \

@@ -5,12 +5,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Person, TestApp, body, error_code, spawn_app};
+use crate::helpers::{Person, TestApp, body, error_code, spawn_app, spawn_app_with};
 
 /// The authenticator app of a test: the secret the server gave, and the last step it used
 /// (the server accepts each step once).
 struct App {
     totp: totp_rs::Totp,
+    secret_base32: String,
     last_step: Option<u64>,
 }
 
@@ -24,8 +25,8 @@ fn step_now() -> u64 {
 
 impl App {
     fn new(setup: &Value) -> Self {
-        let secret = setup["secret"].as_str().expect("a secret");
-        let secret = totp_rs::Secret::try_from_base32(secret).expect("base32");
+        let base32 = setup["secret"].as_str().expect("a secret");
+        let secret = totp_rs::Secret::try_from_base32(base32).expect("base32");
         assert_eq!(secret.as_ref().len(), 20, "a 160-bit secret");
         Self {
             // As an app does: RFC 6238, HMAC-SHA-1, 6 digits, 30-second steps.
@@ -36,6 +37,7 @@ impl App {
                 .with_secret(secret.as_ref().to_vec())
                 .build()
                 .expect("an RFC 6238 authenticator"),
+            secret_base32: base32.to_string(),
             last_step: None,
         }
     }
@@ -339,6 +341,17 @@ async fn a_sign_in_takes_a_second_step_and_each_code_works_once() {
     let typed = recovery[0].to_lowercase().replace('-', " ");
     let response = second_step(&program, &challenge, "recovery_code", &typed).await;
     assert_eq!(response.status(), 200);
+    assert!(
+        response.headers().get("set-cookie").is_none(),
+        "a token, not a cookie"
+    );
+    assert_eq!(
+        response
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
     let issued = body(response).await;
     let token = issued["token"].as_str().expect("a token");
     assert!(issued.get("user").is_none(), "{issued}");
@@ -448,13 +461,27 @@ async fn turning_it_off_or_making_new_recovery_codes_needs_the_password_and_a_cu
         200
     );
     let response = app
-        .post_json("/api/recovery-codes", &json!({"password": person.password}))
+        .post_json(
+            "/api/recovery-codes",
+            &json!({"password": person.password, "code": "123456"}),
+        )
         .await;
     assert_eq!(error_code(response, 409).await, "no_second_factor");
 
     let (person, mut authenticator, old_codes) = with_authenticator(&app).await;
+    // Replacing the codes takes the password and a current code, here one of the old set.
+    let response = app
+        .post_json(
+            "/api/recovery-codes",
+            &json!({"password": person.password, "code": "0000-0000-0000-0000-0000-0000"}),
+        )
+        .await;
+    assert_eq!(error_code(response, 422).await, "invalid_code");
     let renewed = app
-        .post_json("/api/recovery-codes", &json!({"password": person.password}))
+        .post_json(
+            "/api/recovery-codes",
+            &json!({"password": person.password, "code": old_codes[5]}),
+        )
         .await;
     assert_eq!(renewed.status(), 200);
     let new_codes = body(renewed).await["recovery_codes"].clone();
@@ -511,7 +538,7 @@ async fn turning_it_off_or_making_new_recovery_codes_needs_the_password_and_a_cu
 #[tokio::test]
 async fn an_administrator_sees_the_factors_and_removes_them_for_someone_who_lost_their_phone() {
     let app = spawn_app().await;
-    let (person, _, _) = with_authenticator(&app).await;
+    let (person, authenticator, recovery) = with_authenticator(&app).await;
     let user_id = app.user_id(&person.email).await;
     let (_, token) = app.admin().await;
     let admin = |path: String| app.client.get(app.url(&path)).bearer_auth(&token).send();
@@ -526,12 +553,12 @@ async fn an_administrator_sees_the_factors_and_removes_them_for_someone_who_lost
         json!({"totp": true, "recovery_codes_left": 10}),
         "{detail}"
     );
-    // Never a secret: the detail holds no key of the app or code.
+    // Never a secret: neither the app's key nor any recovery code is in the detail.
     let text = detail.to_string();
-    assert!(
-        !text.contains("secret") && !text.contains("sealed"),
-        "{text}"
-    );
+    assert!(!text.contains(&authenticator.secret_base32), "{text}");
+    for code in &recovery {
+        assert!(!text.contains(code.as_str()), "{text}");
+    }
 
     let remove = |who: String| {
         app.client
@@ -584,4 +611,112 @@ async fn an_administrator_sees_the_factors_and_removes_them_for_someone_who_lost
     let row = &audit["items"][0];
     assert_eq!(row["action"], "second_factors_removed", "{audit}");
     assert_eq!(row["target_id"], user_id.to_string().as_str(), "{audit}");
+}
+
+#[tokio::test]
+async fn ten_wrong_codes_a_day_pause_the_second_step_even_for_the_right_code_and_tell_the_owner() {
+    // The per-address limit of wrong passwords (5 in 5 minutes) would stop the guesses first:
+    // raised here, so the daily cap of the second step is what answers.
+    let app = spawn_app_with(&[("LOGIN_FAILURES_ALLOWED", "100")]).await;
+    let (person, mut authenticator, _) = with_authenticator(&app).await;
+    let wrong = "0000-0000-0000-0000-0000-0000";
+    // Two challenges of five wrong codes each: ten in all, the cap.
+    for _ in 0..2 {
+        let (client, challenge) = first_step(&app, "/api/login", &person).await;
+        for attempt in 1..=5 {
+            let response = second_step(&client, &challenge, "recovery_code", wrong).await;
+            // The fifth uses the challenge up.
+            assert_eq!(response.status(), if attempt < 5 { 422 } else { 410 });
+        }
+    }
+    // The next try is refused whatever it is, with the wait before the next one.
+    let (client, challenge) = first_step(&app, "/api/login", &person).await;
+    let code = authenticator.next_code().await;
+    let response = second_step(&client, &challenge, "code", &code).await;
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    // One more try refills every 2.4 hours.
+    assert!((1..=8640).contains(&retry_after), "{retry_after}");
+    assert_eq!(error_code(response, 429).await, "too_many_attempts");
+    // The owner is told, once: registration, enabled, then this.
+    let notice = app
+        .mail
+        .wait_for_nth(&person.email, 3, crate::smtp::MAIL_WITHIN)
+        .await;
+    assert!(
+        notice.subject().contains("Someone has your password"),
+        "{}",
+        notice.subject()
+    );
+    let notices: i64 = sqlx::query_scalar(
+        "select count(*) from email_outbox where recipient = $1 and subject like 'Someone has%'",
+    )
+    .bind(&person.email)
+    .fetch_one(&app.pool)
+    .await
+    .expect("count");
+    assert_eq!(notices, 1);
+}
+
+#[tokio::test]
+async fn thirty_parallel_wrong_codes_over_six_challenges_are_judged_ten_and_refused_twenty() {
+    let app = spawn_app_with(&[("LOGIN_FAILURES_ALLOWED", "100")]).await;
+    let (person, _, _) = with_authenticator(&app).await;
+    let mut challenges = Vec::new();
+    for _ in 0..6 {
+        challenges.push(first_step(&app, "/api/login", &person).await);
+    }
+    // Thirty wrong codes at once over six challenges: the cap lets exactly ten be judged.
+    let wrong = "0000-0000-0000-0000-0000-0000";
+    let tries = challenges.iter().flat_map(|(client, challenge)| {
+        (0..5).map(move |_| second_step(client, challenge, "recovery_code", wrong))
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(tries)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    let judged = statuses.iter().filter(|s| **s == 422 || **s == 410).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((judged, refused), (10, 20), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn the_right_password_does_not_wipe_the_count_of_wrong_codes() {
+    let app = spawn_app().await;
+    let (person, _, _) = with_authenticator(&app).await;
+    let wrong = "0000-0000-0000-0000-0000-0000";
+    // Four wrong codes on one challenge, then the password again (right, so it opens a new
+    // challenge): the fifth wrong code of the address within five minutes is still the fifth.
+    let (client, challenge) = first_step(&app, "/api/login", &person).await;
+    for _ in 0..4 {
+        let response = second_step(&client, &challenge, "recovery_code", wrong).await;
+        assert_eq!(response.status(), 422);
+    }
+    let (client, challenge) = first_step(&app, "/api/login", &person).await;
+    let response = second_step(&client, &challenge, "recovery_code", wrong).await;
+    assert_eq!(response.status(), 422);
+    let response = second_step(&client, &challenge, "recovery_code", wrong).await;
+    assert_eq!(error_code(response, 429).await, "too_many_attempts");
+}
+
+#[tokio::test]
+async fn wrong_codes_to_turn_it_off_count_like_wrong_codes_at_sign_in() {
+    let app = spawn_app().await;
+    let (person, _, _) = with_authenticator(&app).await;
+    let wrong = json!({"password": person.password, "code": "0000-0000-0000-0000-0000-0000"});
+    for _ in 0..5 {
+        let response = app.post_json("/api/totp-disable", &wrong).await;
+        assert_eq!(error_code(response, 422).await, "invalid_code");
+    }
+    let response = app.post_json("/api/totp-disable", &wrong).await;
+    assert_eq!(error_code(response, 429).await, "too_many_attempts");
+    let kinds = history(&app, &person.email).await;
+    let failed = kinds.iter().filter(|k| *k == "second_step_failed").count();
+    assert_eq!(failed, 5, "{kinds:?}");
 }

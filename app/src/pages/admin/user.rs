@@ -6,10 +6,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::{AdminFrame, message};
 use crate::{
-    api::admin::{
-        DeleteUser, DisableUser, EnableUser, RemoveSecondFactors, ResendActivation, SetRole,
-        admin_user,
-    },
+    api::admin::{DeleteUser, DisableUser, EnableUser, ResendActivation, SetRole, admin_user},
     components::time::{When, WhenOr},
     model::{AccountStatus, Role, UserDetail},
 };
@@ -29,7 +26,6 @@ enum Pending {
     Disable,
     Delete,
     Role(Role),
-    RemoveSecondFactors,
 }
 
 #[component]
@@ -92,17 +88,6 @@ fn Detail(
                     {user.sessions.last_used_at.clone().map(|at| view! { ", last used "<When at /> })}
                 </dd>
                 <dt>"Wrong activation codes"</dt><dd>{user.failed_code_attempts}</dd>
-                <dt>"Two-step sign-in"</dt>
-                <dd>
-                    {if user.second_factors.totp {
-                        format!(
-                            "authenticator app, {} recovery codes left",
-                            user.second_factors.recovery_codes_left
-                        )
-                    } else {
-                        "off".to_string()
-                    }}
-                </dd>
             </dl>
         </article>
         {view! { <Actions user=user.clone() acted notice /> }.into_any()}
@@ -138,8 +123,6 @@ fn Actions(
     let enable = ServerAction::<EnableUser>::new();
     let set_role = ServerAction::<SetRole>::new();
     let resend = ServerAction::<ResendActivation>::new();
-    let remove_factors = ServerAction::<RemoveSecondFactors>::new();
-    let has_factors = user.second_factors.any();
     let delete = ServerAction::<DeleteUser>::new();
     let navigate = use_navigate();
 
@@ -176,12 +159,6 @@ fn Actions(
                 .map_err(|e| message(&e))
         }))
     });
-    Effect::new(move |_| {
-        report(remove_factors.value().get().map(|r| {
-            r.map(|_| "Two-step sign-in was removed; the person was emailed.".to_string())
-                .map_err(|e| message(&e))
-        }))
-    });
     Effect::new(move |_| match delete.value().get() {
         Some(Ok(_)) => navigate("/admin?deleted=1", Default::default()),
         Some(Err(e)) => notice.set(Some(Err(message(&e)))),
@@ -201,9 +178,6 @@ fn Actions(
             Some(Pending::Delete) => {
                 delete.dispatch(DeleteUser { user_id });
             }
-            Some(Pending::RemoveSecondFactors) => {
-                remove_factors.dispatch(RemoveSecondFactors { user_id });
-            }
             Some(Pending::Role(role)) => {
                 set_role.dispatch(SetRole {
                     user_id,
@@ -219,7 +193,6 @@ fn Actions(
             || enable.pending().get()
             || set_role.pending().get()
             || resend.pending().get()
-            || remove_factors.pending().get()
             || delete.pending().get()
     };
     let status = u.status;
@@ -268,10 +241,6 @@ fn Actions(
                     on:click=ask(Pending::Role(other_role))>
                     {if other_role == Role::Admin { "Make administrator…" } else { "Make plain user…" }}
                 </button>
-                {has_factors.then(|| view! {
-                    <button type="button" class="button button-small button-secondary" disabled=busy
-                        on:click=ask(Pending::RemoveSecondFactors)>"Remove two-step sign-in…"</button>
-                })}
                 <button type="button" class="button button-small button-danger" disabled=busy
                     on:click=ask(Pending::Delete)>"Delete…"</button>
             </div>
@@ -281,15 +250,11 @@ fn Actions(
                     Pending::Delete => format!("Delete {who_confirm}? This cannot be undone."),
                     Pending::Role(Role::Admin) => format!("Make {who_confirm} an administrator?"),
                     Pending::Role(Role::User) => format!("Make {who_confirm} a plain user?"),
-                    Pending::RemoveSecondFactors => format!(
-                        "Remove two-step sign-in from {who_confirm}? Their password alone will sign in; they are emailed."
-                    ),
                 };
                 let confirm_label = match p {
                     Pending::Disable => "Disable account",
                     Pending::Delete => "Delete account",
                     Pending::Role(_) => "Change role",
-                    Pending::RemoveSecondFactors => "Remove two-step sign-in",
                 };
                 view! {
                     <div class="confirm" role="group" aria-labelledby="confirm-question">
