@@ -13,7 +13,8 @@
 #      test binaries also lints the workspace (clippy-driver compiles as rustc does, plus the
 #      lints); the server binary it builds is the one the end-to-end tests run;
 #   3. the WASM that ships (`scripts/build.sh front`: release profile, split, wasm-opt, hashed,
-#      precompressed), the bytes the size budget checks.
+#      precompressed), the bytes the size budget checks; kept as it is when nothing it is made
+#      from changed since target/site was made (a digest of its inputs, see scripts/build.sh).
 # The release *server* is not built here: its behaviour does not depend on its optimisation,
 # only its speed, which `make bench` and `make cluster` measure on the release build.
 set -uo pipefail
