@@ -1,5 +1,5 @@
 import { defineConfig, devices, type Config } from '@playwright/test';
-import { SERVER_BINARY, SHORT_TTL_CODE_TTL_SECS, SIX_DIGIT_CODE_LENGTH, SIX_DIGIT_CODE_TTL_SECS } from './tests/servers';
+import { SERVER_BINARY, SIX_DIGIT_CODE_LENGTH, SIX_DIGIT_CODE_TTL_SECS } from './tests/servers';
 
 // `make e2e` (and `make test`) build the app, start a throwaway Postgres, and set these.
 const port = Number(process.env.E2E_PORT ?? 3100);
@@ -23,17 +23,14 @@ function extraServer(prefix: string): { port: number; databaseUrl: string } {
   return { port: serverPort, databaseUrl: database };
 }
 
-// More servers, each with its own port and database (two servers applying the migrations to one
-// database at start-up would race): one whose activation codes live 30 seconds
-// (SHORT_TTL_CODE_TTL_SECS), for tests/expiry.spec.ts, and one with 6-digit codes, for
-// tests/six-digit.spec.ts.
-const shortTtl = extraServer('SHORT_TTL');
+// One more server, with its own port and database (two servers applying the migrations to one
+// database at start-up would race): one with 6-digit codes, for tests/six-digit.spec.ts.
 const sixDigit = extraServer('SIX_DIGIT');
-const all = [{ port, databaseUrl }, shortTtl, sixDigit];
+const all = [{ port, databaseUrl }, sixDigit];
 if (new Set(all.map((s) => s.port)).size !== all.length || new Set(all.map((s) => s.databaseUrl)).size !== all.length) {
   throw new Error(
-    'Each server needs its own port and database: E2E_PORT, E2E_SHORT_TTL_PORT and E2E_SIX_DIGIT_PORT must differ, ' +
-      'and so must E2E_DATABASE_URL, E2E_SHORT_TTL_DATABASE_URL and E2E_SIX_DIGIT_DATABASE_URL.',
+    'Each server needs its own port and database: E2E_PORT and E2E_SIX_DIGIT_PORT must differ, ' +
+      'and so must E2E_DATABASE_URL and E2E_SIX_DIGIT_DATABASE_URL.',
   );
 }
 
@@ -108,9 +105,6 @@ export default defineConfig({
   ],
   webServer: [
     server('app', port, databaseUrl),
-    server(`app, ${SHORT_TTL_CODE_TTL_SECS} s codes`, shortTtl.port, shortTtl.databaseUrl, {
-      ACTIVATION_CODE_TTL_SECS: String(SHORT_TTL_CODE_TTL_SECS),
-    }),
     server('app, 6-digit codes', sixDigit.port, sixDigit.databaseUrl, {
       ACTIVATION_CODE_LENGTH: String(SIX_DIGIT_CODE_LENGTH),
       ACTIVATION_CODE_TTL_SECS: String(SIX_DIGIT_CODE_TTL_SECS),

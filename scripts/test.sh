@@ -95,36 +95,29 @@ start_postgres() {
   export DATABASE_URL
 }
 
-# Three app servers, each on its own database and port: the usual one, one whose activation
-# codes live 30 seconds (end2end/tests/expiry.spec.ts), and one with 6-digit codes
-# (end2end/tests/six-digit.spec.ts).
+# Two app servers, each on its own database and port: the usual one and one with 6-digit codes
+# (end2end/tests/six-digit.spec.ts). A test that needs time to pass moves rows into the past on
+# the usual one's database (end2end/tests/database.ts) instead of waiting.
 run_e2e() {
-  local db="accounts_e2e_$$" short_db="accounts_e2e_short_ttl_$$" six_db="accounts_e2e_six_digit_$$"
-  local port short_port six_port status=0
+  local db="accounts_e2e_$$" six_db="accounts_e2e_six_digit_$$"
+  local port six_port status=0
   port=$(scripts/postgres.sh free-port) || return 1
-  short_port=$(scripts/postgres.sh free-port) || return 1
-  while [ "$short_port" = "$port" ]; do
-    short_port=$(scripts/postgres.sh free-port) || return 1
-  done
   six_port=$(scripts/postgres.sh free-port) || return 1
-  while [ "$six_port" = "$port" ] || [ "$six_port" = "$short_port" ]; do
+  while [ "$six_port" = "$port" ]; do
     six_port=$(scripts/postgres.sh free-port) || return 1
   done
   scripts/postgres.sh create-db "$DATABASE_URL" "$db" &&
-    scripts/postgres.sh create-db "$DATABASE_URL" "$short_db" &&
     scripts/postgres.sh create-db "$DATABASE_URL" "$six_db" || status=1
   if [ "$status" -eq 0 ]; then
     (
       cd end2end &&
         E2E_DATABASE_URL="${DATABASE_URL%/*}/$db" E2E_PORT=$port \
-        E2E_SHORT_TTL_DATABASE_URL="${DATABASE_URL%/*}/$short_db" E2E_SHORT_TTL_PORT=$short_port \
         E2E_SIX_DIGIT_DATABASE_URL="${DATABASE_URL%/*}/$six_db" E2E_SIX_DIGIT_PORT=$six_port \
         E2E_SERVER_BINARY="${E2E_SERVER_BINARY:-target/e2e/server}" \
           npx playwright test ${E2E_ARGS:-}
     ) || status=$?
   fi
   scripts/postgres.sh drop-db "$DATABASE_URL" "$db" || true
-  scripts/postgres.sh drop-db "$DATABASE_URL" "$short_db" || true
   scripts/postgres.sh drop-db "$DATABASE_URL" "$six_db" || true
   return "$status"
 }
@@ -211,6 +204,8 @@ elif start_postgres; then
     all) unit_tests; wasm_lane yes ;;
   esac
   if [ "$what" != unit ]; then
+    # The end-to-end tests' TypeScript, type-checked (Playwright runs it without checking).
+    step "tsc (end-to-end tests)" bash -c 'cd end2end && npx --no-install tsc -p .'
     if passed "build (WASM, release)" && passed "clippy (server build) and the test build" &&
       e2e_server; then
       step "end-to-end tests (Playwright, Chromium)" run_e2e

@@ -8,13 +8,6 @@
  */
 export const SERVER_BINARY = process.env.E2E_SERVER_BINARY ?? 'target/release/server';
 
-/**
- * Activation codes on the server at `E2E_SHORT_TTL_PORT` live this long (tests/expiry.spec.ts):
- * short enough to wait out in a test, long enough that a new code is surely used before it dies
- * however busy the machine (the test reads it from the mailbox and types it in within that time).
- */
-export const SHORT_TTL_CODE_TTL_SECS = 30;
-
 /** The server at `E2E_SIX_DIGIT_PORT` sends codes this long (tests/six-digit.spec.ts)… */
 export const SIX_DIGIT_CODE_LENGTH = 6;
 /**
@@ -24,7 +17,7 @@ export const SIX_DIGIT_CODE_LENGTH = 6;
 export const SIX_DIGIT_CODE_TTL_SECS = 120;
 
 /** `http://127.0.0.1:<port>`, the port from the environment variable `portVariable`. */
-export function serverOrigin(portVariable: 'E2E_SHORT_TTL_PORT' | 'E2E_SIX_DIGIT_PORT'): string {
+export function serverOrigin(portVariable: 'E2E_SIX_DIGIT_PORT'): string {
   const port = process.env[portVariable];
   if (!port) {
     throw new Error(`${portVariable} is not set: run the end-to-end tests with \`make e2e\` or \`make test\`.`);

@@ -136,7 +136,11 @@ pub fn ActivatePage() -> impl IntoView {
                         }
                     }
                     ErrorCode::CodeExpired => {
-                        expires_at.set(Some(now_ms()));
+                        // The resend cooldown never outlasts a code, so a new one may go now,
+                        // whatever this page's clock says.
+                        let now = now_ms();
+                        expires_at.set(Some(now));
+                        resend_at.set(Some(now));
                         notice.set(Some(Notice::Error(e.message)));
                     }
                     _ => notice.set(Some(Notice::Error(e.message))),
