@@ -26,7 +26,9 @@ fi
 case "$mode" in
   serve)
     scripts/build.sh dev
-    echo "[run] serving on http://${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
+    addr=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}
+    # A host name, not the IP address: passkeys (WebAuthn) refuse an IP address.
+    echo "[run] serving on http://$addr: open ${APP_BASE_URL:-http://localhost:${addr##*:}}"
     exec ./target/debug/server
     ;;
   watch)

@@ -75,6 +75,24 @@ pub fn load_page(path: &str) {
     let _ = path;
 }
 
+/// The browser's `User-Agent` (`None` on the server).
+pub fn user_agent() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        use js_sys::wasm_bindgen::JsValue;
+        let window = web_sys::window()?;
+        let navigator =
+            js_sys::Reflect::get(window.as_ref(), &JsValue::from_str("navigator")).ok()?;
+        js_sys::Reflect::get(&navigator, &JsValue::from_str("userAgent"))
+            .ok()?
+            .as_string()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}
+
 /// Puts `text` on the clipboard (the Clipboard API; nothing where there is none).
 pub fn copy_text(text: &str) {
     #[cfg(feature = "hydrate")]
@@ -128,6 +146,67 @@ pub fn store(key: &str, value: Option<&str>) {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (key, value);
+}
+
+/// A WebAuthn ceremony in the browser (`window.passkeyCeremony`, in `page_scripts.js`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ceremony {
+    /// `navigator.credentials.create()`: a new passkey.
+    Create,
+    /// `navigator.credentials.get()`: a sign-in.
+    Get,
+}
+
+/// Runs `ceremony` with the server's `options` (WebAuthn's JSON); the credential as JSON, or
+/// what to tell the person when there is none (the prompt closed, no passkey, no support).
+pub async fn passkey(ceremony: Ceremony, options: &str) -> Result<String, String> {
+    #[cfg(feature = "hydrate")]
+    {
+        use js_sys::wasm_bindgen::{JsCast as _, JsValue};
+        let unsupported = || "This browser cannot use passkeys.".to_string();
+        let window = web_sys::window().ok_or_else(unsupported)?;
+        let run = js_sys::Reflect::get(window.as_ref(), &JsValue::from_str("passkeyCeremony"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .ok_or_else(unsupported)?;
+        let kind = match ceremony {
+            Ceremony::Create => "create",
+            Ceremony::Get => "get",
+        };
+        let promise = run
+            .call2(
+                &JsValue::NULL,
+                &JsValue::from_str(kind),
+                &JsValue::from_str(options),
+            )
+            .ok()
+            .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+            .ok_or_else(unsupported)?;
+        match wasm_bindgen_futures::JsFuture::from(promise).await {
+            Ok(credential) => credential.as_string().ok_or_else(unsupported),
+            Err(error) => {
+                let name = js_sys::Reflect::get(&error, &JsValue::from_str("name"))
+                    .ok()
+                    .and_then(|n| n.as_string())
+                    .unwrap_or_default();
+                Err(match (name.as_str(), ceremony) {
+                    ("InvalidStateError", Ceremony::Create) => {
+                        "This device already has a passkey for your account.".to_string()
+                    }
+                    ("NotAllowedError" | "AbortError", _) => {
+                        "No passkey was used: the prompt was closed or timed out.".to_string()
+                    }
+                    ("TypeError", _) => unsupported(),
+                    _ => "The passkey did not work on this device. Try again.".to_string(),
+                })
+            }
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (ceremony, options);
+        Err("Passkeys work in the browser only.".to_string())
+    }
 }
 
 /// `Basic base64(email:password)`, with the UTF-8 bytes of both (RFC 7617 `charset="UTF-8"`).

@@ -45,6 +45,15 @@ pub enum ErrorCode {
     TotpNotStarted,
     /// The account has no second factor.
     NoSecondFactor,
+    /// The passkey did not check out: not made for this site, not this ceremony's, or its
+    /// signature or counter is wrong.
+    InvalidPasskey,
+    /// An administrator without a second factor, where `ADMIN_REQUIRE_SECOND_FACTOR` asks for
+    /// one: set one up on the account page first.
+    SecondFactorSetupRequired,
+    /// Passkeys are off on this server: its address is an IP address, which WebAuthn refuses
+    /// as a relying party (`APP_BASE_URL`, `WEBAUTHN_RP_ID`).
+    PasskeysUnavailable,
     /// The code's lifetime is over: ask for a new one.
     CodeExpired,
     /// Too many wrong passwords for this email (or attempts from this network): wait for
@@ -126,14 +135,18 @@ impl ErrorCode {
             | Self::AlreadyCancelled
             | Self::TotpAlreadyEnabled
             | Self::TotpNotStarted
-            | Self::NoSecondFactor => S::CONFLICT,
+            | Self::NoSecondFactor
+            | Self::PasskeysUnavailable => S::CONFLICT,
             Self::ProductNotFound => S::NOT_FOUND,
             Self::IdempotencyKeyReused => S::UNPROCESSABLE_ENTITY,
             Self::InvalidCredentials | Self::Unauthenticated | Self::SecondFactorRequired => {
                 S::UNAUTHORIZED
             }
-            Self::NotActivated | Self::Forbidden | Self::AccountDisabled => S::FORBIDDEN,
-            Self::InvalidCode => S::UNPROCESSABLE_ENTITY,
+            Self::NotActivated
+            | Self::Forbidden
+            | Self::AccountDisabled
+            | Self::SecondFactorSetupRequired => S::FORBIDDEN,
+            Self::InvalidCode | Self::InvalidPasskey => S::UNPROCESSABLE_ENTITY,
             Self::CodeExpired | Self::CodeUsedUp => S::GONE,
             Self::TooManyAttempts | Self::ResendTooSoon => S::TOO_MANY_REQUESTS,
             Self::Internal | Self::Unknown => S::INTERNAL_SERVER_ERROR,

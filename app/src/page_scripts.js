@@ -3,6 +3,30 @@
 // connection the person sees the page sooner. Called with the entry point's JS and the main WASM
 // module (`PageScripts` in app/src/lib.rs).
 ((script, wasm) => {
+	// WebAuthn's two ceremonies for the WASM (`browser::passkey`): the server's options in (JSON,
+	// binary fields in base64url), the credential out as JSON the server reads.
+	const bytes = (text) => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+	const base64url = (buffer) => btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/[+]/g, "-").replace(/[/]/g, "_").replace(/=+$/, "");
+	window.passkeyCeremony = async (kind, json) => {
+		const { publicKey: options, mediation } = JSON.parse(json);
+		options.challenge = bytes(options.challenge);
+		if (options.user) options.user.id = bytes(options.user.id);
+		for (const known of [...(options.excludeCredentials ?? []), ...(options.allowCredentials ?? [])]) {
+			known.id = bytes(known.id);
+		}
+		const credential = await navigator.credentials[kind](mediation ? { publicKey: options, mediation } : { publicKey: options });
+		const answer = credential.response;
+		const response = { clientDataJSON: base64url(answer.clientDataJSON) };
+		if (kind === "create") {
+			response.attestationObject = base64url(answer.attestationObject);
+			response.transports = answer.getTransports?.() ?? [];
+		} else {
+			response.authenticatorData = base64url(answer.authenticatorData);
+			response.signature = base64url(answer.signature);
+			response.userHandle = answer.userHandle ? base64url(answer.userHandle) : null;
+		}
+		return JSON.stringify({ id: credential.id, rawId: base64url(credential.rawId), type: credential.type, response, extensions: {} });
+	};
 	const start = () => {
 		// The WASM files of the page's own group (app/src/pages/mod.rs) download alongside the
 		// main module; the router finds them loaded when the page hydrates.

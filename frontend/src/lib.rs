@@ -6,6 +6,9 @@
 /// (`app::rules::Hydrated`).
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Development builds print a panic's message to the console; the shipped one leaves it out
+    // (its formatting code weighs on every page's download) and reports a trap instead.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     wasm_bindgen_futures::spawn_local(async {
         app::pages::load_page_code().await;

@@ -65,7 +65,11 @@ async fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!("listening on http://{}", app.local_addr());
+    tracing::info!(
+        "listening on http://{} (open {})",
+        app.local_addr(),
+        app.base_url()
+    );
     if let Some(metrics) = app.metrics_addr() {
         tracing::info!("metrics on http://{metrics}/metrics");
     }

@@ -43,6 +43,9 @@ pub async fn sweep(pool: &PgPool, webhooks: &WebhookSettings) -> anyhow::Result<
     sqlx::query("delete from sign_in_challenges where expires_at < now()")
         .execute(pool)
         .await?;
+    sqlx::query("delete from webauthn_ceremonies where expires_at < now()")
+        .execute(pool)
+        .await?;
     // A setup never confirmed with a code.
     sqlx::query(
         "delete from totp_factors where enabled_at is null and created_at < now() - interval '1 day'",

@@ -46,6 +46,7 @@ use crate::{
 
 pub struct Application {
     listener: TcpListener,
+    base_url: url::Url,
     router: Router,
     pool: PgPool,
     email_worker: EmailWorker,
@@ -83,11 +84,20 @@ impl Application {
     }
 
     /// Binds with a pool the caller made: no connection attempt, no migrations.
-    pub async fn build_with_pool(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
+    pub async fn build_with_pool(mut settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
         let site_addr = settings.http.site_addr;
         let listener = TcpListener::bind(site_addr)
             .await
             .with_context(|| format!("could not listen on {site_addr}"))?;
+        // `APP_BASE_URL` with port 0 (or none set, on a site address with port 0): the port
+        // the listener got, so links and the passkeys' origin name it.
+        if settings.http.app_base_url.port() == Some(0) {
+            let port = listener.local_addr()?.port();
+            let _ = settings.http.app_base_url.set_port(Some(port));
+        }
+        if let Err(why) = app::infra::passkeys::RelyingParty::new(&settings.http) {
+            tracing::info!("passkeys are off: {why}");
+        }
         let leptos_options = LeptosOptions::builder()
             .output_name(OUTPUT_NAME)
             .hash_files(Assets::get().hashed)
@@ -156,6 +166,7 @@ impl Application {
         let reset_worker = ResetWorker::new(state.clone());
         Ok(Self {
             listener,
+            base_url: state.settings.http.app_base_url.clone(),
             router: router(state, dev_mailbox),
             reset_worker,
             pool,
@@ -166,6 +177,11 @@ impl Application {
             header_read_timeout,
             metrics,
         })
+    }
+
+    /// The app's public address (`APP_BASE_URL`, its port filled in).
+    pub fn base_url(&self) -> &str {
+        self.base_url.as_str()
     }
 
     /// The mail worker this application runs; tests step it by hand.

@@ -63,7 +63,8 @@ impl Request {
     /// The signed-in caller, if an administrator: 401 `unauthenticated` without a session,
     /// 403 `forbidden` for anyone else.
     pub async fn administrator(&self) -> Result<Administrator, ApiError> {
-        self.caller().await?.administrator()
+        let required = self.state.settings.sessions.admin_require_second_factor;
+        self.caller().await?.administrator(required)
     }
 
     /// `Authorization: Basic` credentials; 401 with a challenge when there are none.

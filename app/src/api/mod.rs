@@ -10,6 +10,7 @@ pub mod extract;
 #[cfg(feature = "ssr")]
 pub mod openapi;
 pub mod orders;
+pub mod passkeys;
 pub mod password_reset;
 pub mod registration;
 pub mod second_factor;
@@ -84,6 +85,22 @@ mod tests {
                 "{:?}",
                 super::account::ConfirmEmail {
                     code: "042742".into()
+                }
+            ),
+            format!(
+                "{:?}",
+                super::passkeys::PasskeyOptions {
+                    purpose: Some(crate::model::PasskeyPurpose::Register),
+                    password: Some(pw()),
+                    challenge: None,
+                }
+            ),
+            format!(
+                "{:?}",
+                super::passkeys::DeletePasskey {
+                    passkey_id: "1".into(),
+                    password: pw(),
+                    code: Some("042742".into()),
                 }
             ),
         ];

@@ -155,6 +155,36 @@ pub const ERRORS: &[(&str, &[ErrorCode])] = {
             &[InvalidCredentials, TooManyAttempts, NoSecondFactor],
         ),
         (
+            "/api/passkey-options",
+            &[
+                InvalidCredentials,
+                TooManyAttempts,
+                CodeExpired,
+                NoSecondFactor,
+                PasskeysUnavailable,
+            ],
+        ),
+        (
+            "/api/passkey-register",
+            &[InvalidPasskey, CodeExpired, PasskeysUnavailable],
+        ),
+        (
+            "/api/passkey-login",
+            &[
+                InvalidCredentials,
+                CodeExpired,
+                AccountDisabled,
+                TooManyAttempts,
+                PasskeysUnavailable,
+            ],
+        ),
+        ("/api/passkeys", &[]),
+        ("/api/rename-passkey", &[NotFound]),
+        (
+            "/api/delete-passkey",
+            &[NotFound, InvalidCredentials, InvalidCode, TooManyAttempts],
+        ),
+        (
             "/api/token",
             &[
                 InvalidCredentials,
@@ -354,6 +384,12 @@ pub fn openapi_json() {}
         super::second_factor::totp_enable,
         super::second_factor::totp_disable,
         super::second_factor::recovery_codes,
+        super::passkeys::passkey_options,
+        super::passkeys::passkey_register,
+        super::passkeys::passkey_login,
+        super::passkeys::passkeys,
+        super::passkeys::rename_passkey,
+        super::passkeys::delete_passkey,
         super::account::get_profile,
         super::account::update_profile,
         super::account::change_password,
@@ -397,6 +433,7 @@ pub fn openapi_json() {}
         (name = "Sessions", description = "Sign in with a cookie (browsers) or a bearer token (programs)."),
         (name = "Account", description = "The signed-in person's own account."),
         (name = "Two-step sign-in", description = "An authenticator app and recovery codes: a second step after the password."),
+        (name = "Passkeys", description = "WebAuthn passkeys: a sign-in with no password, or the second step after one. The relying party is `APP_BASE_URL`'s host (`WEBAUTHN_RP_ID` to override); a server addressed by IP has none."),
         (name = "Password reset", description = "A code by email, then a new password."),
         (name = "Catalogue", description = "Products: public reads, administrators' changes."),
         (name = "Orders", description = "The signed-in person's orders."),

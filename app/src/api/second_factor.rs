@@ -115,12 +115,7 @@ pub async fn second_factor(
     #[server(default)] code: Option<Secret>,
     #[server(default)] recovery_code: Option<Secret>,
 ) -> Result<SecondStepDone, ApiError> {
-    use crate::{
-        api::extract,
-        infra::sessions,
-        model::{SessionKind, SignedIn, TokenIssued},
-        services::second_factor,
-    };
+    use crate::{api::extract, services::second_factor};
 
     let request = extract::Request::current().await;
     extract::no_store();
@@ -132,7 +127,22 @@ pub async fn second_factor(
     };
     let signed_in =
         second_factor::second_step(&request.state, &request.client, &challenge, &code).await?;
-    Ok(match signed_in.kind {
+    Ok(finished(&request, signed_in))
+}
+
+/// What a sign-in finished after its first step answers: the profile and the session cookie
+/// for a browser, the token for a program.
+#[cfg(feature = "ssr")]
+pub(crate) fn finished(
+    request: &crate::api::extract::Request,
+    signed_in: crate::services::sign_in::SignedIn,
+) -> SecondStepDone {
+    use crate::{
+        api::extract,
+        infra::sessions,
+        model::{SessionKind, SignedIn, TokenIssued},
+    };
+    match signed_in.kind {
         SessionKind::Cookie => {
             extract::set_cookie(sessions::cookie(
                 &request.state.settings,
@@ -146,5 +156,5 @@ pub async fn second_factor(
             token: signed_in.session.token,
             expires_at: signed_in.session.expires_at,
         }),
-    })
+    }
 }

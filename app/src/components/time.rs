@@ -7,7 +7,8 @@ use crate::{browser, display};
 
 /// `<time datetime=…>`. The server cannot know the reader's zone, so it renders what needs none
 /// ("just now", "3 minutes ago", or else the exact UTC time); once hydrated, the browser
-/// rewrites it as a relative local time and puts the exact local time in the tooltip. A value
+/// rewrites an exact UTC time as a relative local one ("today 07:43") and puts the exact local
+/// time in the tooltip. A value
 /// that is not a time is shown as it came.
 #[component]
 pub fn When(#[prop(into)] at: String) -> impl IntoView {
@@ -25,10 +26,15 @@ pub fn When(#[prop(into)] at: String) -> impl IntoView {
             return;
         }
         if let Some(ms) = parsed {
-            let now = browser::now_ms();
             let offset = browser::utc_offset_minutes(ms as f64);
-            text.set(display::relative_time(ms, now as i64, offset));
             title.set(Some(display::exact_time(ms, offset)));
+            // A recent time reads the same in every zone ("3 minutes ago"): the server's words
+            // stay, so hydration reflows nothing, whatever minute the clock reached in between.
+            // Only a time the server had to write in UTC is rewritten, as a local one.
+            if text.get_untracked() == display::exact_time(ms, 0) {
+                let now = browser::now_ms();
+                text.set(display::relative_time(ms, now as i64, offset));
+            }
         }
     });
     view! { <time datetime=at title=move || title.get()>{move || text.get()}</time> }

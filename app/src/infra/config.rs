@@ -52,6 +52,7 @@ struct Env {
     leptos_site_root: String,
     leptos_reload_port: u32,
     app_base_url: Option<String>,
+    webauthn_rp_id: Option<String>,
     trusted_proxies: Option<String>,
     secret_key: Option<String>,
     activation_code_length: usize,
@@ -83,6 +84,7 @@ struct Env {
     shutdown_grace_secs: u64,
     metrics_addr: String,
     mail_stall_secs: u64,
+    admin_require_second_factor: bool,
 }
 
 impl Default for Env {
@@ -103,6 +105,7 @@ impl Default for Env {
             leptos_site_root: "target/site".into(),
             leptos_reload_port: 3001,
             app_base_url: None,
+            webauthn_rp_id: None,
             trusted_proxies: None,
             secret_key: None,
             activation_code_length: 4,
@@ -134,6 +137,7 @@ impl Default for Env {
             shutdown_grace_secs: 20,
             metrics_addr: DEFAULT_METRICS_ADDR.into(),
             mail_stall_secs: 300,
+            admin_require_second_factor: false,
         }
     }
 }
@@ -180,8 +184,13 @@ pub struct HttpSettings {
     pub site_root: PathBuf,
     /// The live-reload port `make watch` uses.
     pub reload_port: u32,
-    /// The public address of the app, for links in emails and `Secure` cookies.
+    /// The public address of the app, for links in emails, `Secure` cookies and the origin
+    /// passkeys are made for. A port of 0 means the port the server listens on.
     pub app_base_url: Url,
+    /// The passkeys' relying-party ID (`WEBAUTHN_RP_ID`): by default `app_base_url`'s host. A
+    /// domain that is the host or one of its parents; never an IP address (WebAuthn refuses
+    /// one, so passkeys are off on a server addressed by IP).
+    pub webauthn_rp_id: Option<String>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
     /// A request still unanswered after this long gets 503 (`REQUEST_TIMEOUT_SECS`).
@@ -367,6 +376,9 @@ pub struct SessionSettings {
     pub lifetime: Duration,
     /// `__Host-session` over https (bound to this exact origin), else `session`.
     pub cookie_name: &'static str,
+    /// Administrators must have a second factor (`ADMIN_REQUIRE_SECOND_FACTOR`): until they
+    /// set one up, every administrators' endpoint refuses them.
+    pub admin_require_second_factor: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -630,9 +642,16 @@ impl Settings {
                 ),
             )
         })?;
-        let app_base_url_raw = env
-            .app_base_url
-            .unwrap_or_else(|| format!("http://{site_addr}"));
+        // By default the listening address, named `localhost` when it is a loopback one: a
+        // browser treats both alike, and WebAuthn accepts only a name as the passkeys' relying
+        // party.
+        let app_base_url_raw = env.app_base_url.unwrap_or_else(|| {
+            if site_addr.ip().is_loopback() {
+                format!("http://localhost:{}", site_addr.port())
+            } else {
+                format!("http://{site_addr}")
+            }
+        });
         let app_base_url = Url::parse(&app_base_url_raw)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
@@ -674,6 +693,7 @@ impl Settings {
             site_root: PathBuf::from(env.leptos_site_root),
             reload_port: env.leptos_reload_port,
             app_base_url,
+            webauthn_rp_id: env.webauthn_rp_id.map(|id| id.trim().to_ascii_lowercase()),
             trusted_proxies,
             request_timeout: seconds_1_to_600("REQUEST_TIMEOUT_SECS", env.request_timeout_secs)?,
             header_read_timeout: seconds_1_to_600(
@@ -780,6 +800,7 @@ impl Settings {
             } else {
                 "session"
             },
+            admin_require_second_factor: env.admin_require_second_factor,
         };
         let limits = LimitSettings {
             login_per_ip_per_minute: env.rate_limit_login_per_ip,
@@ -942,7 +963,7 @@ mod tests {
         assert_eq!(s.env, AppEnv::Development);
         assert_eq!(s.log.format, LogFormat::Pretty);
         assert_eq!(s.http.site_addr, "127.0.0.1:3000".parse().expect("addr"));
-        assert_eq!(s.http.app_base_url.as_str(), "http://127.0.0.1:3000/");
+        assert_eq!(s.http.app_base_url.as_str(), "http://localhost:3000/");
         assert!(s.mail.smtp_url.is_none());
         assert_eq!(s.database.options.get_port(), 54329);
         assert_eq!(s.sessions.cookie_name, "session");

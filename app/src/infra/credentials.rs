@@ -152,17 +152,19 @@ pub async fn verify(
             metrics::rate_limited(LimitKind::SignInPerEmail);
             return Err(ApiError::too_many_attempts(retry_after));
         }
-        sqlx::query_as::<_, Candidate>(
-            "select id, email, first_name, status, password_hash,
-                    exists(select 1 from totp_factors t
-                           where t.user_id = users.id and t.enabled_at is not null)
-                        as second_factor
-             from users where lower(email) = lower($1)",
-        )
-        .bind(super::codes::storable(email))
-        .fetch_optional(&mut *conn)
-        .await
-        .context("find the account")?
+        static FIND: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "select u.id, u.email, u.first_name, u.status, u.password_hash,
+                        {} as second_factor
+                 from users u where lower(u.email) = lower($1)",
+                super::second_factor::HAS_SECOND_FACTOR
+            )
+        });
+        sqlx::query_as::<_, Candidate>(&FIND)
+            .bind(super::codes::storable(email))
+            .fetch_optional(&mut *conn)
+            .await
+            .context("find the account")?
     };
     let stored = candidate.as_ref().map(|c| c.password_hash.as_str());
     let matches = hasher.verify(password.expose(), stored).await?;

@@ -16,6 +16,7 @@ pub mod hashing;
 pub mod mail;
 pub mod metrics;
 pub mod page_cache;
+pub mod passkeys;
 pub mod rate_limit;
 pub mod second_factor;
 pub mod sessions;

@@ -20,6 +20,21 @@ use uuid::Uuid;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// The columns of `model::SecondFactors` for the account `u` of the query around them (one
+/// definition for every query that reads them: the profile, the session, the factors alone).
+pub const SECOND_FACTOR_COLUMNS: &str = "\
+    exists(select 1 from totp_factors t where t.user_id = u.id and t.enabled_at is not null) \
+        as totp, \
+    (select count(*) from recovery_codes r where r.user_id = u.id and r.used_at is null) \
+        as recovery_codes_left, \
+    (select count(*) from passkeys p where p.user_id = u.id) as passkeys";
+
+/// Whether the account `u` of the query around it has a second factor (what makes a password
+/// sign-in ask for a second step).
+pub const HAS_SECOND_FACTOR: &str = "\
+    (exists(select 1 from totp_factors t where t.user_id = u.id and t.enabled_at is not null) \
+     or exists(select 1 from passkeys p where p.user_id = u.id))";
+
 /// Digits in a code.
 pub const TOTP_DIGITS: usize = 6;
 /// Seconds in a step.

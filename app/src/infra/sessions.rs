@@ -11,6 +11,7 @@ use sha2::{Digest as _, Sha256};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::second_factor::{HAS_SECOND_FACTOR, SECOND_FACTOR_COLUMNS};
 use super::{
     client::ClientInfo,
     config::{SessionSettings, Settings},
@@ -49,13 +50,22 @@ pub struct Caller {
     pub kind: SessionKind,
     pub status: AccountStatus,
     pub role: Role,
+    /// The account has a second factor (an authenticator app or a passkey).
+    pub second_factor: bool,
 }
 
 impl Caller {
     /// The one role check: administrators' services take an [`Administrator`], and this is
-    /// the only way to get one from a request.
-    pub fn administrator(self) -> Result<Administrator, ApiError> {
+    /// the only way to get one from a request. With `ADMIN_REQUIRE_SECOND_FACTOR`
+    /// (`second_factor_required`), an administrator without a second factor is refused until
+    /// they set one up on their account page.
+    pub fn administrator(self, second_factor_required: bool) -> Result<Administrator, ApiError> {
         match self.role {
+            Role::Admin if second_factor_required && !self.second_factor => Err(ApiError::new(
+                ErrorCode::SecondFactorSetupRequired,
+                "Administrators need two-step sign-in: set up an authenticator app or a passkey \
+                 on your account page first.",
+            )),
             Role::Admin => Ok(Administrator(self)),
             Role::User => Err(ApiError::forbidden("This needs an administrator.")),
         }
@@ -251,8 +261,9 @@ async fn live_session(
     settings: &SessionSettings,
     presented: &Presented,
 ) -> Result<Option<LiveSession>, ApiError> {
-    sqlx::query_as(
-        "with s as (
+    static LOOKUP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "with s as (
              select id, user_id, kind, last_seen_at from sessions
              where token_hash = $1 and kind = $2 and expires_at > now()
                and last_seen_at > now() - make_interval(secs => $3)
@@ -263,22 +274,22 @@ async fn live_session(
              where sessions.id = s.id and s.last_seen_at < now() - interval '1 minute'
          )
          select s.id as session_id, s.user_id, s.kind, u.status, u.role,
+                {HAS_SECOND_FACTOR} as second_factor,
                 u.id, u.first_name, u.last_name, u.email, u.phone_number,
                 u.phone_number as phone_display,
                 rfc3339(u.email_verified_at) as email_verified_at,
                 rfc3339(u.created_at) as created_at,
-                exists(select 1 from totp_factors t
-                       where t.user_id = u.id and t.enabled_at is not null) as totp,
-                (select count(*) from recovery_codes r
-                 where r.user_id = u.id and r.used_at is null) as recovery_codes_left
-         from s join users u on u.id = s.user_id and u.status <> 'disabled'",
-    )
-    .bind(hash_token(&presented.token))
-    .bind(presented.kind)
-    .bind(settings.idle_timeout.as_secs_f64())
-    .fetch_optional(pool)
-    .await
-    .context("look up a session")
+                {SECOND_FACTOR_COLUMNS}
+         from s join users u on u.id = s.user_id and u.status <> 'disabled'"
+        )
+    });
+    sqlx::query_as(&LOOKUP)
+        .bind(hash_token(&presented.token))
+        .bind(presented.kind)
+        .bind(settings.idle_timeout.as_secs_f64())
+        .fetch_optional(pool)
+        .await
+        .context("look up a session")
 }
 
 /// The caller behind a presented token, if its session is live.

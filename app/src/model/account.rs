@@ -55,6 +55,10 @@ text_enum! {
         SecondStepFailed = "second_step_failed",
         /// An administrator removed every second factor (the person lost their devices).
         SecondFactorsRemovedByAdmin = "second_factors_removed_by_admin",
+        /// A passkey was added to the account.
+        PasskeyAdded = "passkey_added",
+        /// A passkey was removed from the account.
+        PasskeyRemoved = "passkey_removed",
     }
 }
 
@@ -84,6 +88,8 @@ impl EventKind {
             Self::RecoveryCodesRenewed => "new recovery codes made",
             Self::SecondStepFailed => "wrong two-step code",
             Self::SecondFactorsRemovedByAdmin => "two-step sign-in removed by an administrator",
+            Self::PasskeyAdded => "passkey added",
+            Self::PasskeyRemoved => "passkey removed",
         }
     }
 }

@@ -151,8 +151,33 @@ pub struct AuditEntry {
     pub ip: Option<String>,
     /// What changed (a role, a reason), never a secret.
     #[cfg_attr(feature = "ssr", sqlx(json))]
-    pub details: serde_json::Value,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub details: JsonText,
 }
+
+/// A JSON value passed through as it was stored: the browser shows it as text, so it never
+/// builds a tree of it (the code for that would weigh on the administrators' download).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JsonText(pub Box<serde_json::value::RawValue>);
+
+impl JsonText {
+    /// The JSON, as text; empty for an empty object.
+    pub fn shown(&self) -> &str {
+        match self.0.get() {
+            "{}" => "",
+            text => text,
+        }
+    }
+}
+
+impl PartialEq for JsonText {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Eq for JsonText {}
 
 /// A queued email, without its body (codes stay out of this view).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

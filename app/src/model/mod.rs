@@ -25,8 +25,8 @@ pub use catalog::{
 };
 pub use registration::{Activated, CodeSent, Registered};
 pub use second_factor::{
-    AuthenticatorSetup, RecoveryCodeSet, SecondFactorMethod, SecondFactors, SecondStep,
-    SecondStepDone,
+    AuthenticatorSetup, PasskeyCeremony, PasskeyInfo, PasskeyPurpose, RecoveryCodeSet,
+    SecondFactorMethod, SecondFactors, SecondStep, SecondStepDone,
 };
 pub use secret::Secret;
 pub use status::{PublicSettings, StatusReport, human_duration};

@@ -220,3 +220,68 @@ pub struct SecondFactorRequest {
     /// One of the recovery codes (each works once); dashes and case do not matter.
     pub recovery_code: Option<Secret>,
 }
+
+/// What a passkey ceremony is for: `register` with the `password` (signed in), `login`, or
+/// `second_factor` with the first step's `challenge`.
+#[derive(ToSchema)]
+#[schema(example = json!({"purpose": "register", "password": "correct horse battery staple"}))]
+pub struct PasskeyOptionsRequest {
+    pub purpose: crate::model::PasskeyPurpose,
+    /// `register` only.
+    pub password: Option<Secret>,
+    /// `second_factor` only: from the first step's `second_factor_required` answer.
+    pub challenge: Option<String>,
+}
+
+/// A new passkey: the ceremony, what `navigator.credentials.create()` gave (as JSON, binary
+/// fields in base64url), and a name for it.
+#[derive(ToSchema)]
+#[schema(example = json!({
+    "ceremony": "mN0cmVtb255LXRva2VuLWV4YW1wbGUtMzItYnl0ZXMtbG9uZw",
+    "credential": {"id": "…", "rawId": "…", "type": "public-key",
+                   "response": {"clientDataJSON": "…", "attestationObject": "…"}},
+    "name": "MacBook Touch ID"
+}))]
+pub struct PasskeyRegisterRequest {
+    pub ceremony: String,
+    #[schema(value_type = Object)]
+    pub credential: Value,
+    /// 1 to 64 characters.
+    pub name: String,
+}
+
+/// A sign-in with a passkey: the ceremony, and what `navigator.credentials.get()` gave.
+#[derive(ToSchema)]
+#[schema(example = json!({
+    "ceremony": "mN0cmVtb255LXRva2VuLWV4YW1wbGUtMzItYnl0ZXMtbG9uZw",
+    "credential": {"id": "…", "rawId": "…", "type": "public-key",
+                   "response": {"clientDataJSON": "…", "authenticatorData": "…",
+                                "signature": "…", "userHandle": "…"}}
+}))]
+pub struct PasskeyLoginRequest {
+    pub ceremony: String,
+    #[schema(value_type = Object)]
+    pub credential: Value,
+    /// `"token"` for a bearer token instead of a session cookie (a `login` ceremony only).
+    #[schema(rename = "as")]
+    pub as_: Option<String>,
+}
+
+/// A new name for a passkey.
+#[derive(ToSchema)]
+#[schema(example = json!({"passkey_id": "3d6f0c1a-9b7e-4e52-8f4a-1c2d3e4f5a6b", "name": "Work laptop"}))]
+pub struct RenamePasskeyRequest {
+    pub passkey_id: String,
+    /// 1 to 64 characters.
+    pub name: String,
+}
+
+/// Which passkey to remove, the password, and a current code when the account has an
+/// authenticator app or recovery codes.
+#[derive(ToSchema)]
+#[schema(example = json!({"passkey_id": "3d6f0c1a-9b7e-4e52-8f4a-1c2d3e4f5a6b", "password": "correct horse battery staple"}))]
+pub struct DeletePasskeyRequest {
+    pub passkey_id: String,
+    pub password: Secret,
+    pub code: Option<Secret>,
+}

@@ -2,6 +2,8 @@
 //! second step of a sign-in.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use uuid::Uuid;
 
 use super::{SignedIn, TokenIssued, text_enum};
 
@@ -12,6 +14,8 @@ text_enum! {
         Totp = "totp",
         /// One of the ten codes shown when the app was set up (each works once).
         RecoveryCode = "recovery_code",
+        /// A passkey of the account (`POST /api/passkey-options` with `second_factor`).
+        Passkey = "passkey",
     }
 }
 
@@ -36,12 +40,15 @@ pub struct SecondFactors {
     /// Recovery codes not used yet.
     #[cfg_attr(feature = "ssr", sqlx(try_from = "i64"))]
     pub recovery_codes_left: u32,
+    /// Passkeys registered.
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "i64"))]
+    pub passkeys: u32,
 }
 
 impl SecondFactors {
-    /// Whether a sign-in needs a second step.
+    /// Whether a sign-in with the password needs a second step.
     pub fn any(self) -> bool {
-        self.totp
+        self.totp || self.passkeys > 0
     }
 }
 
@@ -88,4 +95,50 @@ impl std::fmt::Debug for RecoveryCodeSet {
 pub enum SecondStepDone {
     Session(SignedIn),
     Token(TokenIssued),
+}
+
+text_enum! {
+    /// What a WebAuthn ceremony is for.
+    pub enum PasskeyPurpose {
+        /// Adding a passkey to the signed-in account (with the password).
+        Register = "register",
+        /// Signing in with a passkey alone: no email typed (a discoverable credential).
+        Login = "login",
+        /// The second step of a sign-in whose password checked out (with its `challenge`).
+        SecondFactor = "second_factor",
+    }
+}
+
+/// A ceremony begun: the browser passes `options` to `navigator.credentials.create()`
+/// (`register`) or `.get()` (the others), then sends the credential back with `ceremony`
+/// within 5 minutes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PasskeyCeremony {
+    /// Opaque; used once.
+    pub ceremony: String,
+    /// WebAuthn's options as JSON (`{"publicKey": {…}}`, binary fields in base64url).
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub options: Box<RawValue>,
+}
+
+impl PartialEq for PasskeyCeremony {
+    fn eq(&self, other: &Self) -> bool {
+        self.ceremony == other.ceremony && self.options.get() == other.options.get()
+    }
+}
+
+/// A passkey of the account, as its owner sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct PasskeyInfo {
+    #[cfg_attr(feature = "ssr", sqlx(rename = "id"))]
+    pub passkey_id: Uuid,
+    /// Its owner's name for it ("MacBook Touch ID").
+    pub name: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; `null` until first used.
+    pub last_used_at: Option<String>,
 }

@@ -18,7 +18,7 @@ use crate::{
     display,
     domain::{Email, Password, PersonName, VerificationCode, check_phone_shape},
     model::{Profile, SessionKind},
-    pages::two_step::TwoStepSection,
+    pages::{passkeys::PasskeysSection, two_step::TwoStepSection},
     session::CurrentUser,
 };
 
@@ -56,6 +56,7 @@ fn Account(profile: Profile) -> impl IntoView {
             {view! { <EmailForm current=profile.email.clone() /> }.into_any()}
             {view! { <PasswordForm /> }.into_any()}
             {view! { <TwoStepSection factors=profile.second_factors /> }.into_any()}
+            {view! { <PasskeysSection /> }.into_any()}
             {view! { <Sessions /> }.into_any()}
             {view! { <History /> }.into_any()}
             <section class="card" aria-labelledby="export-heading">

@@ -11,6 +11,7 @@ use crate::{
     components::field::{Field, FieldState, focus_first_error, verdict},
     domain::Email,
     error::{ApiError, ErrorCode},
+    model::{PasskeyPurpose, SecondStep},
     pages::{activate::PendingActivation, two_step::SecondStepForm},
     session::safe_next,
 };
@@ -26,8 +27,11 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let hydrated = crate::rules::Hydrated::get();
     let form = NodeRef::<leptos::html::Form>::new();
-    // The password checked out on an account with two-step sign-in: the second step's challenge.
-    let challenge = RwSignal::new(None::<String>);
+    // The password checked out on an account with two-step sign-in: the second step.
+    let challenge = RwSignal::new(None::<SecondStep>);
+    let with_passkey = Action::new_local(|(): &()| {
+        crate::pages::passkeys::sign_in_with_passkey(PasskeyPurpose::Login, None)
+    });
 
     Effect::new(move |_| {
         let Some(result) = login.value().get() else {
@@ -36,7 +40,7 @@ pub fn LoginPage() -> impl IntoView {
         match result {
             Ok(_) => load_page(&safe_next(query.with_untracked(|q| q.get("next")))),
             Err(e) if e.error == ErrorCode::SecondFactorRequired => {
-                challenge.set(e.second_step.map(|step| step.challenge));
+                challenge.set(e.second_step.map(|step| *step));
             }
             Err(e) => {
                 if e.error == ErrorCode::NotActivated {
@@ -52,6 +56,12 @@ pub fn LoginPage() -> impl IntoView {
                 focus_first_error(form);
             }
         }
+    });
+
+    Effect::new(move |_| match with_passkey.value().get() {
+        Some(Ok(_)) => load_page(&safe_next(query.with_untracked(|q| q.get("next")))),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
     });
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -75,9 +85,9 @@ pub fn LoginPage() -> impl IntoView {
         error.set(Some(e));
     });
     let second_step = move || {
-        challenge.get().map(|challenge| {
+        challenge.get().map(|step| {
             let next = safe_next(query.with_untracked(|q| q.get("next")));
-            view! { <SecondStepForm challenge next expired /> }
+            view! { <SecondStepForm step next expired /> }
         })
     };
 
@@ -100,6 +110,14 @@ pub fn LoginPage() -> impl IntoView {
                 </div>
                 <button type="submit" class="button" disabled=move || !hydrated.get() || login.pending().get()>
                     {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
+                </button>
+                <button type="button" class="button button-secondary"
+                    disabled=move || !hydrated.get() || with_passkey.pending().get()
+                    on:click=move |_| {
+                        error.set(None);
+                        with_passkey.dispatch(());
+                    }>
+                    "Sign in with a passkey"
                 </button>
             </form>
             <p class="muted">

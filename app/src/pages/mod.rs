@@ -27,6 +27,7 @@ pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod orders;
+pub mod passkeys;
 pub mod products;
 pub mod register;
 pub mod two_step;

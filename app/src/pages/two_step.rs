@@ -8,15 +8,15 @@ use crate::{
     browser::load_page,
     components::field::{Field, FieldState, focus_first_error, place_error},
     error::{ApiError, ErrorCode},
-    model::{AuthenticatorSetup, SecondFactors},
+    model::{AuthenticatorSetup, PasskeyPurpose, SecondFactorMethod, SecondFactors, SecondStep},
     session::CurrentUser,
 };
 
-fn password_field() -> FieldState {
+pub(crate) fn password_field() -> FieldState {
     FieldState::new(|v| v.is_empty().then(|| "Enter your password.".to_string()))
 }
 
-fn code_field() -> FieldState {
+pub(crate) fn code_field() -> FieldState {
     FieldState::new(|v| {
         let digits = v.chars().filter(|c| !c.is_whitespace()).count();
         (digits == 0).then(|| "Enter the code.".to_string())
@@ -100,9 +100,9 @@ fn Scan(
     let notice = RwSignal::new(None::<String>);
     Effect::new(move |_| match enable.value().get() {
         Some(Ok(set)) => {
-            factors.set(SecondFactors {
-                totp: true,
-                recovery_codes_left: u32::try_from(set.recovery_codes.len()).unwrap_or(0),
+            factors.update(|f| {
+                f.totp = true;
+                f.recovery_codes_left = u32::try_from(set.recovery_codes.len()).unwrap_or(0);
             });
             stage.set(Stage::Codes(set.recovery_codes));
             user.refresh();
@@ -283,20 +283,45 @@ fn Enabled(factors: RwSignal<SecondFactors>, stage: RwSignal<Stage>) -> impl Int
     }
 }
 
-/// The second step of `/login`: a code from the app, or a recovery code. `expired` is called
-/// when the challenge is over (too old, or too many wrong codes): the password again.
+/// The second step of `/login`: a passkey, a code from the app, or a recovery code, whichever
+/// the account has (`step.methods`). `expired` is called when the challenge is over (too old,
+/// or too many wrong codes): the password again.
 #[component]
 pub fn SecondStepForm(
-    challenge: String,
+    step: SecondStep,
     next: String,
     expired: Callback<ApiError>,
 ) -> impl IntoView {
-    let recovery = RwSignal::new(false);
+    let SecondStep { challenge, methods } = step;
+    let has_app = methods.contains(&SecondFactorMethod::Totp);
+    let has_recovery = methods.contains(&SecondFactorMethod::RecoveryCode);
+    let has_passkey = methods.contains(&SecondFactorMethod::Passkey);
+    // Without an app, the field (if any) is for a recovery code.
+    let recovery = RwSignal::new(!has_app);
     let code = code_field();
     let recovery_code = code_field();
     let submit = ServerAction::<SecondFactor>::new();
     let form = NodeRef::<leptos::html::Form>::new();
     let notice = RwSignal::new(None::<String>);
+    let with_passkey = {
+        let challenge = challenge.clone();
+        Action::new_local(move |(): &()| {
+            crate::pages::passkeys::sign_in_with_passkey(
+                PasskeyPurpose::SecondFactor,
+                Some(challenge.clone()),
+            )
+        })
+    };
+    let passkey_notice = RwSignal::new(None::<String>);
+    {
+        let next = next.clone();
+        Effect::new(move |_| match with_passkey.value().get() {
+            Some(Ok(_)) => load_page(&next),
+            Some(Err(e)) if e.error == ErrorCode::CodeExpired => expired.run(e),
+            Some(Err(e)) => passkey_notice.set(Some(e.message)),
+            None => {}
+        });
+    }
     Effect::new(move |_| match submit.value().get() {
         Some(Ok(_)) => load_page(&next),
         Some(Err(e)) if matches!(e.error, ErrorCode::CodeExpired | ErrorCode::CodeUsedUp) => {
@@ -333,9 +358,22 @@ pub fn SecondStepForm(
             });
         }
     };
-    view! {
-        <form class="card form" method="post" novalidate node_ref=form on:submit=on_submit>
-            <p>"Your password is right. One more step: this account has two-step sign-in."</p>
+    let passkey = has_passkey.then(|| {
+        view! {
+            <div class="form">
+                <button type="button" class="button" disabled=move || with_passkey.pending().get()
+                    on:click=move |_| {
+                        passkey_notice.set(None);
+                        with_passkey.dispatch(());
+                    }>
+                    "Use a passkey"
+                </button>
+                <div role="alert" class="form-error">{move || passkey_notice.get()}</div>
+            </div>
+        }
+    });
+    let codes = (has_app || has_recovery).then(|| view! {
+        <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
             <Show
                 when=move || recovery.get()
                 fallback=move || view! {
@@ -346,12 +384,21 @@ pub fn SecondStepForm(
             </Show>
             <div role="alert" class="form-error">{move || notice.get()}</div>
             <button type="submit" class="button" disabled=move || submit.pending().get()>"Sign in"</button>
-            <button type="button" class="button button-link" on:click=move |_| {
-                notice.set(None);
-                recovery.update(|r| *r = !*r);
-            }>
-                {move || if recovery.get() { "Use a code from the app instead" } else { "Use a recovery code instead" }}
-            </button>
+            {(has_app && has_recovery).then(|| view! {
+                <button type="button" class="button button-link" on:click=move |_| {
+                    notice.set(None);
+                    recovery.update(|r| *r = !*r);
+                }>
+                    {move || if recovery.get() { "Use a code from the app instead" } else { "Use a recovery code instead" }}
+                </button>
+            })}
         </form>
+    });
+    view! {
+        <div class="card">
+            <p>"Your password is right. One more step: this account has two-step sign-in."</p>
+            {passkey}
+            {codes}
+        </div>
     }
 }

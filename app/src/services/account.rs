@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::{
     domain::{Password, PersonName, PhoneNumber},
     error::{ApiError, Context as _, ErrorCode},
+    infra::second_factor::SECOND_FACTOR_COLUMNS,
     infra::{
         client::ClientInfo,
         credentials::{self, FailureCounter},
@@ -37,22 +38,21 @@ pub async fn profile_of(
 }
 
 pub async fn load_profile(conn: &mut PgConnection, user_id: Uuid) -> Result<Profile, ApiError> {
-    sqlx::query_as(
-        "select u.id, u.first_name, u.last_name, u.email, u.phone_number,
-                u.phone_number as phone_display, u.role,
-                rfc3339(u.email_verified_at) as email_verified_at,
-                rfc3339(u.created_at) as created_at,
-                exists(select 1 from totp_factors t
-                       where t.user_id = u.id and t.enabled_at is not null) as totp,
-                (select count(*) from recovery_codes r
-                 where r.user_id = u.id and r.used_at is null) as recovery_codes_left
-         from users u where u.id = $1",
-    )
-    .bind(user_id)
-    .fetch_optional(conn)
-    .await
-    .context("load a profile")?
-    .ok_or_else(ApiError::unauthenticated)
+    static LOAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "select u.id, u.first_name, u.last_name, u.email, u.phone_number,
+                    u.phone_number as phone_display, u.role,
+                    rfc3339(u.email_verified_at) as email_verified_at,
+                    rfc3339(u.created_at) as created_at, {SECOND_FACTOR_COLUMNS}
+             from users u where u.id = $1"
+        )
+    });
+    sqlx::query_as(&LOAD)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+        .context("load a profile")?
+        .ok_or_else(ApiError::unauthenticated)
 }
 
 /// Changes any of the editable fields; any other key is refused, and nothing is applied.

@@ -561,8 +561,8 @@ pub async fn resend_activation(
     })
 }
 
-/// Removes every second factor of a person who lost their devices (the authenticator app and
-/// its recovery codes, and any sign-in waiting for its second step): the password alone signs
+/// Removes every second factor of a person who lost their devices (the authenticator app, its
+/// recovery codes, the passkeys, and any sign-in waiting for its second step): the password alone signs
 /// in again. Audited; the person is emailed.
 #[tracing::instrument(name = "admin.remove_second_factors", skip_all, fields(target.id = %user_id))]
 pub async fn remove_second_factors(
@@ -585,6 +585,7 @@ pub async fn remove_second_factors(
     let details = json!({
         "totp": removed.totp,
         "recovery_codes_left": removed.recovery_codes_left,
+        "passkeys": removed.passkeys,
     });
     audit::record(
         &mut tx,

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod email_change;
 pub mod orders;
 pub mod paging;
+pub mod passkeys;
 pub mod password_reset;
 pub mod query;
 pub mod registration;

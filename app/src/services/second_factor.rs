@@ -77,16 +77,18 @@ fn now_unix() -> u64 {
 
 /// Which second factors `user_id` has.
 pub async fn factors_of(conn: &mut PgConnection, user_id: Uuid) -> Result<SecondFactors, ApiError> {
-    sqlx::query_as(
-        "select exists(select 1 from totp_factors
-                       where user_id = $1 and enabled_at is not null) as totp,
-                (select count(*) from recovery_codes
-                 where user_id = $1 and used_at is null) as recovery_codes_left",
-    )
-    .bind(user_id)
-    .fetch_one(conn)
-    .await
-    .context("load the second factors")
+    static FACTORS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "select {} from users u where u.id = $1",
+            crypto::SECOND_FACTOR_COLUMNS
+        )
+    });
+    let factors: Option<SecondFactors> = sqlx::query_as(&FACTORS)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await
+        .context("load the second factors")?;
+    Ok(factors.unwrap_or_default())
 }
 
 /// Starts setting up an authenticator app: a new secret, pending until [`enable_totp`]
@@ -283,29 +285,22 @@ pub async fn disable_totp(
         .await
         .context("begin disabling an authenticator")?;
     let owner = owner(&mut tx, caller.user_id).await?;
-    if let Err(wrong) = judge(
-        &mut tx,
-        state,
-        client,
-        caller.user_id,
-        &owner,
-        code.expose(),
-    )
-    .await?
-    {
-        tx.commit().await.context("commit a wrong code")?;
-        return Err(wrong);
-    }
+    let mut tx =
+        with_current_code(tx, state, client, caller.user_id, &owner, code.expose()).await?;
     sqlx::query("delete from totp_factors where user_id = $1")
         .bind(caller.user_id)
         .execute(&mut *tx)
         .await
         .context("remove the authenticator")?;
-    sqlx::query("delete from recovery_codes where user_id = $1")
-        .bind(caller.user_id)
-        .execute(&mut *tx)
-        .await
-        .context("remove the recovery codes")?;
+    // The recovery codes go with the last factor: passkeys left keep them.
+    let passkeys_left = factors_of(&mut tx, caller.user_id).await?.passkeys > 0;
+    if !passkeys_left {
+        sqlx::query("delete from recovery_codes where user_id = $1")
+            .bind(caller.user_id)
+            .execute(&mut *tx)
+            .await
+            .context("remove the recovery codes")?;
+    }
     events::record(
         &mut tx,
         caller.user_id,
@@ -313,15 +308,20 @@ pub async fn disable_totp(
         client,
     )
     .await?;
-    notify(
-        &mut tx,
-        state,
-        &owner,
-        "Two-step sign-in is off",
-        "The authenticator app of your account was turned off, and its recovery codes with it: \
-         your password alone now signs you in.",
-    )
-    .await?;
+    let (subject, body) = if passkeys_left {
+        (
+            "Authenticator app removed",
+            "The authenticator app of your account was turned off: signing in with your \
+             password now asks for one of your passkeys (or a recovery code).",
+        )
+    } else {
+        (
+            "Two-step sign-in is off",
+            "The authenticator app of your account was turned off, and its recovery codes with \
+             it: your password alone now signs you in.",
+        )
+    };
+    notify(&mut tx, state, &owner, subject, body).await?;
     tx.commit()
         .await
         .context("commit disabling an authenticator")?;
@@ -346,24 +346,15 @@ pub async fn renew_recovery_codes(
         .await
         .context("begin new recovery codes")?;
     let owner = owner(&mut tx, caller.user_id).await?;
-    if !factors_of(&mut tx, caller.user_id).await?.any() {
+    let factors = factors_of(&mut tx, caller.user_id).await?;
+    if !factors.any() {
         return Err(ApiError::new(
             ErrorCode::NoSecondFactor,
-            "Recovery codes come with an authenticator app: set one up first.",
+            "Recovery codes come with an authenticator app or a passkey: set one up first.",
         ));
     }
-    if let Err(wrong) = judge(
-        &mut tx,
-        state,
-        client,
-        caller.user_id,
-        &owner,
-        code.expose(),
-    )
-    .await?
-    {
-        tx.commit().await.context("commit a wrong code")?;
-        return Err(wrong);
+    if code_needed(factors) {
+        tx = with_current_code(tx, state, client, caller.user_id, &owner, code.expose()).await?;
     }
     let codes = replace_recovery_codes(&mut tx, state, caller.user_id).await?;
     events::record(
@@ -413,12 +404,12 @@ async fn replace_recovery_codes(
 }
 
 #[derive(sqlx::FromRow)]
-struct Owner {
-    email: String,
-    first_name: String,
+pub(crate) struct Owner {
+    pub email: String,
+    pub first_name: String,
 }
 
-async fn owner(conn: &mut PgConnection, user_id: Uuid) -> Result<Owner, ApiError> {
+pub(crate) async fn owner(conn: &mut PgConnection, user_id: Uuid) -> Result<Owner, ApiError> {
     sqlx::query_as("select email, first_name from users where id = $1")
         .bind(user_id)
         .fetch_optional(conn)
@@ -427,7 +418,7 @@ async fn owner(conn: &mut PgConnection, user_id: Uuid) -> Result<Owner, ApiError
         .ok_or_else(ApiError::unauthenticated)
 }
 
-async fn notify(
+pub(crate) async fn notify(
     tx: &mut PgConnection,
     state: &AppState,
     owner: &Owner,
@@ -452,6 +443,8 @@ pub async fn remove_all(tx: &mut PgConnection, user_id: Uuid) -> Result<SecondFa
     for sql in [
         "delete from totp_factors where user_id = $1",
         "delete from recovery_codes where user_id = $1",
+        "delete from passkeys where user_id = $1",
+        "delete from webauthn_ceremonies where user_id = $1",
         "delete from sign_in_challenges where user_id = $1",
     ] {
         sqlx::query(sql)
@@ -479,9 +472,9 @@ pub async fn notify_removed_by_admin(
         state,
         &owner,
         "Two-step sign-in was removed",
-        "An administrator removed two-step sign-in from your account (its authenticator app and \
-         recovery codes), as asked when devices are lost: your password alone signs you in now. \
-         Set up an authenticator app again on your account page.",
+        "An administrator removed two-step sign-in from your account (its authenticator app, \
+         passkeys and recovery codes), as asked when devices are lost: your password alone signs \
+         you in now. Set up two-step sign-in again on your account page.",
     )
     .await
 }
@@ -560,9 +553,21 @@ pub fn methods(factors: SecondFactors) -> Vec<SecondFactorMethod> {
     let mut methods = Vec::new();
     if factors.totp {
         methods.push(SecondFactorMethod::Totp);
+    }
+    if factors.totp || factors.recovery_codes_left > 0 {
         methods.push(SecondFactorMethod::RecoveryCode);
     }
+    if factors.passkeys > 0 {
+        methods.push(SecondFactorMethod::Passkey);
+    }
     methods
+}
+
+/// Whether removing or replacing a factor of an account with `factors` asks for a current code
+/// (from the authenticator app, or a recovery code). An account whose only factors are passkeys
+/// has no code to give: the password and a session, which a passkey opened, are what it has.
+pub fn code_needed(factors: SecondFactors) -> bool {
+    factors.totp || factors.recovery_codes_left > 0
 }
 
 /// The error a correct password gets on an account with a second factor: a new challenge, and
@@ -675,6 +680,25 @@ async fn judge(
     }
     failures.clear(&mut *tx).await?;
     Ok(Ok(checked))
+}
+
+/// [`judge`] for a form that needs a current code before it changes anything: the transaction
+/// to go on with, or the refusal (a wrong code counted and committed first).
+pub(crate) async fn with_current_code(
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    state: &AppState,
+    client: &ClientInfo,
+    user_id: Uuid,
+    owner: &Owner,
+    code: &str,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, ApiError> {
+    match judge(&mut tx, state, client, user_id, owner, code).await? {
+        Ok(_) => Ok(tx),
+        Err(wrong) => {
+            tx.commit().await.context("commit a wrong code")?;
+            Err(wrong)
+        }
+    }
 }
 
 fn too_many_codes(retry_after: u64) -> ApiError {
@@ -822,10 +846,29 @@ mod tests {
         let app = SecondFactors {
             totp: true,
             recovery_codes_left: 10,
+            passkeys: 0,
         };
         assert_eq!(
             methods(app),
             [SecondFactorMethod::Totp, SecondFactorMethod::RecoveryCode]
         );
+        let passkey = SecondFactors {
+            passkeys: 2,
+            ..none
+        };
+        assert_eq!(methods(passkey), [SecondFactorMethod::Passkey]);
+        assert!(!code_needed(passkey));
+        let passkey_and_codes = SecondFactors {
+            recovery_codes_left: 3,
+            ..passkey
+        };
+        assert_eq!(
+            methods(passkey_and_codes),
+            [
+                SecondFactorMethod::RecoveryCode,
+                SecondFactorMethod::Passkey
+            ]
+        );
+        assert!(code_needed(passkey_and_codes));
     }
 }

@@ -79,7 +79,7 @@ async fn login_sets_a_session_cookie_and_returns_the_profile() {
     assert_eq!(profile["role"], "user");
     assert_eq!(
         profile["second_factors"],
-        serde_json::json!({"totp": false, "recovery_codes_left": 0})
+        serde_json::json!({"totp": false, "recovery_codes_left": 0, "passkeys": 0})
     );
     // Only its hash is stored.
     let token = cookie

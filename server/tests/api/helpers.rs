@@ -248,6 +248,18 @@ impl TestApp {
         .await;
     }
 
+    /// The kinds of a person's security history, oldest first.
+    pub async fn history(&self, email: &str) -> Vec<String> {
+        sqlx::query_scalar(
+            "select e.kind from security_events e join users u on u.id = e.user_id
+             where u.email = $1 order by e.id",
+        )
+        .bind(email)
+        .fetch_all(&self.pool)
+        .await
+        .expect("the history")
+    }
+
     /// Moves a person's code `secs` into the past (issue and expiry), as if time had passed.
     pub async fn age_code(&self, email: &str, secs: f64) {
         sqlx::query(

@@ -89,8 +89,8 @@ fn documented_inputs(contract: &Contract, path: &str) -> BTreeSet<String> {
 #[test]
 fn request_bodies_and_queries_name_exactly_the_server_functions_arguments() {
     use app::api::{
-        account::*, admin::*, catalog::*, orders::*, password_reset::*, registration::*,
-        second_factor::*, session::*, status::*, webhooks::*,
+        account::*, admin::*, catalog::*, orders::*, passkeys::*, password_reset::*,
+        registration::*, second_factor::*, session::*, status::*, webhooks::*,
     };
     let contract = Contract::of_this_build();
     let functions = [
@@ -106,6 +106,12 @@ fn request_bodies_and_queries_name_exactly_the_server_functions_arguments() {
         arguments::<TotpEnable>(),
         arguments::<TotpDisable>(),
         arguments::<RecoveryCodes>(),
+        arguments::<PasskeyOptions>(),
+        arguments::<PasskeyRegister>(),
+        arguments::<PasskeyLogin>(),
+        arguments::<Passkeys>(),
+        arguments::<RenamePasskey>(),
+        arguments::<DeletePasskey>(),
         arguments::<GetProfile>(),
         arguments::<ChangePassword>(),
         arguments::<Sessions>(),

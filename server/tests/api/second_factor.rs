@@ -180,17 +180,6 @@ async fn factors(app: &TestApp) -> Value {
     body(profile).await["second_factors"].clone()
 }
 
-async fn history(app: &TestApp, email: &str) -> Vec<String> {
-    sqlx::query_scalar(
-        "select e.kind from security_events e join users u on u.id = e.user_id
-         where u.email = $1 order by e.id",
-    )
-    .bind(email)
-    .fetch_all(&app.pool)
-    .await
-    .expect("the history")
-}
-
 #[tokio::test]
 async fn an_authenticator_app_is_set_up_with_the_password_and_confirmed_with_one_of_its_codes() {
     let app = spawn_app().await;
@@ -201,7 +190,7 @@ async fn an_authenticator_app_is_set_up_with_the_password_and_confirmed_with_one
     );
     assert_eq!(
         factors(&app).await,
-        json!({"totp": false, "recovery_codes_left": 0})
+        json!({"totp": false, "recovery_codes_left": 0, "passkeys": 0})
     );
 
     // Nothing to confirm yet; a wrong password starts nothing.
@@ -278,7 +267,7 @@ async fn an_authenticator_app_is_set_up_with_the_password_and_confirmed_with_one
     }
     assert_eq!(
         factors(&app).await,
-        json!({"totp": true, "recovery_codes_left": 10})
+        json!({"totp": true, "recovery_codes_left": 10, "passkeys": 0})
     );
 
     // One app at a time.
@@ -292,7 +281,7 @@ async fn an_authenticator_app_is_set_up_with_the_password_and_confirmed_with_one
     assert_eq!(error_code(response, 409).await, "totp_already_enabled");
 
     assert!(
-        history(&app, &person.email)
+        app.history(&person.email)
             .await
             .contains(&"second_factor_enabled".into())
     );
@@ -365,13 +354,13 @@ async fn a_sign_in_takes_a_second_step_and_each_code_works_once() {
     assert_eq!(profile.status(), 200);
     assert_eq!(
         body(profile).await["second_factors"],
-        json!({"totp": true, "recovery_codes_left": 9})
+        json!({"totp": true, "recovery_codes_left": 9, "passkeys": 0})
     );
     let (program, challenge) = first_step(&app, "/api/token", &person).await;
     let response = second_step(&program, &challenge, "recovery_code", &recovery[0]).await;
     assert_eq!(error_code(response, 422).await, "invalid_code");
 
-    let kinds = history(&app, &person.email).await;
+    let kinds = app.history(&person.email).await;
     assert!(kinds.contains(&"recovery_code_used".into()), "{kinds:?}");
     assert!(kinds.contains(&"second_step_failed".into()), "{kinds:?}");
     // Registration, activation... the notices: enabled, then the recovery code used.
@@ -515,7 +504,7 @@ async fn turning_it_off_or_making_new_recovery_codes_needs_the_password_and_a_cu
     assert_eq!(response.status(), 200);
     assert_eq!(
         factors(&app).await,
-        json!({"totp": false, "recovery_codes_left": 0})
+        json!({"totp": false, "recovery_codes_left": 0, "passkeys": 0})
     );
     // The password alone signs in again.
     let response = Client::of(&app)
@@ -525,7 +514,7 @@ async fn turning_it_off_or_making_new_recovery_codes_needs_the_password_and_a_cu
         )
         .await;
     assert_eq!(response.status(), 200);
-    let kinds = history(&app, &person.email).await;
+    let kinds = app.history(&person.email).await;
     for kind in [
         "second_factor_enabled",
         "recovery_codes_renewed",
@@ -550,7 +539,7 @@ async fn an_administrator_sees_the_factors_and_removes_them_for_someone_who_lost
     .await;
     assert_eq!(
         detail["second_factors"],
-        json!({"totp": true, "recovery_codes_left": 10}),
+        json!({"totp": true, "recovery_codes_left": 10, "passkeys": 0}),
         "{detail}"
     );
     // Never a secret: neither the app's key nor any recovery code is in the detail.
@@ -597,7 +586,7 @@ async fn an_administrator_sees_the_factors_and_removes_them_for_someone_who_lost
         "{}",
         notice.subject()
     );
-    let kinds = history(&app, &person.email).await;
+    let kinds = app.history(&person.email).await;
     assert!(
         kinds.contains(&"second_factors_removed_by_admin".into()),
         "{kinds:?}"
@@ -716,7 +705,7 @@ async fn wrong_codes_to_turn_it_off_count_like_wrong_codes_at_sign_in() {
     }
     let response = app.post_json("/api/totp-disable", &wrong).await;
     assert_eq!(error_code(response, 429).await, "too_many_attempts");
-    let kinds = history(&app, &person.email).await;
+    let kinds = app.history(&person.email).await;
     let failed = kinds.iter().filter(|k| *k == "second_step_failed").count();
     assert_eq!(failed, 5, "{kinds:?}");
 }

@@ -70,10 +70,7 @@ fn AuditTable() -> impl IntoView {
                                             ActorKind::CommandLine => "command line".to_string(),
                                             ActorKind::Administrator => row.actor_email.unwrap_or_else(|| "a deleted account".into()),
                                         };
-                                        let details = match &row.details {
-                                            serde_json::Value::Object(map) if map.is_empty() => String::new(),
-                                            other => other.to_string(),
-                                        };
+                                        let details = row.details.shown().to_string();
                                         view! {
                                             <tr>
                                                 <td><When at=row.at /></td>

@@ -1,0 +1,284 @@
+//! Passkeys in the browser: the account page's section (add one, list, rename, remove), and
+//! signing in with one (`/login`'s button, and the second step's).
+
+use leptos::prelude::*;
+use serde_json::value::RawValue;
+
+use crate::{
+    api::passkeys::{
+        DeletePasskey, RenamePasskey, passkey_login, passkey_options, passkey_register, passkeys,
+    },
+    browser::{self, Ceremony},
+    components::{
+        field::{Field, FieldState, focus_first_error, place_error},
+        time::{When, WhenOr},
+    },
+    display,
+    error::{ApiError, ErrorCode},
+    model::{PasskeyInfo, PasskeyPurpose, SecondStepDone},
+    pages::two_step::{code_field, password_field},
+    session::CurrentUser,
+};
+
+/// What the browser could not do, as an error the page shows like the server's.
+fn refused_here(message: String) -> ApiError {
+    ApiError::new(ErrorCode::InvalidPasskey, message)
+}
+
+fn credential_json(credential: String) -> Result<Box<RawValue>, ApiError> {
+    RawValue::from_string(credential).map_err(|_| {
+        refused_here("The browser gave a passkey answer we could not read.".to_string())
+    })
+}
+
+/// Signs in with a passkey: `login` (any passkey of any account, no email) or the
+/// `second_factor` step of the sign-in whose `challenge` is given.
+pub async fn sign_in_with_passkey(
+    purpose: PasskeyPurpose,
+    challenge: Option<String>,
+) -> Result<SecondStepDone, ApiError> {
+    let started = passkey_options(Some(purpose), None, challenge).await?;
+    let credential = browser::passkey(Ceremony::Get, started.options.get())
+        .await
+        .map_err(refused_here)?;
+    passkey_login(started.ceremony, Some(credential_json(credential)?), None).await
+}
+
+async fn add_passkey(password: String, name: String) -> Result<PasskeyInfo, ApiError> {
+    let started =
+        passkey_options(Some(PasskeyPurpose::Register), Some(password.into()), None).await?;
+    let credential = browser::passkey(Ceremony::Create, started.options.get())
+        .await
+        .map_err(refused_here)?;
+    passkey_register(started.ceremony, Some(credential_json(credential)?), name).await
+}
+
+fn name_field() -> FieldState {
+    FieldState::new(|v| v.trim().is_empty().then(|| "Name the passkey.".to_string()))
+}
+
+/// What is being done to one passkey of the list.
+#[derive(Clone, PartialEq, Eq)]
+enum Editing {
+    Rename(PasskeyInfo),
+    Remove(PasskeyInfo),
+}
+
+/// The account page's "Passkeys" section.
+#[component]
+pub fn PasskeysSection() -> impl IntoView {
+    let user = CurrentUser::get();
+    let changed = RwSignal::new(0u32);
+    let list = Resource::new(
+        move || changed.get(),
+        |_| crate::error::page_data(passkeys()),
+    );
+    let editing = RwSignal::new(None::<Editing>);
+    let notice = RwSignal::new(None::<String>);
+    let done = Callback::new(move |message: String| {
+        editing.set(None);
+        notice.set(Some(message));
+        changed.update(|n| *n += 1);
+        user.refresh();
+    });
+    view! {
+        <section class="card" aria-labelledby="passkeys-heading">
+            <h2 id="passkeys-heading">"Passkeys"</h2>
+            <p>"A passkey signs you in with your fingerprint, face or device PIN instead of a password, and stands in for a code when you sign in with your password."</p>
+            <p role="status" class="form-info">{move || notice.get()}</p>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || {
+                    let items = list.get().and_then(Result::ok).unwrap_or_default();
+                    if items.is_empty() {
+                        return view! { <p class="muted">"No passkeys yet."</p> }.into_any();
+                    }
+                    view! {
+                        <ul class="list">
+                            {items.into_iter().map(|p| {
+                                let (rename, remove) = (p.clone(), p.clone());
+                                view! {
+                                    <li>
+                                        <span>
+                                            <strong>{p.name}</strong>
+                                            " · added "<When at=p.created_at />
+                                            " · last used "<WhenOr at=p.last_used_at otherwise="never" />
+                                        </span>
+                                        <span class="actions">
+                                            <button type="button" class="button button-small button-secondary"
+                                                on:click=move |_| { notice.set(None); editing.set(Some(Editing::Rename(rename.clone()))) }>
+                                                "Rename"
+                                            </button>
+                                            <button type="button" class="button button-small button-secondary"
+                                                on:click=move |_| { notice.set(None); editing.set(Some(Editing::Remove(remove.clone()))) }>
+                                                "Remove"
+                                            </button>
+                                        </span>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }
+                    .into_any()
+                }}
+            </Transition>
+            {move || match editing.get() {
+                Some(Editing::Rename(passkey)) => view! { <RenameForm passkey editing done /> }.into_any(),
+                Some(Editing::Remove(passkey)) => view! { <RemoveForm passkey editing done /> }.into_any(),
+                None => view! { <AddForm done /> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn AddForm(done: Callback<String>) -> impl IntoView {
+    let name = name_field();
+    // A first name to change: the device this is (in the browser only; the server renders none).
+    Effect::new(move |_| {
+        if name.value.get_untracked().is_empty() {
+            name.value
+                .set(display::device_name(browser::user_agent().as_deref()));
+        }
+    });
+    let password = password_field();
+    let add = Action::new_local(|(password, name): &(String, String)| {
+        add_passkey(password.clone(), name.clone())
+    });
+    let form = NodeRef::<leptos::html::Form>::new();
+    let error = RwSignal::new(None::<String>);
+    Effect::new(move |_| match add.value().get() {
+        Some(Ok(added)) => {
+            password.value.set(String::new());
+            done.run(format!("Passkey \u{201c}{}\u{201d} added.", added.name));
+        }
+        Some(Err(e)) => {
+            error.set(place_error(e, &[("password", password), ("name", name)]));
+            focus_first_error(form);
+        }
+        None => {}
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        if [name.validate(), password.validate()].iter().all(|ok| *ok) {
+            add.dispatch((
+                password.value.get_untracked(),
+                name.value.get_untracked().trim().to_string(),
+            ));
+        } else {
+            focus_first_error(form);
+        }
+    };
+    view! {
+        <h3>"Add a passkey"</h3>
+        <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
+            <Field state=name id="passkey_name" label="Name" hint="To tell your passkeys apart, such as \u{201c}MacBook Touch ID\u{201d}." />
+            <Field state=password id="passkey_password" label="Your password" kind="password" autocomplete="current-password" />
+            <div role="alert" class="form-error">{move || error.get()}</div>
+            <button type="submit" class="button" disabled=move || add.pending().get()>"Add a passkey"</button>
+        </form>
+    }
+}
+
+#[component]
+fn RenameForm(
+    passkey: PasskeyInfo,
+    editing: RwSignal<Option<Editing>>,
+    done: Callback<String>,
+) -> impl IntoView {
+    let name = name_field();
+    name.value.set(passkey.name.clone());
+    let rename = ServerAction::<RenamePasskey>::new();
+    let form = NodeRef::<leptos::html::Form>::new();
+    let error = RwSignal::new(None::<String>);
+    Effect::new(move |_| match rename.value().get() {
+        Some(Ok(renamed)) => done.run(format!("Renamed to \u{201c}{}\u{201d}.", renamed.name)),
+        Some(Err(e)) => {
+            error.set(place_error(e, &[("name", name)]));
+            focus_first_error(form);
+        }
+        None => {}
+    });
+    let id = passkey.passkey_id.to_string();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        if name.validate() {
+            rename.dispatch(RenamePasskey {
+                passkey_id: id.clone(),
+                name: name.value.get_untracked().trim().to_string(),
+            });
+        } else {
+            focus_first_error(form);
+        }
+    };
+    view! {
+        <h3>"Rename \u{201c}"{passkey.name}"\u{201d}"</h3>
+        <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
+            <Field state=name id="rename_passkey_name" label="New name" />
+            <div role="alert" class="form-error">{move || error.get()}</div>
+            <div class="actions">
+                <button type="submit" class="button" disabled=move || rename.pending().get()>"Save the name"</button>
+                <button type="button" class="button button-secondary" on:click=move |_| editing.set(None)>"Cancel"</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn RemoveForm(
+    passkey: PasskeyInfo,
+    editing: RwSignal<Option<Editing>>,
+    done: Callback<String>,
+) -> impl IntoView {
+    let user = CurrentUser::get();
+    // A current code is asked for when the account has an authenticator app or recovery codes.
+    let code_needed = user
+        .profile()
+        .is_some_and(|p| p.second_factors.totp || p.second_factors.recovery_codes_left > 0);
+    let password = password_field();
+    let code = code_field();
+    let remove = ServerAction::<DeletePasskey>::new();
+    let form = NodeRef::<leptos::html::Form>::new();
+    let error = RwSignal::new(None::<String>);
+    let name = passkey.name.clone();
+    Effect::new(move |_| match remove.value().get() {
+        Some(Ok(_)) => done.run(format!("Passkey \u{201c}{name}\u{201d} removed.")),
+        Some(Err(e)) => {
+            error.set(place_error(e, &[("password", password), ("code", code)]));
+            focus_first_error(form);
+        }
+        None => {}
+    });
+    let id = passkey.passkey_id.to_string();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        let ok = [password.validate(), !code_needed || code.validate()]
+            .iter()
+            .all(|ok| *ok);
+        if ok {
+            remove.dispatch(DeletePasskey {
+                passkey_id: id.clone(),
+                password: password.value.get_untracked().into(),
+                code: code_needed.then(|| code.value.get_untracked().trim().into()),
+            });
+        } else {
+            focus_first_error(form);
+        }
+    };
+    view! {
+        <h3>"Remove \u{201c}"{passkey.name}"\u{201d}"</h3>
+        <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
+            <Field state=password id="remove_passkey_password" label="Your password" kind="password" autocomplete="current-password" />
+            {code_needed.then(|| view! {
+                <Field state=code id="remove_passkey_code" label="Code from the app, or a recovery code" autocomplete="one-time-code" />
+            })}
+            <div role="alert" class="form-error">{move || error.get()}</div>
+            <div class="actions">
+                <button type="submit" class="button button-danger" disabled=move || remove.pending().get()>"Remove the passkey"</button>
+                <button type="button" class="button button-secondary" on:click=move |_| editing.set(None)>"Cancel"</button>
+            </div>
+        </form>
+    }
+}
