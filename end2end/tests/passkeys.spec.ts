@@ -1,4 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
+import { createAdmin, newAdmin } from './admin-cli';
 import { expectAccessible, waitForHydration } from './helpers';
 import { activatedPerson } from './mailbox';
 import { expectSignedInAs, onPath, openLogin, signIn, signOut, submitLogin } from './session';
@@ -64,6 +65,7 @@ test.describe('passkeys', () => {
 
     // Renamed.
     await section.getByRole('button', { name: 'Rename' }).click();
+    await expectAccessible(page, '/account, renaming a passkey');
     await section.getByLabel('New name', { exact: true }).fill('Work laptop');
     await section.getByRole('button', { name: 'Save the name' }).click();
     await expect(section.getByRole('listitem')).toContainText('Work laptop');
@@ -98,6 +100,7 @@ test.describe('passkeys', () => {
     // Removed with the password: the password alone signs in again.
     const passkeys = page.getByRole('region', { name: 'Passkeys', exact: true });
     await passkeys.getByRole('button', { name: 'Remove' }).click();
+    await expectAccessible(page, '/account, removing a passkey');
     await passkeys.getByLabel('Your password', { exact: true }).fill(person.password);
     await passkeys.getByRole('button', { name: 'Remove the passkey' }).click();
     await expect(passkeys.getByRole('status')).toHaveText('Passkey \u201cWork laptop\u201d removed.');
@@ -105,5 +108,41 @@ test.describe('passkeys', () => {
     await signOut(page);
     await openLogin(page);
     await signIn(page, person.email, person.password);
+  });
+
+  test('an administrator sees a person\'s passkey and removes their two-step sign-in', async ({ page, browser, request }) => {
+    test.setTimeout(120_000);
+    await virtualAuthenticator(page);
+    const person = await activatedPerson(request, API);
+    await openLogin(page);
+    await signIn(page, person.email, person.password);
+    const section = page.getByRole('region', { name: 'Passkeys', exact: true });
+    await section.getByLabel('Your password', { exact: true }).fill(person.password);
+    await section.getByRole('button', { name: 'Add a passkey' }).click();
+    await expect(section.getByRole('listitem')).toHaveCount(1);
+
+    const admin = newAdmin();
+    createAdmin(admin);
+    const context = await browser.newContext();
+    const adminPage = await context.newPage();
+    await openLogin(adminPage, '/login?next=/admin');
+    await signIn(adminPage, admin.email, admin.password, '/admin');
+    const main = adminPage.getByRole('main');
+    await main.getByLabel('Search', { exact: true }).fill(person.email);
+    await main.getByRole('button', { name: 'Search', exact: true }).click();
+    await main.getByRole('link', { name: `${person.firstName} ${person.lastName}` }).click();
+    const factors = adminPage.locator('dl.facts dt', { hasText: 'Two-step sign-in' }).locator('xpath=following-sibling::dd[1]');
+    await expect(factors).toHaveText('1 passkey');
+    await main.getByRole('button', { name: 'Remove two-step sign-in…' }).click();
+    await expectAccessible(adminPage, '/admin/users/…, removing two-step sign-in');
+    await main.getByRole('button', { name: 'Remove two-step sign-in', exact: true }).click();
+    await expect(main.getByRole('status')).toHaveText('Two-step sign-in is removed; the person was emailed.');
+    await expect(factors).toHaveText('off');
+    await context.close();
+
+    // The person's page, loaded again, has no passkey left.
+    await page.reload();
+    await waitForHydration(page);
+    await expect(page.getByRole('region', { name: 'Passkeys', exact: true })).toContainText('No passkeys yet.');
   });
 });

@@ -42,6 +42,19 @@ impl FieldState {
     }
 }
 
+/// A password to re-enter: anything but nothing.
+pub fn password_field() -> FieldState {
+    FieldState::new(|v| v.is_empty().then(|| "Enter your password.".to_string()))
+}
+
+/// A one-time code (from an app, or a recovery code): anything but blanks.
+pub fn code_field() -> FieldState {
+    FieldState::new(|v| {
+        let digits = v.chars().filter(|c| !c.is_whitespace()).count();
+        (digits == 0).then(|| "Enter the code.".to_string())
+    })
+}
+
 /// A parser's verdict as a field shows it: the error's sentence, or nothing.
 pub fn verdict<T>(result: Result<T, crate::domain::FieldError>) -> Option<String> {
     result.err().map(|e| e.0)

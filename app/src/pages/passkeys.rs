@@ -10,13 +10,12 @@ use crate::{
     },
     browser::{self, Ceremony},
     components::{
-        field::{Field, FieldState, focus_first_error, place_error},
+        field::{Field, FieldState, code_field, focus_first_error, password_field, place_error},
         time::{When, WhenOr},
     },
     display,
     error::{ApiError, ErrorCode},
     model::{PasskeyInfo, PasskeyPurpose, SecondStepDone},
-    pages::two_step::{code_field, password_field},
     session::CurrentUser,
 };
 

@@ -6,22 +6,11 @@ use leptos::prelude::*;
 use crate::{
     api::second_factor::{RecoveryCodes, SecondFactor, TotpDisable, TotpEnable, TotpSetup},
     browser::load_page,
-    components::field::{Field, FieldState, focus_first_error, place_error},
+    components::field::{Field, code_field, focus_first_error, password_field, place_error},
     error::{ApiError, ErrorCode},
     model::{AuthenticatorSetup, PasskeyPurpose, SecondFactorMethod, SecondFactors, SecondStep},
     session::CurrentUser,
 };
-
-pub(crate) fn password_field() -> FieldState {
-    FieldState::new(|v| v.is_empty().then(|| "Enter your password.".to_string()))
-}
-
-pub(crate) fn code_field() -> FieldState {
-    FieldState::new(|v| {
-        let digits = v.chars().filter(|c| !c.is_whitespace()).count();
-        (digits == 0).then(|| "Enter the code.".to_string())
-    })
-}
 
 /// Where the account page's section is.
 #[derive(Clone, PartialEq, Eq)]

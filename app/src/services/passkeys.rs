@@ -12,8 +12,8 @@
 //!   its other sessions, as the authenticator app's does.
 //! - A ceremony lives in Postgres ([`CEREMONY_TTL`]), is used once whatever its outcome, and is
 //!   bound to its purpose and account: any replica finishes what another began.
-//! - A sign-in with a passkey counts against the per-network limit of sign-ins; a refused one
-//!   gives nothing to guess (a signature either checks out or not).
+//! - Starting and finishing a sign-in with a passkey count against the per-network limit of
+//!   sign-ins; a refused one gives nothing to guess (a signature either checks out or not).
 //! - Adding and removing a passkey write a security history entry and email the owner.
 
 use std::time::Duration;
@@ -223,6 +223,7 @@ pub async fn options(
         PasskeyPurpose::SecondFactor => {
             let token = challenge.unwrap_or_default();
             let mut tx = state.pool.begin().await.context("begin a passkey step")?;
+            credentials::limit_network(&mut tx, &state.settings, client).await?;
             let user_id: Option<Uuid> = sqlx::query_scalar(
                 "select c.user_id from sign_in_challenges c join users u on u.id = c.user_id
                  where c.token_hash = $1 and c.expires_at > now() and u.status = 'active'",

@@ -6,7 +6,10 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::{AdminFrame, message};
 use crate::{
-    api::admin::{DeleteUser, DisableUser, EnableUser, ResendActivation, SetRole, admin_user},
+    api::admin::{
+        DeleteUser, DisableUser, EnableUser, RemoveSecondFactors, ResendActivation, SetRole,
+        admin_user,
+    },
     components::time::{When, WhenOr},
     model::{AccountStatus, Role, UserDetail},
 };
@@ -26,6 +29,7 @@ enum Pending {
     Disable,
     Delete,
     Role(Role),
+    RemoveFactors,
 }
 
 #[component]
@@ -88,6 +92,7 @@ fn Detail(
                     {user.sessions.last_used_at.clone().map(|at| view! { ", last used "<When at /> })}
                 </dd>
                 <dt>"Wrong activation codes"</dt><dd>{user.failed_code_attempts}</dd>
+                <dt>"Two-step sign-in"</dt><dd>{factors_text(user.second_factors)}</dd>
             </dl>
         </article>
         {view! { <Actions user=user.clone() acted notice /> }.into_any()}
@@ -103,6 +108,27 @@ fn Detail(
                 }).collect_view()}
             </ol>
         </section>
+    }
+}
+
+/// "an authenticator app, 2 passkeys, 7 recovery codes", or "off": which factors, never a secret.
+fn factors_text(f: crate::model::SecondFactors) -> String {
+    let mut parts = Vec::new();
+    if f.totp {
+        parts.push("an authenticator app".to_string());
+    }
+    match f.passkeys {
+        0 => {}
+        1 => parts.push("1 passkey".to_string()),
+        n => parts.push(format!("{n} passkeys")),
+    }
+    if f.recovery_codes_left > 0 {
+        parts.push(format!("{} recovery codes", f.recovery_codes_left));
+    }
+    if parts.is_empty() {
+        "off".to_string()
+    } else {
+        parts.join(", ")
     }
 }
 
@@ -124,7 +150,9 @@ fn Actions(
     let set_role = ServerAction::<SetRole>::new();
     let resend = ServerAction::<ResendActivation>::new();
     let delete = ServerAction::<DeleteUser>::new();
+    let remove_factors = ServerAction::<RemoveSecondFactors>::new();
     let navigate = use_navigate();
+    let has_factors = user.second_factors.any() || user.second_factors.recovery_codes_left > 0;
 
     let report = move |result: Option<Result<String, String>>| {
         if let Some(result) = result {
@@ -159,6 +187,12 @@ fn Actions(
                 .map_err(|e| message(&e))
         }))
     });
+    Effect::new(move |_| {
+        report(remove_factors.value().get().map(|r| {
+            r.map(|_| "Two-step sign-in is removed; the person was emailed.".to_string())
+                .map_err(|e| message(&e))
+        }))
+    });
     Effect::new(move |_| match delete.value().get() {
         Some(Ok(_)) => navigate("/admin?deleted=1", Default::default()),
         Some(Err(e)) => notice.set(Some(Err(message(&e)))),
@@ -184,6 +218,9 @@ fn Actions(
                     role: role.as_str().to_string(),
                 });
             }
+            Some(Pending::RemoveFactors) => {
+                remove_factors.dispatch(RemoveSecondFactors { user_id });
+            }
             None => {}
         }
     };
@@ -194,6 +231,7 @@ fn Actions(
             || set_role.pending().get()
             || resend.pending().get()
             || delete.pending().get()
+            || remove_factors.pending().get()
     };
     let status = u.status;
     let role = u.role;
@@ -241,6 +279,10 @@ fn Actions(
                     on:click=ask(Pending::Role(other_role))>
                     {if other_role == Role::Admin { "Make administrator…" } else { "Make plain user…" }}
                 </button>
+                {has_factors.then(|| view! {
+                    <button type="button" class="button button-small button-secondary" disabled=busy
+                        on:click=ask(Pending::RemoveFactors)>"Remove two-step sign-in…"</button>
+                })}
                 <button type="button" class="button button-small button-danger" disabled=busy
                     on:click=ask(Pending::Delete)>"Delete…"</button>
             </div>
@@ -250,11 +292,13 @@ fn Actions(
                     Pending::Delete => format!("Delete {who_confirm}? This cannot be undone."),
                     Pending::Role(Role::Admin) => format!("Make {who_confirm} an administrator?"),
                     Pending::Role(Role::User) => format!("Make {who_confirm} a plain user?"),
+                    Pending::RemoveFactors => format!("Remove every second factor of {who_confirm} (authenticator app, passkeys, recovery codes)? Only when they lost their devices: their password alone signs in until they set one up again."),
                 };
                 let confirm_label = match p {
                     Pending::Disable => "Disable account",
                     Pending::Delete => "Delete account",
                     Pending::Role(_) => "Change role",
+                    Pending::RemoveFactors => "Remove two-step sign-in",
                 };
                 view! {
                     <div class="confirm" role="group" aria-labelledby="confirm-question">
