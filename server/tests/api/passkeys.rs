@@ -630,3 +630,22 @@ async fn where_administrators_must_have_a_second_factor_one_without_sets_one_up_
         .expect("request");
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn passkey_sign_ins_share_the_per_network_limit_of_password_checks() {
+    // Two a minute from one address: starting a passkey sign-in spends one, so the third start
+    // is refused, and the password, which shares the budget, is refused too.
+    let app = spawn_app_with(&[("RATE_LIMIT_LOGIN_PER_IP", "2")]).await;
+    for _ in 0..2 {
+        let response = app
+            .post_json("/api/passkey-options", &json!({"purpose": "login"}))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    let response = app
+        .post_json("/api/passkey-options", &json!({"purpose": "login"}))
+        .await;
+    assert_eq!(error_code(response, 429).await, "too_many_attempts");
+    let response = app.login("nobody@example.com", "whatever password").await;
+    assert_eq!(error_code(response, 429).await, "too_many_attempts");
+}
