@@ -283,3 +283,30 @@ pub async fn post_json_with_auth<B: Serialize, T: DeserializeOwned>(
         Err(network_error())
     }
 }
+
+/// `text` as the value of a query parameter: everything but letters, digits, `-._~` and `/`
+/// percent-encoded (UTF-8).
+pub fn encode_query_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(byte as char);
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod query_tests {
+    #[test]
+    fn a_query_value_keeps_paths_readable_and_encodes_the_rest() {
+        assert_eq!(
+            super::encode_query_value("/products?keyword=tea & co&page=2"),
+            "/products%3Fkeyword%3Dtea%20%26%20co%26page%3D2"
+        );
+        assert_eq!(super::encode_query_value("/é"), "/%C3%A9");
+    }
+}

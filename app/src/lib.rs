@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod infra;
+pub mod language;
 pub mod model;
 pub mod pages;
 pub mod rules;
@@ -41,9 +42,10 @@ use crate::pages::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_content_security_policy(&options);
+    let lang = language::of_this_request().code();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=lang>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -84,7 +86,11 @@ fn PageScripts(options: LeptosOptions) -> impl IntoView {
                 .join("\n")
         });
         let assets = crate::infra::assets::Assets::get();
-        let script = format!("({})({:?}, {:?});", *SCRIPT, assets.script, assets.wasm);
+        let (texts, _) = language::texts_file(language::of_this_request());
+        let script = format!(
+            "({})({:?}, {:?}, {:?});",
+            *SCRIPT, assets.script, assets.wasm, texts
+        );
         view! { <script type="module" nonce=leptos::nonce::use_nonce()>{script}</script> }
     }
 }
@@ -129,9 +135,14 @@ pub fn App() -> impl IntoView {
     rules::Rules::provide();
     cart::Cart::provide();
 
+    // The language the server chose for this page (`language::choose`), which it wrote in
+    // `<html lang>`, where the browser reads it (`language::page_language`).
+    #[cfg(feature = "ssr")]
+    provide_context(language::of_this_request());
+
     view! {
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
-        <Meta name="description" content="Accounts: register, activate, sign in and manage your profile." />
+        <Meta name="description" content=t!(common.meta_description) />
         <Title formatter=|title: String| {
             if title.is_empty() { "Accounts".to_string() } else { format!("{title} · Accounts") }
         } />

@@ -1,8 +1,8 @@
 // Hydrates the page once it has been painted, in place of Leptos's hydration script: the page's
 // WASM does not compete with its HTML and stylesheet for the first paint, and on a slow
-// connection the person sees the page sooner. Called with the entry point's JS and the main WASM
-// module (`PageScripts` in app/src/lib.rs).
-((script, wasm) => {
+// connection the person sees the page sooner. Called with the entry point's JS, the main WASM
+// module and the page's texts in its language (`PageScripts` in app/src/lib.rs).
+((script, wasm, texts) => {
 	// WebAuthn's two ceremonies for the WASM (`browser::passkey`): the server's options in (JSON,
 	// binary fields in base64url), the credential out as JSON the server reads.
 	const bytes = (text) => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
@@ -40,9 +40,11 @@
 			link.href = href;
 			document.head.append(link);
 		}
+		// The texts come alongside; without them the page stays as the server rendered it.
+		const strings = fetch(texts).then((response) => response.json());
 		import(script).then(async (entry) => {
 			await entry.default({ module_or_path: wasm });
-			entry.hydrate();
+			entry.hydrate(await strings);
 		});
 	};
 	// A frame's callbacks run just before it is painted; a task queued from one runs after. A

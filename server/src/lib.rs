@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod email_worker;
 pub mod health;
+pub mod language;
 pub mod mailbox;
 pub mod maintenance;
 pub mod metrics;

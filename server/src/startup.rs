@@ -37,7 +37,7 @@ use tracing::Level;
 
 use crate::{
     email_worker::{EmailWorker, Mailer},
-    health, mailbox, maintenance, metrics, middleware as mw,
+    health, language, mailbox, maintenance, metrics, middleware as mw,
     reset_worker::ResetWorker,
     serve,
     settings::{AppEnv, Settings, WebhookSettings},
@@ -283,6 +283,8 @@ pub fn router(state: AppState, dev_mailbox: bool) -> Router {
     let pages_and_api = pages_and_api
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/language", get(language::switch))
+        .route("/texts/{file}", get(language::texts))
         .merge(api_docs(&state))
         .route("/api/{*path}", any(mw::api_not_found))
         .nest_service("/pkg", pkg_files(pkg_dir, Assets::get().hashed))
@@ -291,6 +293,7 @@ pub fn router(state: AppState, dev_mailbox: bool) -> Router {
             move || shell(options.clone())
         })
         .fallback(file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), language::choose))
         .with_state(state);
     with_middleware(pages_and_api, request_timeout)
 }

@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 
-use crate::{api::session::Logout, browser::load_page, cart::Cart, session::CurrentUser};
+use crate::{
+    api::session::Logout, browser::load_page, cart::Cart, language::Locale, session::CurrentUser, t,
+};
 
 /// The frame around every page: a header with the product name and navigation (signed in or
 /// out, as rendered by the server), the page, a footer.
@@ -17,9 +19,9 @@ pub fn Layout(children: Children) -> impl IntoView {
         }
     };
     view! {
-        <a class="skip-link" href="#main" rel="external" on:click=skip>"Skip to content"</a>
+        <a class="skip-link" href="#main" rel="external" on:click=skip>{t!(common.skip_to_content)}</a>
         <header class="site-header">
-            <nav class="container nav" aria-label="Main">
+            <nav class="container nav" aria-label=t!(common.main_navigation)>
                 <a class="brand" href="/">
                     <span class="brand-mark" aria-hidden="true">"◆"</span>
                     " Accounts"
@@ -34,7 +36,8 @@ pub fn Layout(children: Children) -> impl IntoView {
         </main>
         <footer class="site-footer">
             <div class="container">
-                <p>"Accounts · your details, your sessions, your history — in one place."</p>
+                <p>{t!(common.footer)}</p>
+                <LanguageSwitcher />
             </div>
         </footer>
     }
@@ -47,11 +50,11 @@ fn NavLinks() -> impl IntoView {
         match user.profile() {
         Some(profile) => view! {
             <ul class="nav-links">
-                <li><a href="/products">"Products"</a></li>
+                <li><a href="/products">{t!(common.nav_products)}</a></li>
                 <li><CartLink /></li>
-                <li><a href="/orders">"Orders"</a></li>
+                <li><a href="/orders">{t!(common.nav_orders)}</a></li>
                 {(profile.role == crate::model::Role::Admin).then(|| view! {
-                    <li><a href="/admin">"Administration"</a></li>
+                    <li><a href="/admin">{t!(common.nav_admin)}</a></li>
                 })}
                 <li><a href="/account">{format!("{} {}", profile.first_name, profile.last_name)}</a></li>
                 <li><SignOut /></li>
@@ -60,10 +63,10 @@ fn NavLinks() -> impl IntoView {
         .into_any(),
         None => view! {
             <ul class="nav-links">
-                <li><a href="/products">"Products"</a></li>
+                <li><a href="/products">{t!(common.nav_products)}</a></li>
                 <li><CartLink /></li>
-                <li><a href="/register">"Create account"</a></li>
-                <li><a class="button button-small" href="/login">"Sign in"</a></li>
+                <li><a href="/register">{t!(common.nav_create_account)}</a></li>
+                <li><a class="button button-small" href="/login">{t!(common.nav_sign_in)}</a></li>
             </ul>
         }
         .into_any(),
@@ -78,9 +81,9 @@ fn CartLink() -> impl IntoView {
     let text = move || {
         let count = cart.count();
         if cart.loaded() && count > 0 {
-            format!("Cart ({count})")
+            t!(common.nav_cart_count, count = count)
         } else {
-            "Cart".to_string()
+            t!(common.nav_cart).to_string()
         }
     };
     view! { <a href="/cart">{text}</a> }
@@ -105,7 +108,47 @@ pub fn SignOut() -> impl IntoView {
                 logout.dispatch(Logout {});
             }
         >
-            "Sign out"
+            {t!(common.sign_out)}
         </button>
+    }
+}
+
+/// The languages, each named in itself, on every page. A link to `/language` (the server keeps
+/// the choice in a cookie and brings the person back here), so it works before the page is
+/// hydrated and renders the next page wholly in the new language.
+#[component]
+fn LanguageSwitcher() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let current = crate::language::page_language();
+    let back = move || {
+        let path = location.pathname.get();
+        let query = location.search.get();
+        let back = if query.is_empty() { path } else { format!("{path}?{query}") };
+        crate::browser::encode_query_value(&back)
+    };
+    view! {
+        <nav class="languages" aria-label=t!(common.language_label)>
+            <ul>
+                {Locale::ALL
+                    .iter()
+                    .map(|&locale| {
+                        let href = move || format!("/language?set={}&back={}", locale.code(), back());
+                        view! {
+                            <li>
+                                <a
+                                    href=href
+                                    rel="external"
+                                    hreflang=locale.code()
+                                    lang=locale.code()
+                                    aria-current=(locale == current).then_some("true")
+                                >
+                                    {locale.name()}
+                                </a>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </nav>
     }
 }

@@ -52,6 +52,8 @@ pub struct Caller {
     pub role: Role,
     /// The account has a second factor (an authenticator app or a passkey).
     pub second_factor: bool,
+    /// The language the person picked (`None`: their browser's).
+    pub language: Option<crate::language::Locale>,
 }
 
 impl Caller {
@@ -274,7 +276,7 @@ async fn live_session(
              where sessions.id = s.id and s.last_seen_at < now() - interval '1 minute'
          )
          select s.id as session_id, s.user_id, s.kind, u.status, u.role,
-                {HAS_SECOND_FACTOR} as second_factor,
+                {HAS_SECOND_FACTOR} as second_factor, u.language,
                 u.id, u.first_name, u.last_name, u.email, u.phone_number,
                 u.phone_number as phone_display,
                 rfc3339(u.email_verified_at) as email_verified_at,

@@ -145,6 +145,10 @@ pub struct Profile {
     #[serde(default)]
     #[cfg_attr(feature = "ssr", sqlx(flatten))]
     pub second_factors: super::SecondFactors,
+    /// The language of the pages and emails, as picked by the person; `null` when they picked
+    /// none (their browser's `Accept-Language` decides).
+    #[serde(default)]
+    pub language: Option<crate::language::Locale>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -56,6 +56,10 @@ pub struct ProfileChangesRequest {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub phone_number: Option<String>,
+    /// The language of the pages and emails (one of the product's codes); `null` for none, so
+    /// the browser's `Accept-Language` decides.
+    #[schema(nullable)]
+    pub language: Option<crate::language::Locale>,
 }
 
 #[derive(ToSchema)]

@@ -71,13 +71,26 @@ impl PublicSettings {
     }
 }
 
-/// "one minute", "5 minutes", "90 seconds", "one second".
+/// "one minute", "5 minutes", "90 seconds", "one second", in this page's language.
 pub fn human_duration(secs: u64) -> String {
+    let (key, count) = duration_parts(secs);
+    crate::language::plural(key, count)
+}
+
+/// The same in a given language (emails).
+#[cfg(feature = "ssr")]
+#[allow(dead_code)] // The emails take it up next.
+pub fn human_duration_in(locale: crate::language::Locale, secs: u64) -> String {
+    let (key, count) = duration_parts(secs);
+    crate::language::plural_in(locale, key, count)
+}
+
+/// Whole minutes as minutes, anything else as seconds.
+fn duration_parts(secs: u64) -> (crate::language::Plural, u64) {
+    use crate::language::k::common;
     match secs {
-        60 => "one minute".into(),
-        1 => "one second".into(),
-        s if s % 60 == 0 => format!("{} minutes", s / 60),
-        s => format!("{s} seconds"),
+        s if s % 60 == 0 && s > 0 => (common::duration_minutes, s / 60),
+        s => (common::duration_seconds, s),
     }
 }
 

@@ -21,7 +21,7 @@ use crate::{
 };
 
 /// The fields `update-profile` may change.
-const EDITABLE: [&str; 3] = ["first_name", "last_name", "phone_number"];
+const EDITABLE: [&str; 4] = ["first_name", "last_name", "phone_number", "language"];
 
 /// The profile behind a presented session, in one query with the session lookup (the hot read
 /// path); `None` when nothing was presented or the session is over.
@@ -43,7 +43,7 @@ pub async fn load_profile(conn: &mut PgConnection, user_id: Uuid) -> Result<Prof
             "select u.id, u.first_name, u.last_name, u.email, u.phone_number,
                     u.phone_number as phone_display, u.role,
                     rfc3339(u.email_verified_at) as email_verified_at,
-                    rfc3339(u.created_at) as created_at, {SECOND_FACTOR_COLUMNS}
+                    rfc3339(u.created_at) as created_at, u.language, {SECOND_FACTOR_COLUMNS}
              from users u where u.id = $1"
         )
     });
@@ -88,18 +88,36 @@ pub async fn update_profile(
                 .map_err(|e| ApiError::field("phone_number", e))
         })
         .transpose()?;
+    // A language the product has, or `null` for none (the browser's decides again).
+    let language = match changes.get("language") {
+        None => None,
+        Some(serde_json::Value::Null) => Some(None),
+        Some(serde_json::Value::String(code)) => match crate::language::supported(code) {
+            Some(locale) if locale.code() == code => Some(Some(locale)),
+            _ => {
+                return Err(ApiError::invalid(
+                    "language",
+                    format!("Pick one of: {}.", language_codes()),
+                ));
+            }
+        },
+        Some(_) => return Err(ApiError::invalid("language", "Send a language code or null.")),
+    };
 
     let mut tx = state.pool.begin().await.context("begin a profile update")?;
     sqlx::query(
         "update users set first_name = coalesce($2, first_name),
              last_name = coalesce($3, last_name),
-             phone_number = coalesce($4, phone_number)
+             phone_number = coalesce($4, phone_number),
+             language = case when $5 then $6 else language end
          where id = $1",
     )
     .bind(caller.user_id)
     .bind(first_name.as_ref().map(PersonName::as_str))
     .bind(last_name.as_ref().map(PersonName::as_str))
     .bind(phone.as_ref().map(PhoneNumber::as_str))
+    .bind(language.is_some())
+    .bind(language.flatten())
     .execute(&mut *tx)
     .await
     .on_user_conflict("update a profile")?;
@@ -108,6 +126,15 @@ pub async fn update_profile(
         .await
         .on_user_conflict("commit a profile update")?;
     Ok(profile)
+}
+
+/// The codes `update-profile` takes for `language`, as a sentence's list.
+fn language_codes() -> String {
+    crate::language::Locale::ALL
+        .iter()
+        .map(|locale| locale.code())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(sqlx::FromRow)]

@@ -68,6 +68,7 @@ async fn login_sets_a_session_cookie_and_returns_the_profile() {
             "email",
             "email_verified_at",
             "first_name",
+            "language",
             "last_name",
             "phone_display",
             "phone_number",
@@ -77,6 +78,7 @@ async fn login_sets_a_session_cookie_and_returns_the_profile() {
         ]
     );
     assert_eq!(profile["role"], "user");
+    assert!(profile["language"].is_null(), "no language picked yet");
     assert_eq!(
         profile["second_factors"],
         serde_json::json!({"totp": false, "recovery_codes_left": 0, "passkeys": 0})
