@@ -161,12 +161,13 @@ macro_rules! t {
     };
 }
 
-/// The language of the page being rendered: the server's choice for this request
-/// ([`of_this_request`], kept in the page's context by `App`), the browser's `<html lang>`.
+/// The language of the page being rendered or the server function being run: the server's
+/// choice for this request ([`of_this_request`], kept in the page's context by `App`), the
+/// browser's `<html lang>`; English outside a request (a command-line subcommand, a worker).
 pub fn page_language() -> Locale {
     #[cfg(feature = "ssr")]
     {
-        leptos::prelude::use_context::<Locale>().unwrap_or_default()
+        leptos::prelude::use_context::<Locale>().unwrap_or_else(of_this_request)
     }
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
@@ -316,7 +317,7 @@ pub fn cookie_value(headers: &http::HeaderMap) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
-/// The language the server chose for the page being rendered (set on the request by the
+/// The language the server chose for the request being answered (set on the request by the
 /// server's middleware; English when none ran, as in a unit test).
 pub fn of_this_request() -> Locale {
     #[cfg(feature = "ssr")]

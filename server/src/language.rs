@@ -14,25 +14,28 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 
-/// Chooses the language of a page request (`language::choose`: the switcher's cookie, the
-/// signed-in person's stored language, `Accept-Language`, English), hands it to the page through
-/// the request's extensions (`language::of_this_request`) and names it in `Content-Language`.
-/// The stored language costs a session lookup only when a session cookie came without the
-/// language cookie. API calls, files and probes pass untouched.
+/// Chooses the language of a request (`language::choose`) and hands it to the page or server
+/// function through the request's extensions (`language::page_language`): a page gets, in
+/// order, the switcher's cookie, the signed-in person's stored language, `Accept-Language`,
+/// English; an API call the same without the stored language (no lookup on the API's hot path:
+/// the browser carries the stored language in the cookie, set when the person picks one or
+/// signs in). The stored language costs a session lookup only when a page request brings a
+/// session cookie without the language cookie. Files and probes pass untouched.
 pub async fn choose(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let is_page = matches!(*request.method(), Method::GET | Method::HEAD)
-        && !["/api/", "/pkg/", "/texts/", "/docs", "/healthz", "/readyz", "/language"]
-            .iter()
-            .any(|prefix| path.starts_with(prefix));
-    if !is_page {
+    if ["/pkg/", "/texts/", "/healthz", "/readyz", "/language"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+    {
         return next.run(request).await;
     }
+    let is_page = matches!(*request.method(), Method::GET | Method::HEAD)
+        && !["/api/", "/docs"].iter().any(|prefix| path.starts_with(prefix));
     let headers = request.headers();
     let cookie = language::cookie_value(headers).map(str::to_owned);
     let stored = match cookie.as_deref().and_then(language::supported) {
-        Some(_) => None,
-        None => stored_language(&state, headers).await,
+        None if is_page => stored_language(&state, headers).await,
+        _ => None,
     };
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
@@ -40,12 +43,9 @@ pub async fn choose(State(state): State<AppState>, mut request: Request, next: N
     let locale = language::choose(cookie.as_deref(), stored, accept);
     request.extensions_mut().insert(locale);
     let mut response = next.run(request).await;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(code(locale)));
-    response
-        .headers_mut()
-        .append(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(locale.code()));
+    headers.append(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
     response
 }
 
@@ -60,10 +60,6 @@ async fn stored_language(state: &AppState, headers: &http::HeaderMap) -> Option<
         .ok()
         .flatten()
         .and_then(|caller| caller.language)
-}
-
-fn code(locale: Locale) -> &'static str {
-    locale.code()
 }
 
 #[derive(serde::Deserialize)]
@@ -92,7 +88,7 @@ pub async fn switch(State(state): State<AppState>, Query(switch): Query<Switch>)
     let cookie = format!(
         "{}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
         language::COOKIE,
-        code(locale)
+        locale.code()
     );
     let mut response = Redirect::to(&back).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {

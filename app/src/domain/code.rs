@@ -1,3 +1,4 @@
+use crate::t;
 use std::ops::RangeInclusive;
 
 use super::FieldError;
@@ -15,17 +16,17 @@ impl VerificationCode {
     /// it, passes `None` and gets the shape check only.
     pub fn parse(raw: &str, length: Option<usize>) -> Result<Self, FieldError> {
         if raw.len() > 64 {
-            return Err(FieldError::new("Enter the code from the email."));
+            return Err(FieldError::new(t!(fields.code_required)));
         }
         let code: String = raw
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '-')
             .collect();
         if code.is_empty() {
-            return Err(FieldError::new("Enter the code from the email."));
+            return Err(FieldError::new(t!(fields.code_required)));
         }
         if !code.chars().all(|c| c.is_ascii_digit()) {
-            return Err(FieldError::new("The code has digits only."));
+            return Err(FieldError::new(t!(fields.code_digits_only)));
         }
         let fits = match length {
             Some(n) => code.len() == n,
@@ -33,7 +34,7 @@ impl VerificationCode {
         };
         if !fits {
             let expected = length.map_or("4".to_string(), |n| n.to_string());
-            return Err(FieldError::new(format!("The code has {expected} digits.")));
+            return Err(FieldError::new(t!(fields.code_length, digits = expected)));
         }
         Ok(Self(code))
     }

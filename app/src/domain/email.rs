@@ -1,3 +1,4 @@
+use crate::t;
 use email_address::{EmailAddress, Options};
 
 use super::FieldError;
@@ -14,10 +15,10 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
-            return Err(FieldError::new("Enter your email address."));
+            return Err(FieldError::new(t!(fields.email_required)));
         }
         if trimmed.len() > Self::MAX_BYTES {
-            return Err(FieldError::new("This email address is too long."));
+            return Err(FieldError::new(t!(fields.email_too_long)));
         }
         // A sign-up address must be deliverable on the internet: a domain with a dot (no
         // `user@localhost`), no `[127.0.0.1]` literals, no display names.
@@ -27,9 +28,7 @@ impl Email {
             .without_display_text();
         match EmailAddress::parse_with_options(trimmed, options) {
             Ok(address) if !address.domain().ends_with('.') => Ok(Self(trimmed.to_string())),
-            _ => Err(FieldError::new(
-                "Enter a valid email address, like name@example.com.",
-            )),
+            _ => Err(FieldError::new(t!(fields.email_invalid))),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Prices: exact integer cents, never a float. On the wire a price is a string with two decimals
 //! (`"2.20"`); input may also be a JSON number, read from its decimal text, not as a float.
 
+use crate::t;
 use serde::{Deserialize, Serialize};
 
 use super::FieldError;
@@ -35,7 +36,7 @@ impl Money {
     /// A decimal amount with at most two decimals (`"2"`, `"2.2"`, `"2.20"`), not negative; no
     /// sign, exponent, grouping or spaces inside.
     pub fn parse_decimal(text: &str) -> Result<Self, FieldError> {
-        let bad = || FieldError::new("Write an amount like 12.50, with at most two decimals.");
+        let bad = || FieldError::new(t!(fields.amount_format));
         let text = text.trim();
         let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
         if whole.is_empty()
@@ -65,10 +66,10 @@ impl Money {
     pub fn parse_price(value: &serde_json::Value) -> Result<Self, FieldError> {
         let amount = Self::parse_amount(value)?;
         if amount.0 <= 0 {
-            return Err(FieldError::new("A price must be more than 0."));
+            return Err(FieldError::new(t!(fields.price_positive)));
         }
         if amount.0 > MAX_PRICE_CENTS {
-            return Err(FieldError::new("A price can be at most 1000000.00."));
+            return Err(FieldError::new(t!(fields.price_too_high)));
         }
         Ok(amount)
     }
@@ -84,7 +85,7 @@ impl Money {
                 let text = text.strip_suffix(".0").unwrap_or(&text);
                 Self::parse_decimal(text)
             }
-            _ => Err(FieldError::new("Write an amount like 12.50.")),
+            _ => Err(FieldError::new(t!(fields.amount_example))),
         }
     }
 }

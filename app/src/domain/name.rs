@@ -1,3 +1,4 @@
+use crate::t;
 use super::{FieldError, is_forbidden_char};
 
 /// A first name or surname: 1–100 characters after trimming, no control characters.
@@ -10,16 +11,13 @@ impl PersonName {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
-            return Err(FieldError::new("This field is required."));
+            return Err(FieldError::new(t!(fields.required)));
         }
         if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(FieldError::new(format!(
-                "Use at most {} characters.",
-                Self::MAX_CHARS
-            )));
+            return Err(FieldError::new(t!(fields.at_most_chars, max = Self::MAX_CHARS)));
         }
         if trimmed.chars().any(is_forbidden_char) {
-            return Err(FieldError::new("Remove the control characters."));
+            return Err(FieldError::new(t!(fields.control_chars)));
         }
         Ok(Self(trimmed.to_string()))
     }

@@ -1,3 +1,4 @@
+use crate::t;
 use std::fmt;
 
 use super::FieldError;
@@ -16,20 +17,14 @@ impl Password {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let chars = raw.chars().count();
         if chars < PASSWORD_MIN_CHARS {
-            return Err(FieldError::new(format!(
-                "Use at least {PASSWORD_MIN_CHARS} characters."
-            )));
+            return Err(FieldError::new(t!(fields.at_least_chars, min = PASSWORD_MIN_CHARS)));
         }
         if chars > PASSWORD_MAX_CHARS {
-            return Err(FieldError::new(format!(
-                "Use at most {PASSWORD_MAX_CHARS} characters."
-            )));
+            return Err(FieldError::new(t!(fields.at_most_chars, max = PASSWORD_MAX_CHARS)));
         }
         #[cfg(feature = "ssr")]
         if common::is_common(raw) {
-            return Err(FieldError::new(
-                "This password is too common. Choose one that is harder to guess.",
-            ));
+            return Err(FieldError::new(t!(fields.password_common)));
         }
         Ok(Self(raw.to_string()))
     }

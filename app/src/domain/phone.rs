@@ -1,3 +1,4 @@
+use crate::t;
 use super::FieldError;
 
 /// Longest input worth handing to the parser: E.164 has at most 15 digits; spaces, dashes and
@@ -10,20 +11,16 @@ const MAX_INPUT_CHARS: usize = 32;
 pub fn check_phone_shape(raw: &str) -> Result<(), FieldError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
-        return Err(FieldError::new("Enter your phone number."));
+        return Err(FieldError::new(t!(fields.phone_required)));
     }
     let body = trimmed.strip_prefix('+').unwrap_or(trimmed);
     let allowed = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.');
     let digits = body.chars().filter(char::is_ascii_digit).count();
     if trimmed.chars().count() > MAX_INPUT_CHARS || !body.chars().all(allowed) {
-        return Err(FieldError::new(
-            "Use digits only, with an optional + and country code, like +44 20 7946 0958.",
-        ));
+        return Err(FieldError::new(t!(fields.phone_characters)));
     }
     if !(6..=15).contains(&digits) {
-        return Err(FieldError::new(
-            "Enter a full phone number, like +44 20 7946 0958.",
-        ));
+        return Err(FieldError::new(t!(fields.phone_too_short)));
     }
     Ok(())
 }
@@ -36,6 +33,7 @@ mod server {
     use phonenumber::Mode;
 
     use super::{FieldError, check_phone_shape};
+    use crate::t;
 
     /// The country a number without `+` belongs to (`DEFAULT_PHONE_REGION`).
     pub type Region = phonenumber::country::Id;
@@ -48,9 +46,7 @@ mod server {
         pub fn parse(raw: &str, default_region: Region) -> Result<Self, FieldError> {
             check_phone_shape(raw)?;
             let invalid = || {
-                FieldError::new(
-                    "This is not a valid phone number. Include the country code, like +44.",
-                )
+                FieldError::new(t!(fields.phone_invalid))
             };
             let raw = raw.trim();
             // A number with its country code must not depend on the default region (the
