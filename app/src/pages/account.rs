@@ -20,6 +20,7 @@ use crate::{
     model::{Profile, SessionKind},
     pages::{passkeys::PasskeysSection, two_step::TwoStepSection},
     session::CurrentUser,
+    t,
 };
 
 #[component]
@@ -29,8 +30,8 @@ pub fn AccountPage() -> impl IntoView {
     // reset the forms and their messages.
     let signed_in = Memo::new(move |_| user.signed_in());
     view! {
-        <Title text="Your account" />
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Title text=t!(account.your_account) />
+        <Transition fallback=|| view! { <p>{t!(account.loading)}</p> }>
             {move || match signed_in.get() {
                 Some(false) => view! { <Redirect path="/login?next=/account" /> }.into_any(),
                 Some(true) => match untrack(|| user.profile()) {
@@ -48,7 +49,7 @@ fn Account(profile: Profile) -> impl IntoView {
     view! {
         <section class="account">
             <div class="account-head">
-                <h1>"Your account"</h1>
+                <h1>{t!(account.your_account)}</h1>
                 <SignOut />
             </div>
             // Boxed: one concrete type per section keeps the page's type (and its stack use) small.
@@ -60,9 +61,9 @@ fn Account(profile: Profile) -> impl IntoView {
             {view! { <Sessions /> }.into_any()}
             {view! { <History /> }.into_any()}
             <section class="card" aria-labelledby="export-heading">
-                <h2 id="export-heading">"Your data"</h2>
-                <p>"Everything we store about you, as JSON: profile, sessions and security history."</p>
-                <a class="button button-secondary" href="/api/export-account" download="account.json">"Download your data"</a>
+                <h2 id="export-heading">{t!(account.export_heading)}</h2>
+                <p>{t!(account.export_text)}</p>
+                <a class="button button-secondary" href="/api/export-account" download="account.json">{t!(account.export_download)}</a>
             </section>
             {view! { <DeleteForm /> }.into_any()}
         </section>
@@ -83,7 +84,7 @@ fn ProfileForm(profile: Profile) -> impl IntoView {
     let notice = RwSignal::new(None::<Result<String, String>>);
     Effect::new(move |_| match save.value().get() {
         Some(Ok(_)) => {
-            notice.set(Some(Ok("Saved.".into())));
+            notice.set(Some(Ok(t!(account.saved).into())));
             user.refresh();
         }
         Some(Err(e)) => {
@@ -115,15 +116,15 @@ fn ProfileForm(profile: Profile) -> impl IntoView {
     };
     view! {
         <section class="card" aria-labelledby="profile-heading">
-            <h2 id="profile-heading">"Profile"</h2>
+            <h2 id="profile-heading">{t!(account.profile_heading)}</h2>
             <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
                 <div class="field-row">
-                    <Field state=first id="first_name" label="First name" autocomplete="given-name" />
-                    <Field state=last id="last_name" label="Surname" autocomplete="family-name" />
+                    <Field state=first id="first_name" label=t!(account.first_name) autocomplete="given-name" />
+                    <Field state=last id="last_name" label=t!(account.surname) autocomplete="family-name" />
                 </div>
-                <Field state=phone id="phone_number" label="Phone number" kind="tel" autocomplete="tel" />
+                <Field state=phone id="phone_number" label=t!(account.phone_number) kind="tel" autocomplete="tel" />
                 <Notice notice />
-                <button type="submit" class="button" disabled=move || save.pending().get()>"Save profile"</button>
+                <button type="submit" class="button" disabled=move || save.pending().get()>{t!(account.save_profile)}</button>
             </form>
         </section>
     }
@@ -145,7 +146,8 @@ fn Notice(notice: RwSignal<Option<Result<String, String>>>) -> impl IntoView {
 fn EmailForm(current: String) -> impl IntoView {
     let user = CurrentUser::get();
     let new_email = FieldState::new(|v| verdict(Email::parse(v)));
-    let password = FieldState::new(|v| v.is_empty().then(|| "Enter your password.".to_string()));
+    let password =
+        FieldState::new(|v| v.is_empty().then(|| t!(account.enter_password).to_string()));
     let code = FieldState::new(|v| verdict(VerificationCode::parse(v, None)));
     let request = ServerAction::<ChangeEmail>::new();
     let confirm = ServerAction::<ConfirmEmail>::new();
@@ -158,9 +160,9 @@ fn EmailForm(current: String) -> impl IntoView {
     Effect::new(move |_| match request.value().get() {
         Some(Ok(_)) => {
             awaiting_code.set(true);
-            notice.set(Some(Ok(format!(
-                "We sent a code to {}. Enter it below to confirm.",
-                new_email.value.get_untracked().trim()
+            notice.set(Some(Ok(t!(
+                account.email_code_sent,
+                email = new_email.value.get_untracked().trim()
             ))));
         }
         Some(Err(e)) => {
@@ -173,7 +175,7 @@ fn EmailForm(current: String) -> impl IntoView {
     Effect::new(move |_| match confirm.value().get() {
         Some(Ok(profile)) => {
             awaiting_code.set(false);
-            notice.set(Some(Ok(format!("Your email is now {}.", profile.email))));
+            notice.set(Some(Ok(t!(account.email_changed, email = profile.email))));
             user.refresh();
         }
         Some(Err(e)) => {
@@ -210,21 +212,21 @@ fn EmailForm(current: String) -> impl IntoView {
     };
     view! {
         <section class="card" aria-labelledby="email-heading">
-            <h2 id="email-heading">"Email address"</h2>
-            <p>"Currently " <strong>{current}</strong> ". A new address is used once you confirm it with the code we send there."</p>
+            <h2 id="email-heading">{t!(account.email_heading)}</h2>
+            <p>{t!(account.email_current_before)}<strong>{current}</strong>{t!(account.email_current_after)}</p>
             <Show
                 when=move || awaiting_code.get()
                 fallback=move || view! {
                     <form class="form" method="post" novalidate node_ref=request_form on:submit=on_request>
-                        <Field state=new_email id="new_email" label="New email" kind="email" autocomplete="email" />
-                        <Field state=password id="email_password" label="Your password" kind="password" autocomplete="current-password" />
-                        <button type="submit" class="button" disabled=move || request.pending().get()>"Send a code"</button>
+                        <Field state=new_email id="new_email" label=t!(account.new_email) kind="email" autocomplete="email" />
+                        <Field state=password id="email_password" label=t!(account.your_password) kind="password" autocomplete="current-password" />
+                        <button type="submit" class="button" disabled=move || request.pending().get()>{t!(account.send_code)}</button>
                     </form>
                 }
             >
                 <form class="form" method="post" novalidate node_ref=confirm_form on:submit=on_confirm>
-                    <Field state=code id="email_code" label="Code from the new address" inputmode="numeric" autocomplete="one-time-code" />
-                    <button type="submit" class="button" disabled=move || confirm.pending().get()>"Confirm new email"</button>
+                    <Field state=code id="email_code" label=t!(account.email_code) inputmode="numeric" autocomplete="one-time-code" />
+                    <button type="submit" class="button" disabled=move || confirm.pending().get()>{t!(account.confirm_email)}</button>
                 </form>
             </Show>
             <Notice notice />
@@ -236,7 +238,7 @@ fn EmailForm(current: String) -> impl IntoView {
 fn PasswordForm() -> impl IntoView {
     let current = FieldState::new(|v| {
         v.is_empty()
-            .then(|| "Enter your current password.".to_string())
+            .then(|| t!(account.enter_current_password).to_string())
     });
     let new = FieldState::new(|v| verdict(Password::parse(v)));
     let change = ServerAction::<ChangePassword>::new();
@@ -248,9 +250,7 @@ fn PasswordForm() -> impl IntoView {
             new.value.set(String::new());
             current.shown.set(false);
             new.shown.set(false);
-            notice.set(Some(Ok(
-                "Password changed. Every other session was signed out.".into(),
-            )));
+            notice.set(Some(Ok(t!(account.password_changed).into())));
         }
         Some(Err(e)) => {
             notice.set(
@@ -274,12 +274,12 @@ fn PasswordForm() -> impl IntoView {
     };
     view! {
         <section class="card" aria-labelledby="password-heading">
-            <h2 id="password-heading">"Password"</h2>
+            <h2 id="password-heading">{t!(account.password_heading)}</h2>
             <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
-                <Field state=current id="current_password" label="Current password" kind="password" autocomplete="current-password" />
-                <Field state=new id="new_password" label="New password" kind="password" autocomplete="new-password" />
+                <Field state=current id="current_password" label=t!(account.current_password) kind="password" autocomplete="current-password" />
+                <Field state=new id="new_password" label=t!(account.new_password) kind="password" autocomplete="new-password" />
                 <Notice notice />
-                <button type="submit" class="button" disabled=move || change.pending().get()>"Change password"</button>
+                <button type="submit" class="button" disabled=move || change.pending().get()>{t!(account.change_password)}</button>
             </form>
         </section>
     }
@@ -294,23 +294,23 @@ fn Sessions() -> impl IntoView {
     );
     view! {
         <section class="card" aria-labelledby="sessions-heading">
-            <h2 id="sessions-heading">"Where you are signed in"</h2>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <h2 id="sessions-heading">{t!(account.sessions_heading)}</h2>
+            <Transition fallback=|| view! { <p>{t!(account.loading)}</p> }>
                 <ul class="list">
                     {move || list.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|s| {
                         let id = s.session_id.to_string();
-                        let kind = if s.kind == SessionKind::Bearer { "API token" } else { "Browser" };
+                        let kind = if s.kind == SessionKind::Bearer { t!(account.session_api_token) } else { t!(account.session_browser) };
                         let device = display::device_name(s.user_agent.as_deref());
                         let agent = s.user_agent.unwrap_or_default();
                         view! {
                             <li>
                                 <span>
                                     {kind}" · "<span title=agent>{device}</span>
-                                    " · last seen "<When at=s.last_seen_at />
+                                    " · "{t!(account.session_last_seen_before)}<When at=s.last_seen_at />
                                     " · "{s.ip.unwrap_or_default()}
                                 </span>
                                 {if s.current {
-                                    view! { <strong>" (this browser)"</strong> }.into_any()
+                                    view! { <strong>" "{t!(account.this_browser)}</strong> }.into_any()
                                 } else {
                                     view! {
                                         <button
@@ -320,7 +320,7 @@ fn Sessions() -> impl IntoView {
                                                 revoke.dispatch(RevokeSession { session_id: id.clone() });
                                             }
                                         >
-                                            "Revoke"
+                                            {t!(account.revoke)}
                                         </button>
                                     }
                                     .into_any()
@@ -342,8 +342,8 @@ fn History() -> impl IntoView {
     );
     view! {
         <section class="card" aria-labelledby="history-heading">
-            <h2 id="history-heading">"Security history"</h2>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <h2 id="history-heading">{t!(account.history_heading)}</h2>
+            <Transition fallback=|| view! { <p>{t!(account.loading)}</p> }>
                 <ol class="list">
                     {move || events.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|e| {
                         view! {
@@ -364,7 +364,7 @@ fn History() -> impl IntoView {
 fn DeleteForm() -> impl IntoView {
     let password = FieldState::new(|v| {
         v.is_empty()
-            .then(|| "Enter your password to confirm.".to_string())
+            .then(|| t!(account.enter_password_to_confirm).to_string())
     });
     let confirmed = RwSignal::new(false);
     let delete = ServerAction::<DeleteAccount>::new();
@@ -391,17 +391,17 @@ fn DeleteForm() -> impl IntoView {
     };
     view! {
         <section class="card danger" aria-labelledby="delete-heading">
-            <h2 id="delete-heading">"Delete your account"</h2>
-            <p>"This removes your account and everything we store about you. It cannot be undone."</p>
+            <h2 id="delete-heading">{t!(account.delete_heading)}</h2>
+            <p>{t!(account.delete_text)}</p>
             <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
-                <Field state=password id="delete_password" label="Password" kind="password" autocomplete="current-password" />
+                <Field state=password id="delete_password" label=t!(account.password) kind="password" autocomplete="current-password" />
                 <label class="check">
                     <input type="checkbox" prop:checked=move || confirmed.get() on:change=move |ev| confirmed.set(event_target_checked(&ev)) />
-                    " I understand that this cannot be undone"
+                    " "{t!(account.delete_understand)}
                 </label>
                 <Notice notice />
                 <button type="submit" class="button button-danger" disabled=move || !confirmed.get() || delete.pending().get()>
-                    "Delete my account"
+                    {t!(account.delete_button)}
                 </button>
             </form>
         </section>

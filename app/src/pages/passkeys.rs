@@ -17,6 +17,7 @@ use crate::{
     error::{ApiError, ErrorCode},
     model::{PasskeyInfo, PasskeyPurpose, SecondStepDone},
     session::CurrentUser,
+    t,
 };
 
 /// What the browser could not do, as an error the page shows like the server's.
@@ -25,9 +26,8 @@ fn refused_here(message: String) -> ApiError {
 }
 
 fn credential_json(credential: String) -> Result<Box<RawValue>, ApiError> {
-    RawValue::from_string(credential).map_err(|_| {
-        refused_here("The browser gave a passkey answer we could not read.".to_string())
-    })
+    RawValue::from_string(credential)
+        .map_err(|_| refused_here(t!(account.passkey_unreadable).to_string()))
 }
 
 /// Signs in with a passkey: `login` (any passkey of any account, no email) or the
@@ -53,7 +53,11 @@ async fn add_passkey(password: String, name: String) -> Result<PasskeyInfo, ApiE
 }
 
 fn name_field() -> FieldState {
-    FieldState::new(|v| v.trim().is_empty().then(|| "Name the passkey.".to_string()))
+    FieldState::new(|v| {
+        v.trim()
+            .is_empty()
+            .then(|| t!(account.passkey_name_required).to_string())
+    })
 }
 
 /// What is being done to one passkey of the list.
@@ -82,14 +86,14 @@ pub fn PasskeysSection() -> impl IntoView {
     });
     view! {
         <section class="card" aria-labelledby="passkeys-heading">
-            <h2 id="passkeys-heading">"Passkeys"</h2>
-            <p>"A passkey signs you in with your fingerprint, face or device PIN instead of a password, and stands in for a code when you sign in with your password."</p>
+            <h2 id="passkeys-heading">{t!(account.passkeys_heading)}</h2>
+            <p>{t!(account.passkeys_intro)}</p>
             <p role="status" class="form-info">{move || notice.get()}</p>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <p>{t!(account.loading)}</p> }>
                 {move || {
                     let items = list.get().and_then(Result::ok).unwrap_or_default();
                     if items.is_empty() {
-                        return view! { <p class="muted">"No passkeys yet."</p> }.into_any();
+                        return view! { <p class="muted">{t!(account.passkeys_none)}</p> }.into_any();
                     }
                     view! {
                         <ul class="list">
@@ -99,17 +103,17 @@ pub fn PasskeysSection() -> impl IntoView {
                                     <li>
                                         <span>
                                             <strong>{p.name}</strong>
-                                            " · added "<When at=p.created_at />
-                                            " · last used "<WhenOr at=p.last_used_at otherwise="never" />
+                                            " · "{t!(account.passkey_added_before)}<When at=p.created_at />
+                                            " · "{t!(account.passkey_last_used_before)}<WhenOr at=p.last_used_at otherwise=t!(account.passkey_never_used) />
                                         </span>
                                         <span class="actions">
                                             <button type="button" class="button button-small button-secondary"
                                                 on:click=move |_| { notice.set(None); editing.set(Some(Editing::Rename(rename.clone()))) }>
-                                                "Rename"
+                                                {t!(account.passkey_rename)}
                                             </button>
                                             <button type="button" class="button button-small button-secondary"
                                                 on:click=move |_| { notice.set(None); editing.set(Some(Editing::Remove(remove.clone()))) }>
-                                                "Remove"
+                                                {t!(account.passkey_remove)}
                                             </button>
                                         </span>
                                     </li>
@@ -148,7 +152,7 @@ fn AddForm(done: Callback<String>) -> impl IntoView {
     Effect::new(move |_| match add.value().get() {
         Some(Ok(added)) => {
             password.value.set(String::new());
-            done.run(format!("Passkey \u{201c}{}\u{201d} added.", added.name));
+            done.run(t!(account.passkey_added, name = added.name));
         }
         Some(Err(e)) => {
             error.set(place_error(e, &[("password", password), ("name", name)]));
@@ -169,12 +173,12 @@ fn AddForm(done: Callback<String>) -> impl IntoView {
         }
     };
     view! {
-        <h3>"Add a passkey"</h3>
+        <h3>{t!(account.passkey_add_heading)}</h3>
         <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
-            <Field state=name id="passkey_name" label="Name" hint="To tell your passkeys apart, such as \u{201c}MacBook Touch ID\u{201d}." />
-            <Field state=password id="passkey_password" label="Your password" kind="password" autocomplete="current-password" />
+            <Field state=name id="passkey_name" label=t!(account.passkey_name_label) hint=t!(account.passkey_name_hint) />
+            <Field state=password id="passkey_password" label=t!(account.your_password) kind="password" autocomplete="current-password" />
             <div role="alert" class="form-error">{move || error.get()}</div>
-            <button type="submit" class="button" disabled=move || add.pending().get()>"Add a passkey"</button>
+            <button type="submit" class="button" disabled=move || add.pending().get()>{t!(account.passkey_add_button)}</button>
         </form>
     }
 }
@@ -191,7 +195,7 @@ fn RenameForm(
     let form = NodeRef::<leptos::html::Form>::new();
     let error = RwSignal::new(None::<String>);
     Effect::new(move |_| match rename.value().get() {
-        Some(Ok(renamed)) => done.run(format!("Renamed to \u{201c}{}\u{201d}.", renamed.name)),
+        Some(Ok(renamed)) => done.run(t!(account.passkey_renamed, name = renamed.name)),
         Some(Err(e)) => {
             error.set(place_error(e, &[("name", name)]));
             focus_first_error(form);
@@ -212,13 +216,13 @@ fn RenameForm(
         }
     };
     view! {
-        <h3>"Rename \u{201c}"{passkey.name}"\u{201d}"</h3>
+        <h3>{t!(account.passkey_rename_heading, name = passkey.name)}</h3>
         <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
-            <Field state=name id="rename_passkey_name" label="New name" />
+            <Field state=name id="rename_passkey_name" label=t!(account.passkey_new_name) />
             <div role="alert" class="form-error">{move || error.get()}</div>
             <div class="actions">
-                <button type="submit" class="button" disabled=move || rename.pending().get()>"Save the name"</button>
-                <button type="button" class="button button-secondary" on:click=move |_| editing.set(None)>"Cancel"</button>
+                <button type="submit" class="button" disabled=move || rename.pending().get()>{t!(account.passkey_save_name)}</button>
+                <button type="button" class="button button-secondary" on:click=move |_| editing.set(None)>{t!(account.cancel)}</button>
             </div>
         </form>
     }
@@ -242,7 +246,7 @@ fn RemoveForm(
     let error = RwSignal::new(None::<String>);
     let name = passkey.name.clone();
     Effect::new(move |_| match remove.value().get() {
-        Some(Ok(_)) => done.run(format!("Passkey \u{201c}{name}\u{201d} removed.")),
+        Some(Ok(_)) => done.run(t!(account.passkey_removed, name = name)),
         Some(Err(e)) => {
             error.set(place_error(e, &[("password", password), ("code", code)]));
             focus_first_error(form);
@@ -267,16 +271,16 @@ fn RemoveForm(
         }
     };
     view! {
-        <h3>"Remove \u{201c}"{passkey.name}"\u{201d}"</h3>
+        <h3>{t!(account.passkey_remove_heading, name = passkey.name)}</h3>
         <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
-            <Field state=password id="remove_passkey_password" label="Your password" kind="password" autocomplete="current-password" />
+            <Field state=password id="remove_passkey_password" label=t!(account.your_password) kind="password" autocomplete="current-password" />
             {code_needed.then(|| view! {
-                <Field state=code id="remove_passkey_code" label="Code from the app, or a recovery code" autocomplete="one-time-code" />
+                <Field state=code id="remove_passkey_code" label=t!(account.passkey_code_label) autocomplete="one-time-code" />
             })}
             <div role="alert" class="form-error">{move || error.get()}</div>
             <div class="actions">
-                <button type="submit" class="button button-danger" disabled=move || remove.pending().get()>"Remove the passkey"</button>
-                <button type="button" class="button button-secondary" on:click=move |_| editing.set(None)>"Cancel"</button>
+                <button type="submit" class="button button-danger" disabled=move || remove.pending().get()>{t!(account.passkey_remove_button)}</button>
+                <button type="button" class="button button-secondary" on:click=move |_| editing.set(None)>{t!(account.cancel)}</button>
             </div>
         </form>
     }
