@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::t;
+
 /// The state of one input. `Copy`: every part is a signal.
 #[derive(Clone, Copy)]
 pub struct FieldState {
@@ -44,14 +46,17 @@ impl FieldState {
 
 /// A password to re-enter: anything but nothing.
 pub fn password_field() -> FieldState {
-    FieldState::new(|v| v.is_empty().then(|| "Enter your password.".to_string()))
+    FieldState::new(|v| {
+        v.is_empty()
+            .then(|| t!(forms.password_required).to_string())
+    })
 }
 
 /// A one-time code (from an app, or a recovery code): anything but blanks.
 pub fn code_field() -> FieldState {
     FieldState::new(|v| {
         let digits = v.chars().filter(|c| !c.is_whitespace()).count();
-        (digits == 0).then(|| "Enter the code.".to_string())
+        (digits == 0).then(|| t!(forms.code_required).to_string())
     })
 }
 

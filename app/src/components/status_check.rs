@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::{api::status::ServiceStatus, error::ApiError, model::StatusReport};
+use crate::{api::status::ServiceStatus, error::ApiError, model::StatusReport, t};
 
 #[component]
 pub fn StatusCheck() -> impl IntoView {
@@ -12,27 +12,29 @@ pub fn StatusCheck() -> impl IntoView {
     let hydrated = crate::rules::Hydrated::get();
 
     let result = move || {
-        check.value().get().map(|outcome: Result<StatusReport, ApiError>| match outcome {
-            Ok(report) if report.database_ok => view! {
-                <p class="status status-ok">
-                    "All systems go: the server and its database are answering (version "
-                    {report.version}")."
-                </p>
-            }
-            .into_any(),
-            Ok(report) => view! {
-                <p class="status status-warn">
-                    "The server (version "{report.version}") is up, but its database is not answering."
-                </p>
-            }
-            .into_any(),
-            Err(e) => view! { <p class="status status-error">{e.message}</p> }.into_any(),
-        })
+        check
+            .value()
+            .get()
+            .map(|outcome: Result<StatusReport, ApiError>| match outcome {
+                Ok(report) if report.database_ok => view! {
+                    <p class="status status-ok">
+                        {t!(forms.status_ok, version = report.version)}
+                    </p>
+                }
+                .into_any(),
+                Ok(report) => view! {
+                    <p class="status status-warn">
+                        {t!(forms.status_no_database, version = report.version)}
+                    </p>
+                }
+                .into_any(),
+                Err(e) => view! { <p class="status status-error">{e.message}</p> }.into_any(),
+            })
     };
 
     view! {
         <section class="card status-card" aria-labelledby="status-heading">
-            <h2 id="status-heading">"Service status"</h2>
+            <h2 id="status-heading">{t!(forms.status_heading)}</h2>
             <button
                 type="button"
                 class="button button-secondary"
@@ -41,7 +43,7 @@ pub fn StatusCheck() -> impl IntoView {
                     check.dispatch(ServiceStatus {});
                 }
             >
-                {move || if check.pending().get() { "Checking…" } else { "Check service status" }}
+                {move || if check.pending().get() { t!(forms.checking) } else { t!(forms.status_check) }}
             </button>
             <div aria-live="polite" class="status-result">
                 {result}
