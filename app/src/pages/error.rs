@@ -1,5 +1,7 @@
 use leptos::prelude::*;
 
+use crate::t;
+
 /// The body of the page shown when the server fails (HTTP 500). It names no internal detail:
 /// the request id lets support find the cause in the logs.
 #[component]
@@ -7,10 +9,10 @@ pub fn ServerError(request_id: Option<String>) -> impl IntoView {
     view! {
         <section class="message-page">
             <p class="message-code" aria-hidden="true">"500"</p>
-            <h1>"Something went wrong"</h1>
-            <p>"The server could not complete this request. Please try again in a moment."</p>
-            {request_id.map(|id| view! { <p class="muted">"Reference: "<code>{id}</code></p> })}
-            <a class="button" href="/">"Go to the home page"</a>
+            <h1>{t!(pages.error_heading)}</h1>
+            <p>{t!(pages.error_text)}</p>
+            {request_id.map(|id| view! { <p class="muted">{t!(pages.error_reference)}<code>{id}</code></p> })}
+            <a class="button" href="/">{t!(pages.home_link)}</a>
         </section>
     }
 }

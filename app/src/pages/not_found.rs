@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::t;
+
 /// Answers the page being rendered with HTTP status 404 (on a route rendered whole before it
 /// answers, `SsrMode::Async`, so the status is not sent yet).
 pub fn set_not_found_status() {
@@ -16,12 +18,12 @@ pub fn NotFound() -> impl IntoView {
     set_not_found_status();
 
     view! {
-        <Title text="Page not found" />
+        <Title text=t!(pages.not_found_heading) />
         <section class="message-page">
             <p class="message-code" aria-hidden="true">"404"</p>
-            <h1>"Page not found"</h1>
-            <p>"There is nothing at this address. It may have moved, or the link may be mistyped."</p>
-            <a class="button" href="/">"Go to the home page"</a>
+            <h1>{t!(pages.not_found_heading)}</h1>
+            <p>{t!(pages.not_found_text)}</p>
+            <a class="button" href="/">{t!(pages.home_link)}</a>
         </section>
     }
 }
