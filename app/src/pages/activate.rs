@@ -15,8 +15,10 @@ use crate::{
     },
     domain::{Email, VerificationCode},
     error::{ApiError, ErrorCode},
+    language::{k, plural},
     model::{Activated, CodeSent},
     rules::{Hydrated, Rules},
+    t,
 };
 
 /// What registration hands to the activation page, in memory.
@@ -47,14 +49,14 @@ pub fn ActivatePage() -> impl IntoView {
     let ask_credentials = remembered.is_none();
 
     let email = FieldState::new(|v| verdict(Email::parse(v)));
-    let password = FieldState::new(|v| v.is_empty().then(|| "Enter your password.".to_string()));
+    let password = FieldState::new(|v| {
+        v.is_empty()
+            .then(|| t!(forms.password_required).to_string())
+    });
     let code = FieldState::new(|v| verdict(VerificationCode::parse(v, None)));
 
     let rules = Rules::get();
-    let code_hint = StoredValue::new(format!(
-        "The {} digits from the email we sent you.",
-        rules.code_length
-    ));
+    let code_hint = StoredValue::new(t!(sign_up.code_hint, digits = rules.code_length));
     let sent_at = remembered.as_ref().and_then(|p| p.code_sent_at_ms);
     let ttl = remembered
         .as_ref()
@@ -159,9 +161,7 @@ pub fn ActivatePage() -> impl IntoView {
                 resend_at.set(Some(now + cooldown as f64 * 1000.0));
                 code.value.set(String::new());
                 code.shown.set(false);
-                notice.set(Some(Notice::Info(
-                    "We sent a new code to your email.".into(),
-                )));
+                notice.set(Some(Notice::Info(t!(sign_up.new_code_sent).into())));
             }
             Err(ApiError {
                 error: ErrorCode::AlreadyActive,
@@ -197,18 +197,17 @@ pub fn ActivatePage() -> impl IntoView {
 
     let countdown = move || {
         seconds_until(expires_at.get()).map(|left| match left {
-            0 => "The code has expired. Send a new one.".to_string(),
-            1 => "The code expires in 1 second.".to_string(),
-            n => format!("The code expires in {n} seconds."),
+            0 => t!(sign_up.code_expired).to_string(),
+            n => plural(k::sign_up::code_expires_in, n),
         })
     };
     // Screen readers hear the countdown at a few moments, not every second.
     let announcement = Memo::new(move |_| {
         seconds_until(expires_at.get()).map(|left| match left {
-            0 => "The code has expired. Send a new one.".to_string(),
-            1..=10 => "The code expires in less than 10 seconds.".to_string(),
-            11..=30 => "The code expires in less than 30 seconds.".to_string(),
-            _ => "The code expires in more than 30 seconds.".to_string(),
+            0 => t!(sign_up.code_expired).to_string(),
+            1..=10 => t!(sign_up.code_expires_within_10).to_string(),
+            11..=30 => t!(sign_up.code_expires_within_30).to_string(),
+            _ => t!(sign_up.code_expires_after_30).to_string(),
         })
     });
     let resend_wait = move || seconds_until(resend_at.get()).filter(|s| *s > 0);
@@ -217,14 +216,14 @@ pub fn ActivatePage() -> impl IntoView {
         view! {
             <form class="card form" method="post" novalidate node_ref=form_ref on:submit=on_submit>
                 {ask_credentials.then(|| view! {
-                    <p class="muted">"Sign in details are needed to activate: the email and password you registered with."</p>
-                    <Field state=email id="email" label="Email" kind="email" autocomplete="email" />
-                    <Field state=password id="password" label="Password" kind="password" autocomplete="current-password" />
+                    <p class="muted">{t!(sign_up.credentials_needed)}</p>
+                    <Field state=email id="email" label=t!(forms.email) kind="email" autocomplete="email" />
+                    <Field state=password id="password" label=t!(forms.password) kind="password" autocomplete="current-password" />
                 })}
                 <Field
                     state=code
                     id="code"
-                    label="Activation code"
+                    label=t!(sign_up.activation_code)
                     inputmode="numeric"
                     autocomplete="one-time-code"
                     hint=code_hint.get_value()
@@ -249,7 +248,7 @@ pub fn ActivatePage() -> impl IntoView {
                         class="button"
                         disabled=move || !hydrated.get() || activate.pending().get()
                     >
-                        {move || if activate.pending().get() { "Checking…" } else { "Activate" }}
+                        {move || if activate.pending().get() { t!(forms.checking) } else { t!(sign_up.activate) }}
                     </button>
                     <button
                         type="button"
@@ -257,36 +256,36 @@ pub fn ActivatePage() -> impl IntoView {
                         disabled=move || !hydrated.get() || resend.pending().get() || resend_wait().is_some()
                         on:click=on_resend
                     >
-                        "Send a new code"
+                        {t!(sign_up.send_new_code)}
                     </button>
                 </div>
                 <p class="field-hint">
-                    {move || resend_wait().map(|s| format!("You can ask for a new code in {s} seconds."))}
+                    {move || resend_wait().map(|s| plural(k::sign_up::resend_in, s))}
                 </p>
             </form>
         }
     };
 
     view! {
-        <Title text="Activate your account" />
+        <Title text=t!(sign_up.activate_heading) />
         <section class="form-page">
             <Show
                 when=move || activated.get()
                 fallback=move || view! {
-                    <h1>"Activate your account"</h1>
+                    <h1>{t!(sign_up.activate_heading)}</h1>
                     <p class="muted">
                         {match &remembered {
-                            Some(p) => format!("We emailed a code to {}.", p.email),
-                            None => "Enter the code we emailed you.".to_string(),
+                            Some(p) => t!(sign_up.code_emailed_to, email = p.email),
+                            None => t!(sign_up.enter_emailed_code).to_string(),
                         }}
                     </p>
                     {form}
                 }
             >
                 <div class="card confirmation">
-                    <h1 tabindex="-1" node_ref=done_heading>"Your account is active"</h1>
-                    <p>"You can now sign in with your email and password."</p>
-                    <a class="button" href="/login">"Sign in"</a>
+                    <h1 tabindex="-1" node_ref=done_heading>{t!(sign_up.active_heading)}</h1>
+                    <p>{t!(sign_up.active_text)}</p>
+                    <a class="button" href="/login">{t!(sign_up.sign_in)}</a>
                 </div>
             </Show>
         </section>

@@ -11,6 +11,7 @@ use crate::{
     domain::{Email, PASSWORD_MAX_CHARS, Password, PersonName, check_phone_shape},
     model::Registered,
     pages::activate::PendingActivation,
+    t,
 };
 
 #[component]
@@ -89,34 +90,37 @@ pub fn RegisterPage() -> impl IntoView {
 
     let code_length = crate::rules::Rules::get().code_length;
     view! {
-        <Title text="Create your account" />
+        <Title text=t!(sign_up.register_heading) />
         <section class="form-page">
-            <h1>"Create your account"</h1>
+            <h1>{t!(sign_up.register_heading)}</h1>
             <p class="muted">
-                {format!("We will email you a {code_length}-digit code to activate it. Already registered? ")}
-                <a href="/activate">"Enter your code"</a>" or "<a href="/login">"sign in"</a>"."
+                {t!(sign_up.register_lead_before, digits = code_length)}
+                <a href="/activate">{t!(sign_up.register_lead_enter_code)}</a>
+                {t!(sign_up.register_lead_or)}
+                <a href="/login">{t!(sign_up.register_lead_sign_in)}</a>
+                {t!(sign_up.register_lead_after)}
             </p>
             <form class="card form" method="post" novalidate node_ref=form on:submit=on_submit>
                 <div class="field-row">
-                    <Field state=first_name id="first_name" label="First name" autocomplete="given-name" maxlength=100 />
-                    <Field state=last_name id="last_name" label="Surname" autocomplete="family-name" maxlength=100 />
+                    <Field state=first_name id="first_name" label=t!(sign_up.first_name) autocomplete="given-name" maxlength=100 />
+                    <Field state=last_name id="last_name" label=t!(sign_up.surname) autocomplete="family-name" maxlength=100 />
                 </div>
-                <Field state=email id="email" label="Email" kind="email" autocomplete="email" />
+                <Field state=email id="email" label=t!(forms.email) kind="email" autocomplete="email" />
                 <Field
                     state=phone
                     id="phone_number"
-                    label="Phone number"
+                    label=t!(sign_up.phone_number)
                     kind="tel"
                     autocomplete="tel"
-                    hint="With the country code, like +44 20 7946 0958."
+                    hint=t!(sign_up.phone_hint)
                 />
                 <Field
                     state=password
                     id="password"
-                    label="Password"
+                    label=t!(forms.password)
                     kind="password"
                     autocomplete="new-password"
-                    hint="8 to 128 characters. Any characters, spaces too; avoid common passwords."
+                    hint=t!(sign_up.password_hint)
                     maxlength=PASSWORD_MAX_CHARS * 4
                 />
                 <div role="alert" class="form-error">{move || general_error.get()}</div>
@@ -125,7 +129,7 @@ pub fn RegisterPage() -> impl IntoView {
                     class="button"
                     disabled=move || !hydrated.get() || register.pending().get()
                 >
-                    {move || if register.pending().get() { "Creating your account…" } else { "Create account" }}
+                    {move || if register.pending().get() { t!(sign_up.creating) } else { t!(sign_up.create_account) }}
                 </button>
             </form>
         </section>
