@@ -9,6 +9,7 @@ use crate::{
         Field, FieldState, focus_first_error, focus_when_shown, place_error, verdict,
     },
     domain::{Email, Password, VerificationCode},
+    t,
 };
 
 #[component]
@@ -71,66 +72,61 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     // Why the code is long, and what too many wrong ones do, from the server's own rules.
     let code_hint = move || {
         let rules = crate::rules::Rules::get();
-        format!(
-            "{} digits, as in the email (for example {}); spaces are fine.",
-            rules.reset_code_length,
-            rules.reset_code_example()
+        t!(
+            sign_in.reset_code_hint,
+            digits = rules.reset_code_length,
+            example = rules.reset_code_example(),
         )
     };
     let reset_rules = move || {
         let rules = crate::rules::Rules::get();
-        format!(
-            "The code is long because it replaces your password. After {} wrong codes in a day, \
-             resets for this address pause for a while and its owner is told by email; signing \
-             in with the current password still works.",
-            rules.reset_failures_per_day
-        )
+        t!(sign_in.reset_rules, failures = rules.reset_failures_per_day)
     };
 
     view! {
-        <Title text="Reset your password" />
+        <Title text=t!(sign_in.reset_heading) />
         <section class="form-page">
-            <h1>"Reset your password"</h1>
+            <h1>{t!(sign_in.reset_heading)}</h1>
             <Show
                 when=done
                 fallback=move || view! {
                     <Show
                         when=requested
                         fallback=move || view! {
-                            <p class="muted">"We will email a code to your address if it belongs to an activated account."</p>
+                            <p class="muted">{t!(sign_in.reset_intro)}</p>
                             <form class="card form" method="post" novalidate node_ref=request_form on:submit=on_request>
-                                <Field state=email id="email" label="Email" kind="email" autocomplete="username" />
+                                <Field state=email id="email" label=t!(forms.email) kind="email" autocomplete="username" />
                                 <div role="alert" class="form-error">
                                     {move || request.value().get().and_then(Result::err).map(|e| e.message)}
                                 </div>
                                 <button type="submit" class="button" disabled=move || !hydrated.get() || request.pending().get()>
-                                    "Email me a code"
+                                    {t!(sign_in.email_me_code)}
                                 </button>
                             </form>
                         }
                     >
                         <p role="status" class="form-info">
-                            {format!(
-                                "If an activated account uses that address, a code is on its way. It expires in {}.",
-                                crate::rules::Rules::get().reset_code_lifetime_text()
+                            {t!(
+                                sign_in.reset_code_sent,
+                                lifetime = crate::rules::Rules::get().reset_code_lifetime_text(),
                             )}
                         </p>
                         <p class="muted">{reset_rules}</p>
                         <form class="card form" method="post" novalidate node_ref=reset_form on:submit=on_reset>
-                            <Field state=code id="code" label="Code" inputmode="numeric" autocomplete="one-time-code" hint=code_hint() maxlength=32 />
-                            <Field state=new_password id="new_password" label="New password" kind="password" autocomplete="new-password" />
+                            <Field state=code id="code" label=t!(sign_in.code) inputmode="numeric" autocomplete="one-time-code" hint=code_hint() maxlength=32 />
+                            <Field state=new_password id="new_password" label=t!(sign_in.new_password) kind="password" autocomplete="new-password" />
                             <div role="alert" class="form-error">{move || reset_error.get()}</div>
                             <button type="submit" class="button" disabled=move || reset.pending().get()>
-                                "Set the new password"
+                                {t!(sign_in.set_new_password)}
                             </button>
                         </form>
                     </Show>
                 }
             >
                 <div class="card confirmation">
-                    <h2 tabindex="-1" node_ref=done_heading>"Your password was changed"</h2>
-                    <p>"Every session was signed out. Sign in with the new password."</p>
-                    <a class="button" href="/login">"Sign in"</a>
+                    <h2 tabindex="-1" node_ref=done_heading>{t!(sign_in.password_changed_heading)}</h2>
+                    <p>{t!(sign_in.password_changed_text)}</p>
+                    <a class="button" href="/login">{t!(sign_in.sign_in)}</a>
                 </div>
             </Show>
         </section>

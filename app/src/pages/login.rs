@@ -14,13 +14,17 @@ use crate::{
     model::{PasskeyPurpose, SecondStep},
     pages::{activate::PendingActivation, two_step::SecondStepForm},
     session::safe_next,
+    t,
 };
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let email = FieldState::new(|v| verdict(Email::parse(v)));
     let code_ttl = crate::rules::Rules::get().code_ttl_secs;
-    let password = FieldState::new(|v| v.is_empty().then(|| "Enter your password.".to_string()));
+    let password = FieldState::new(|v| {
+        v.is_empty()
+            .then(|| t!(forms.password_required).to_string())
+    });
     let login = ServerAction::<Login>::new();
     let error = RwSignal::new(None::<ApiError>);
     let pending = expect_context::<RwSignal<Option<PendingActivation>>>();
@@ -92,24 +96,24 @@ pub fn LoginPage() -> impl IntoView {
     };
 
     view! {
-        <Title text="Sign in" />
+        <Title text=t!(sign_in.heading) />
         <section class="form-page">
-            <h1>"Sign in"</h1>
+            <h1>{t!(sign_in.heading)}</h1>
             {second_step}
             <form class="card form" method="post" novalidate node_ref=form on:submit=on_submit
                 hidden=move || challenge.get().is_some()>
-                <Field state=email id="email" label="Email" kind="email" autocomplete="username" />
-                <Field state=password id="password" label="Password" kind="password" autocomplete="current-password" />
+                <Field state=email id="email" label=t!(forms.email) kind="email" autocomplete="username" />
+                <Field state=password id="password" label=t!(forms.password) kind="password" autocomplete="current-password" />
                 <div role="alert" class="form-error">
                     {move || error.get().map(|e| {
                         let activate = (e.error == ErrorCode::NotActivated).then(|| view! {
-                            " "<a href="/activate">"Activate your account"</a>
+                            " "<a href="/activate">{t!(sign_in.activate_account_link)}</a>
                         });
                         view! { {e.message} {activate} }
                     })}
                 </div>
                 <button type="submit" class="button" disabled=move || !hydrated.get() || login.pending().get()>
-                    {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
+                    {move || if login.pending().get() { t!(sign_in.signing_in) } else { t!(sign_in.sign_in) }}
                 </button>
                 <button type="button" class="button button-secondary"
                     disabled=move || !hydrated.get() || with_passkey.pending().get()
@@ -117,13 +121,15 @@ pub fn LoginPage() -> impl IntoView {
                         error.set(None);
                         with_passkey.dispatch(());
                     }>
-                    "Sign in with a passkey"
+                    {t!(sign_in.with_passkey)}
                 </button>
             </form>
             <p class="muted">
-                <a href="/forgot-password">"Forgot your password?"</a>
-                " · Not activated yet? "<a href="/activate">"Enter or resend your code"</a>
-                " · New here? "<a href="/register">"Create an account"</a>
+                <a href="/forgot-password">{t!(sign_in.forgot_password_link)}</a>
+                " · "{t!(sign_in.not_activated_yet)}" "
+                <a href="/activate">{t!(sign_in.enter_or_resend_code_link)}</a>
+                " · "{t!(sign_in.new_here)}" "
+                <a href="/register">{t!(sign_in.create_account_link)}</a>
             </p>
         </section>
     }
