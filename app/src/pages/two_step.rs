@@ -8,8 +8,10 @@ use crate::{
     browser::load_page,
     components::field::{Field, code_field, focus_first_error, password_field, place_error},
     error::{ApiError, ErrorCode},
+    language::{k, plural},
     model::{AuthenticatorSetup, PasskeyPurpose, SecondFactorMethod, SecondFactors, SecondStep},
     session::CurrentUser,
+    t,
 };
 
 /// Where the account page's section is.
@@ -30,7 +32,7 @@ pub fn TwoStepSection(factors: SecondFactors) -> impl IntoView {
     let factors = RwSignal::new(factors);
     view! {
         <section class="card" aria-labelledby="two-step-heading">
-            <h2 id="two-step-heading">"Two-step sign-in"</h2>
+            <h2 id="two-step-heading">{t!(sign_in.two_step_heading)}</h2>
             {move || match stage.get() {
                 Stage::Idle if factors.get().totp => view! { <Enabled factors stage /> }.into_any(),
                 Stage::Idle => view! { <Start stage /> }.into_any(),
@@ -67,11 +69,11 @@ fn Start(stage: RwSignal<Stage>) -> impl IntoView {
         }
     };
     view! {
-        <p>"Off. With an authenticator app (such as Google Authenticator, 1Password or Aegis), signing in asks for a code from your phone after your password: a stolen password alone is not enough."</p>
+        <p>{t!(sign_in.two_step_off)}</p>
         <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
-            <Field state=password id="totp_password" label="Your password" kind="password" autocomplete="current-password" />
+            <Field state=password id="totp_password" label=t!(forms.your_password) kind="password" autocomplete="current-password" />
             <div role="alert" class="form-error">{move || notice.get()}</div>
-            <button type="submit" class="button" disabled=move || setup.pending().get()>"Set up an authenticator app"</button>
+            <button type="submit" class="button" disabled=move || setup.pending().get()>{t!(sign_in.set_up_app)}</button>
         </form>
     }
 }
@@ -116,21 +118,21 @@ fn Scan(
     view! {
         <ol class="list">
             <li>
-                "Scan this QR code with your authenticator app."
-                <div class="qr" role="img" aria-label="QR code of the authenticator secret" inner_html=setup.qr_svg></div>
+                {t!(sign_in.scan_qr_code)}
+                <div class="qr" role="img" aria-label=t!(sign_in.qr_code_label) inner_html=setup.qr_svg></div>
             </li>
             <li>
-                "Or type this key into the app: "
+                {t!(sign_in.type_key)}
                 <code class="secret" id="authenticator-key">{setup.secret_grouped}</code>
             </li>
-            <li>"Enter the 6-digit code the app shows."</li>
+            <li>{t!(sign_in.enter_app_code)}</li>
         </ol>
         <form class="form" method="post" novalidate node_ref=form on:submit=on_submit>
-            <Field state=code id="totp_code" label="Code from the app" inputmode="numeric" autocomplete="one-time-code" maxlength=7 />
+            <Field state=code id="totp_code" label=t!(sign_in.code_from_app) inputmode="numeric" autocomplete="one-time-code" maxlength=7 />
             <div role="alert" class="form-error">{move || notice.get()}</div>
             <div class="actions">
-                <button type="submit" class="button" disabled=move || enable.pending().get()>"Turn on two-step sign-in"</button>
-                <button type="button" class="button button-secondary" on:click=move |_| stage.set(Stage::Idle)>"Cancel"</button>
+                <button type="submit" class="button" disabled=move || enable.pending().get()>{t!(sign_in.turn_on)}</button>
+                <button type="button" class="button button-secondary" on:click=move |_| stage.set(Stage::Idle)>{t!(forms.cancel)}</button>
             </div>
         </form>
     }
@@ -139,7 +141,10 @@ fn Scan(
 /// The text file of a set of recovery codes, as a `data:` URL.
 fn codes_file(codes: &[String]) -> String {
     let mut url = String::from("data:text/plain;charset=utf-8,");
-    url.push_str("Recovery%20codes%20(each%20works%20once)%0A");
+    url.push_str(&crate::browser::encode_query_value(t!(
+        sign_in.codes_file_heading
+    )));
+    url.push_str("%0A");
     for code in codes {
         // Codes are digits, capitals and dashes: nothing to escape.
         url.push_str(code);
@@ -154,7 +159,7 @@ fn ShowCodes(codes: Vec<String>, stage: RwSignal<Stage>) -> impl IntoView {
     let text = codes.join("\n");
     let file = codes_file(&codes);
     view! {
-        <p role="status" class="form-info">"Two-step sign-in is on. Keep these recovery codes somewhere safe: each signs you in once if you lose your phone. They are shown only now."</p>
+        <p role="status" class="form-info">{t!(sign_in.codes_shown)}</p>
         <ol class="codes">
             {codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
         </ol>
@@ -163,10 +168,10 @@ fn ShowCodes(codes: Vec<String>, stage: RwSignal<Stage>) -> impl IntoView {
                 crate::browser::copy_text(&text);
                 copied.set(true);
             }>
-                {move || if copied.get() { "Copied" } else { "Copy" }}
+                {move || if copied.get() { t!(sign_in.copied) } else { t!(sign_in.copy) }}
             </button>
-            <a class="button button-secondary" href=file download="recovery-codes.txt">"Download as a text file"</a>
-            <button type="button" class="button" on:click=move |_| stage.set(Stage::Idle)>"I have saved them"</button>
+            <a class="button button-secondary" href=file download="recovery-codes.txt">{t!(sign_in.download_codes)}</a>
+            <button type="button" class="button" on:click=move |_| stage.set(Stage::Idle)>{t!(sign_in.codes_saved)}</button>
         </div>
     }
 }
@@ -248,26 +253,23 @@ fn Enabled(factors: RwSignal<SecondFactors>, stage: RwSignal<Stage>) -> impl Int
     let left = move || factors.get().recovery_codes_left;
     view! {
         <p>
-            <strong>"On"</strong>
-            ": signing in asks for a code from your authenticator app after your password. "
-            {move || match left() {
-                1 => "1 recovery code left.".to_string(),
-                n => format!("{n} recovery codes left."),
-            }}
+            <strong>{t!(sign_in.two_step_on)}</strong>
+            {t!(sign_in.two_step_on_text)}
+            {move || plural(k::sign_in::recovery_codes_left, u64::from(left()))}
         </p>
-        <h3>"New recovery codes"</h3>
+        <h3>{t!(sign_in.new_recovery_codes_heading)}</h3>
         <form class="form" method="post" novalidate node_ref=renew_form on:submit=on_renew>
-            <Field state=renew_password id="renew_password" label="Your password" kind="password" autocomplete="current-password" />
-            <Field state=renew_code id="renew_code" label="Code from the app, or a recovery code" autocomplete="one-time-code" />
+            <Field state=renew_password id="renew_password" label=t!(forms.your_password) kind="password" autocomplete="current-password" />
+            <Field state=renew_code id="renew_code" label=t!(forms.code_or_recovery_code) autocomplete="one-time-code" />
             <div role="alert" class="form-error">{move || renew_notice.get()}</div>
-            <button type="submit" class="button button-secondary" disabled=move || renew.pending().get()>"Make new recovery codes"</button>
+            <button type="submit" class="button button-secondary" disabled=move || renew.pending().get()>{t!(sign_in.make_new_recovery_codes)}</button>
         </form>
-        <h3>"Turn off"</h3>
+        <h3>{t!(sign_in.turn_off_heading)}</h3>
         <form class="form" method="post" novalidate node_ref=off_form on:submit=on_off>
-            <Field state=off_password id="off_password" label="Your password" kind="password" autocomplete="current-password" />
-            <Field state=off_code id="off_code" label="Code from the app, or a recovery code" autocomplete="one-time-code" />
+            <Field state=off_password id="off_password" label=t!(forms.your_password) kind="password" autocomplete="current-password" />
+            <Field state=off_code id="off_code" label=t!(forms.code_or_recovery_code) autocomplete="one-time-code" />
             <div role="alert" class="form-error">{move || off_notice.get()}</div>
-            <button type="submit" class="button button-danger" disabled=move || off.pending().get()>"Turn off two-step sign-in"</button>
+            <button type="submit" class="button button-danger" disabled=move || off.pending().get()>{t!(sign_in.turn_off)}</button>
         </form>
     }
 }
@@ -323,7 +325,10 @@ pub fn SecondStepForm(
                 code
             };
             let message = match e.attempts_left {
-                Some(left) => format!("{} {left} tries left.", e.message),
+                Some(left) => crate::language::fill(
+                    &plural(k::sign_in::tries_left, u64::from(left)),
+                    &[("message", &e.message)],
+                ),
                 None => e.message.clone(),
             };
             notice.set(place_error(e.with_message(message), &[("code", field)]));
@@ -355,7 +360,7 @@ pub fn SecondStepForm(
                         passkey_notice.set(None);
                         with_passkey.dispatch(());
                     }>
-                    "Use a passkey"
+                    {t!(sign_in.use_passkey)}
                 </button>
                 <div role="alert" class="form-error">{move || passkey_notice.get()}</div>
             </div>
@@ -366,26 +371,26 @@ pub fn SecondStepForm(
             <Show
                 when=move || recovery.get()
                 fallback=move || view! {
-                    <Field state=code id="second_code" label="Code from your authenticator app" inputmode="numeric" autocomplete="one-time-code" maxlength=7 />
+                    <Field state=code id="second_code" label=t!(sign_in.code_from_authenticator) inputmode="numeric" autocomplete="one-time-code" maxlength=7 />
                 }
             >
-                <Field state=recovery_code id="recovery_code" label="Recovery code" autocomplete="off" hint="One of the codes you saved when you set up the app." />
+                <Field state=recovery_code id="recovery_code" label=t!(sign_in.recovery_code) autocomplete="off" hint=t!(sign_in.recovery_code_hint) />
             </Show>
             <div role="alert" class="form-error">{move || notice.get()}</div>
-            <button type="submit" class="button" disabled=move || submit.pending().get()>"Sign in"</button>
+            <button type="submit" class="button" disabled=move || submit.pending().get()>{t!(sign_in.sign_in)}</button>
             {(has_app && has_recovery).then(|| view! {
                 <button type="button" class="button button-link" on:click=move |_| {
                     notice.set(None);
                     recovery.update(|r| *r = !*r);
                 }>
-                    {move || if recovery.get() { "Use a code from the app instead" } else { "Use a recovery code instead" }}
+                    {move || if recovery.get() { t!(sign_in.use_app_code_instead) } else { t!(sign_in.use_recovery_code_instead) }}
                 </button>
             })}
         </form>
     });
     view! {
         <div class="card">
-            <p>"Your password is right. One more step: this account has two-step sign-in."</p>
+            <p>{t!(sign_in.second_step_intro)}</p>
             {passkey}
             {codes}
         </div>
