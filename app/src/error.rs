@@ -3,12 +3,19 @@
 //! On the wire an error is `{"error": "<code>", "message": "<sentence>", "field": "<input>"?}` with
 //! an HTTP status chosen by the code. The server's API middleware reads the code and sets the
 //! status, so a server function only picks the right [`ErrorCode`], and errors raised by the
-//! framework itself (a malformed body, say) map to a client error instead of a 500.
+//! framework itself (a malformed body, say) map to a client error instead of a 500. The
+//! `message` is in the request's language (`locales/<code>/errors.json`, through `t!`); the
+//! code is the same in every language.
 
 use serde::{Deserialize, Serialize};
 use server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
+};
+
+use crate::{
+    language::{k, plural},
+    t,
 };
 
 /// Stable, snake_case error codes: part of the public HTTP contract.
@@ -226,24 +233,18 @@ impl ApiError {
     pub fn invalid_credentials() -> Self {
         Self::new(
             ErrorCode::InvalidCredentials,
-            "The email address or password is wrong.",
+            t!(errors.invalid_credentials),
         )
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(
-            ErrorCode::Unauthenticated,
-            "Sign in first: this needs a session cookie or a bearer token.",
-        )
+        Self::new(ErrorCode::Unauthenticated, t!(errors.unauthenticated))
     }
 
     /// A failure that is the server's fault. The cause travels with the error and is logged
     /// once, when the error becomes a response; it is never sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        let mut error = Self::new(
-            ErrorCode::Internal,
-            "Something went wrong on our side. Please try again.",
-        );
+        let mut error = Self::new(ErrorCode::Internal, t!(errors.internal));
         error.cause = Some(cause.to_string().into());
         error
     }
@@ -282,9 +283,9 @@ impl ApiError {
         let mut error = Self::new(
             ErrorCode::InvalidCode,
             if attempts_left == 0 {
-                "That code is wrong, and it was the last try: ask for a new code.".to_string()
+                t!(errors.invalid_code_last_try).to_string()
             } else {
-                format!("That code is wrong. {attempts_left} tries left.")
+                plural(k::errors::invalid_code_tries_left, u64::from(attempts_left))
             },
         )
         .with_field("code");
@@ -298,30 +299,24 @@ impl ApiError {
     ) -> Self {
         let mut error = Self::new(
             ErrorCode::SecondFactorRequired,
-            "Second step needed: a code from the authenticator app, or a recovery code.",
+            t!(errors.second_factor_required),
         );
         error.second_step = Some(Box::new(crate::model::SecondStep { challenge, methods }));
         error
     }
 
     pub fn code_expired() -> Self {
-        Self::new(
-            ErrorCode::CodeExpired,
-            "This code has expired. Ask for a new one.",
-        )
+        Self::new(ErrorCode::CodeExpired, t!(errors.code_expired))
     }
 
     pub fn code_used_up() -> Self {
-        Self::new(
-            ErrorCode::CodeUsedUp,
-            "Too many wrong tries: this code no longer works. Ask for a new one.",
-        )
+        Self::new(ErrorCode::CodeUsedUp, t!(errors.code_used_up))
     }
 
     pub fn too_many_attempts(retry_after: u64) -> Self {
         Self::new(
             ErrorCode::TooManyAttempts,
-            format!("Too many wrong passwords. Try again in {retry_after} seconds."),
+            plural(k::errors::too_many_passwords, retry_after),
         )
         .with_retry_after(retry_after.max(1))
     }
@@ -329,16 +324,13 @@ impl ApiError {
     pub fn resend_too_soon(retry_after: u64) -> Self {
         Self::new(
             ErrorCode::ResendTooSoon,
-            format!("A code was sent moments ago. You can ask again in {retry_after} seconds."),
+            plural(k::errors::resend_too_soon, retry_after),
         )
         .with_retry_after(retry_after.max(1))
     }
 
     pub fn account_disabled() -> Self {
-        Self::new(
-            ErrorCode::AccountDisabled,
-            "This account is disabled. Contact support if you think this is a mistake.",
-        )
+        Self::new(ErrorCode::AccountDisabled, t!(errors.account_disabled))
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -350,20 +342,13 @@ impl ApiError {
     }
 
     pub fn insufficient_stock(lines: Vec<crate::model::StockShortage>) -> Self {
-        let mut error = Self::new(
-            ErrorCode::InsufficientStock,
-            "Some items are not in stock in the quantity asked for. Nothing was ordered.",
-        );
+        let mut error = Self::new(ErrorCode::InsufficientStock, t!(errors.insufficient_stock));
         error.lines = Some(lines.into_boxed_slice());
         error
     }
 
     pub fn unavailable(retry_after: u64) -> Self {
-        Self::new(
-            ErrorCode::Unavailable,
-            "The service is busy. Please try again shortly.",
-        )
-        .with_retry_after(retry_after)
+        Self::new(ErrorCode::Unavailable, t!(errors.unavailable_busy)).with_retry_after(retry_after)
     }
 
     pub fn status(&self) -> http::StatusCode {
@@ -379,32 +364,28 @@ impl FromServerFnError for ApiError {
     fn ser(&self) -> server_fn::Bytes {
         self.log_if_internal();
         <Self::Encoder as server_fn::Encodes<Self>>::encode(self).unwrap_or_else(|_| {
-            server_fn::Bytes::from_static(
-                br#"{"error":"internal","message":"Something went wrong on our side."}"#,
-            )
+            let message = serde_json::to_string(t!(errors.internal_unencodable))
+                .unwrap_or_else(|_| "\"\"".to_string());
+            server_fn::Bytes::from(format!(r#"{{"error":"internal","message":{message}}}"#))
         })
     }
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             // The client sent something we could not read: its mistake, never a 500.
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => Self::new(
-                ErrorCode::Invalid,
-                "The request body or query string does not fit this endpoint.",
-            ),
-            ServerFnErrorErr::MissingArg(arg) => {
-                Self::new(ErrorCode::Invalid, format!("The field `{arg}` is missing."))
-                    .with_field(arg)
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => {
+                Self::new(ErrorCode::Invalid, t!(errors.body_does_not_fit))
             }
-            ServerFnErrorErr::UnsupportedRequestMethod(_) => Self::new(
-                ErrorCode::MethodNotAllowed,
-                "This method is not allowed here.",
-            ),
+            ServerFnErrorErr::MissingArg(arg) => {
+                Self::new(ErrorCode::Invalid, t!(errors.field_missing, field = arg)).with_field(arg)
+            }
+            ServerFnErrorErr::UnsupportedRequestMethod(_) => {
+                Self::new(ErrorCode::MethodNotAllowed, t!(errors.method_not_allowed))
+            }
             // Network trouble seen by the browser: the request may not have reached us.
-            ServerFnErrorErr::Request(_) => Self::new(
-                ErrorCode::Unavailable,
-                "Could not reach the server. Check your connection and try again.",
-            ),
+            ServerFnErrorErr::Request(_) => {
+                Self::new(ErrorCode::Unavailable, t!(errors.unreachable))
+            }
             other => Self::internal(other),
         }
     }
@@ -418,11 +399,9 @@ impl FromServerFnError for ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         if crate::infra::db::is_unreachable(&error) {
-            let mut unavailable = Self::new(
-                ErrorCode::Unavailable,
-                "The service is temporarily unavailable. Please try again shortly.",
-            )
-            .with_retry_after(crate::infra::db::UNREACHABLE_RETRY_AFTER_SECS);
+            let mut unavailable =
+                Self::new(ErrorCode::Unavailable, t!(errors.unavailable_database))
+                    .with_retry_after(crate::infra::db::UNREACHABLE_RETRY_AFTER_SECS);
             unavailable.cause = Some(error.to_string().into());
             return unavailable;
         }
