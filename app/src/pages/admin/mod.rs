@@ -21,9 +21,10 @@ pub use users::AdminUsersPage;
 
 use crate::{
     components::pager::{Pager, href_with},
-    model::Role,
+    model::{AccountStatus, Role},
     pages::not_found::NotFound,
     session::CurrentUser,
+    t,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +50,7 @@ fn AdminOnly(
         })
     });
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <p>{t!(admin.loading)}</p> }>
             {move || match gate.get() {
                 Some(Gate::Anonymous) => {
                     view! { <Redirect path=format!("/login?next={next}") /> }.into_any()
@@ -76,10 +77,10 @@ fn AdminFrame(
 ) -> impl IntoView {
     let children = StoredValue::new(children);
     view! {
-        <leptos_meta::Title text=format!("Administration · {title}") />
+        <leptos_meta::Title text=t!(admin.document_title, title = title) />
         <AdminOnly next>
             <section class="admin">
-                <h1>"Administration"</h1>
+                <h1>{t!(admin.heading)}</h1>
                 <AdminNav current />
                 {children.read_value()()}
             </section>
@@ -95,14 +96,32 @@ fn AdminNav(current: &'static str) -> impl IntoView {
         view! { <li><a href=href aria-current=here>{label}</a></li> }
     };
     view! {
-        <nav class="admin-nav" aria-label="Administration">
+        <nav class="admin-nav" aria-label=t!(admin.nav_label)>
             <ul>
-                {link("/admin", "Users")}
-                {link("/admin/products", "Products")}
-                {link("/admin/audit", "Audit log")}
-                {link("/admin/mail", "Mail queue")}
+                {link("/admin", t!(admin.users))}
+                {link("/admin/products", t!(admin.products))}
+                {link("/admin/audit", t!(admin.audit_log))}
+                {link("/admin/mail", t!(admin.mail_queue))}
             </ul>
         </nav>
+    }
+}
+
+/// An account's status as the pages say it.
+fn status_text(status: AccountStatus) -> &'static str {
+    match status {
+        AccountStatus::Pending => t!(admin.status_pending),
+        AccountStatus::Active => t!(admin.status_active),
+        AccountStatus::Locked => t!(admin.status_locked),
+        AccountStatus::Disabled => t!(admin.status_disabled),
+    }
+}
+
+/// A role as the pages say it.
+fn role_text(role: Role) -> &'static str {
+    match role {
+        Role::User => t!(admin.role_user),
+        Role::Admin => t!(admin.role_admin),
     }
 }
 

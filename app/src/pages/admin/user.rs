@@ -4,20 +4,22 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use super::{AdminFrame, message};
+use super::{AdminFrame, message, role_text, status_text};
 use crate::{
     api::admin::{
         DeleteUser, DisableUser, EnableUser, RemoveSecondFactors, ResendActivation, SetRole,
         admin_user,
     },
     components::time::{When, WhenOr},
+    language::{k, plural},
     model::{AccountStatus, Role, UserDetail},
+    t,
 };
 
 #[component]
 pub fn AdminUserPage() -> impl IntoView {
     view! {
-        <AdminFrame title="Account" next="/admin" current="">
+        <AdminFrame title=t!(admin.account) next="/admin" current="">
             {view! { <UserView /> }.into_any()}
         </AdminFrame>
     }
@@ -45,11 +47,11 @@ fn UserView() -> impl IntoView {
         |(id, _)| crate::error::page_data(admin_user(id)),
     );
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <p>{t!(admin.loading)}</p> }>
             {move || detail.get().map(|result| match result {
                 Err(e) => view! {
                     <div role="alert" class="form-error">{message(&e)}</div>
-                    <p><a href="/admin">"Back to the users"</a></p>
+                    <p><a href="/admin">{t!(admin.back_to_users)}</a></p>
                 }.into_any(),
                 Ok(user) => view! { <Detail user acted notice /> }.into_any(),
             })}
@@ -68,7 +70,9 @@ fn Detail(
     let disabled = user.disabled_reason.clone().map(|reason| {
         view! {
             <p class="form-info">
-                "Disabled"{user.disabled_at.clone().map(|at| view! { " "<When at /> })}": "
+                {t!(admin.disabled)}
+                {user.disabled_at.clone().map(|at| view! { " "<When at /> })}
+                {t!(admin.disabled_colon)}
                 <q>{reason}</q>
             </p>
         }
@@ -78,26 +82,26 @@ fn Detail(
             <h2 id="user-heading">{name.clone()}</h2>
             {disabled}
             <dl class="facts">
-                <dt>"Email"</dt><dd>{u.email.clone()}</dd>
-                <dt>"Phone"</dt><dd>{u.phone_display.0.clone()}</dd>
-                <dt>"Status"</dt><dd>{u.status.as_str()}</dd>
-                <dt>"Role"</dt><dd>{u.role.as_str()}</dd>
-                <dt>"Registered"</dt><dd><When at=u.created_at.clone() /></dd>
-                <dt>"Email verified"</dt>
-                <dd><WhenOr at=user.email_verified_at.clone() otherwise="not yet" /></dd>
-                <dt>"Last sign-in"</dt><dd><WhenOr at=u.last_login_at.clone() otherwise="never" /></dd>
-                <dt>"Sessions"</dt>
+                <dt>{t!(admin.email)}</dt><dd>{u.email.clone()}</dd>
+                <dt>{t!(admin.phone)}</dt><dd>{u.phone_display.0.clone()}</dd>
+                <dt>{t!(admin.status)}</dt><dd>{status_text(u.status)}</dd>
+                <dt>{t!(admin.role)}</dt><dd>{role_text(u.role)}</dd>
+                <dt>{t!(admin.registered)}</dt><dd><When at=u.created_at.clone() /></dd>
+                <dt>{t!(admin.email_verified)}</dt>
+                <dd><WhenOr at=user.email_verified_at.clone() otherwise=t!(admin.not_yet) /></dd>
+                <dt>{t!(admin.last_sign_in)}</dt><dd><WhenOr at=u.last_login_at.clone() otherwise=t!(admin.never) /></dd>
+                <dt>{t!(admin.sessions)}</dt>
                 <dd>
-                    {format!("{} live", user.sessions.count)}
-                    {user.sessions.last_used_at.clone().map(|at| view! { ", last used "<When at /> })}
+                    {plural(k::admin::sessions_live, u64::try_from(user.sessions.count).unwrap_or(0))}
+                    {user.sessions.last_used_at.clone().map(|at| view! { {t!(admin.sessions_last_used)}<When at /> })}
                 </dd>
-                <dt>"Wrong activation codes"</dt><dd>{user.failed_code_attempts}</dd>
-                <dt>"Two-step sign-in"</dt><dd>{factors_text(user.second_factors)}</dd>
+                <dt>{t!(admin.wrong_codes)}</dt><dd>{user.failed_code_attempts}</dd>
+                <dt>{t!(admin.two_step)}</dt><dd>{factors_text(user.second_factors)}</dd>
             </dl>
         </article>
         {view! { <Actions user=user.clone() acted notice /> }.into_any()}
         <section class="card" aria-labelledby="user-history-heading">
-            <h2 id="user-history-heading">"Security history"</h2>
+            <h2 id="user-history-heading">{t!(admin.security_history)}</h2>
             <ol class="list">
                 {user.security_events.into_iter().map(|e| view! {
                     <li>
@@ -111,22 +115,24 @@ fn Detail(
     }
 }
 
-/// "an authenticator app, 2 passkeys, 7 recovery codes", or "off": which factors, never a secret.
+/// "an authenticator app, 2 passkeys, 7 recovery codes", or "off" (in the page's language):
+/// which factors, never a secret.
 fn factors_text(f: crate::model::SecondFactors) -> String {
     let mut parts = Vec::new();
     if f.totp {
-        parts.push("an authenticator app".to_string());
+        parts.push(t!(admin.factor_authenticator).to_string());
     }
-    match f.passkeys {
-        0 => {}
-        1 => parts.push("1 passkey".to_string()),
-        n => parts.push(format!("{n} passkeys")),
+    if f.passkeys > 0 {
+        parts.push(plural(k::admin::factor_passkeys, u64::from(f.passkeys)));
     }
     if f.recovery_codes_left > 0 {
-        parts.push(format!("{} recovery codes", f.recovery_codes_left));
+        parts.push(plural(
+            k::admin::factor_recovery_codes,
+            u64::from(f.recovery_codes_left),
+        ));
     }
     if parts.is_empty() {
-        "off".to_string()
+        t!(admin.factors_off).to_string()
     } else {
         parts.join(", ")
     }
@@ -165,31 +171,31 @@ fn Actions(
     };
     Effect::new(move |_| {
         report(disable.value().get().map(|r| {
-            r.map(|_| "The account is disabled and signed out everywhere.".to_string())
+            r.map(|_| t!(admin.notice_disabled).to_string())
                 .map_err(|e| message(&e))
         }))
     });
     Effect::new(move |_| {
         report(enable.value().get().map(|r| {
-            r.map(|_| "The account is enabled.".to_string())
+            r.map(|_| t!(admin.notice_enabled).to_string())
                 .map_err(|e| message(&e))
         }))
     });
     Effect::new(move |_| {
         report(set_role.value().get().map(|r| {
-            r.map(|u| format!("The role is now {}.", u.role))
+            r.map(|u| t!(admin.notice_role, role = role_text(u.role)))
                 .map_err(|e| message(&e))
         }))
     });
     Effect::new(move |_| {
         report(resend.value().get().map(|r| {
-            r.map(|_| "A new activation code is on its way.".to_string())
+            r.map(|_| t!(admin.notice_code_sent).to_string())
                 .map_err(|e| message(&e))
         }))
     });
     Effect::new(move |_| {
         report(remove_factors.value().get().map(|r| {
-            r.map(|_| "Two-step sign-in is removed; the person was emailed.".to_string())
+            r.map(|_| t!(admin.notice_factors_removed).to_string())
                 .map_err(|e| message(&e))
         }))
     });
@@ -251,7 +257,7 @@ fn Actions(
     let who_confirm = who.clone();
     view! {
         <section class="card" aria-labelledby="actions-heading">
-            <h2 id="actions-heading">"Actions"</h2>
+            <h2 id="actions-heading">{t!(admin.actions)}</h2>
             <div class="actions">
                 {(status == AccountStatus::Disabled).then(|| view! {
                     <button type="button" class="button button-small" disabled=busy
@@ -259,12 +265,12 @@ fn Actions(
                             notice.set(None);
                             enable.dispatch(EnableUser { user_id: id_enable.clone() });
                         }>
-                        "Enable"
+                        {t!(admin.enable)}
                     </button>
                 })}
                 {(status != AccountStatus::Disabled).then(|| view! {
                     <button type="button" class="button button-small button-secondary" disabled=busy
-                        on:click=ask(Pending::Disable)>"Disable…"</button>
+                        on:click=ask(Pending::Disable)>{t!(admin.disable_ask)}</button>
                 })}
                 {matches!(status, AccountStatus::Pending | AccountStatus::Locked).then(|| view! {
                     <button type="button" class="button button-small button-secondary" disabled=busy
@@ -272,40 +278,40 @@ fn Actions(
                             notice.set(None);
                             resend.dispatch(ResendActivation { user_id: id_resend.clone() });
                         }>
-                        "Resend activation code"
+                        {t!(admin.resend_code)}
                     </button>
                 })}
                 <button type="button" class="button button-small button-secondary" disabled=busy
                     on:click=ask(Pending::Role(other_role))>
-                    {if other_role == Role::Admin { "Make administrator…" } else { "Make plain user…" }}
+                    {if other_role == Role::Admin { t!(admin.make_admin_ask) } else { t!(admin.make_user_ask) }}
                 </button>
                 {has_factors.then(|| view! {
                     <button type="button" class="button button-small button-secondary" disabled=busy
-                        on:click=ask(Pending::RemoveFactors)>"Remove two-step sign-in…"</button>
+                        on:click=ask(Pending::RemoveFactors)>{t!(admin.remove_factors_ask)}</button>
                 })}
                 <button type="button" class="button button-small button-danger" disabled=busy
-                    on:click=ask(Pending::Delete)>"Delete…"</button>
+                    on:click=ask(Pending::Delete)>{t!(admin.delete_ask)}</button>
             </div>
             {move || pending.get().map(|p| {
                 let question = match p {
-                    Pending::Disable => format!("Disable {who_confirm}? Every session and token of the account ends now."),
-                    Pending::Delete => format!("Delete {who_confirm}? This cannot be undone."),
-                    Pending::Role(Role::Admin) => format!("Make {who_confirm} an administrator?"),
-                    Pending::Role(Role::User) => format!("Make {who_confirm} a plain user?"),
-                    Pending::RemoveFactors => format!("Remove every second factor of {who_confirm} (authenticator app, passkeys, recovery codes)? Only when they lost their devices: their password alone signs in until they set one up again."),
+                    Pending::Disable => t!(admin.confirm_disable, who = who_confirm),
+                    Pending::Delete => t!(admin.confirm_delete, who = who_confirm),
+                    Pending::Role(Role::Admin) => t!(admin.confirm_make_admin, who = who_confirm),
+                    Pending::Role(Role::User) => t!(admin.confirm_make_user, who = who_confirm),
+                    Pending::RemoveFactors => t!(admin.confirm_remove_factors, who = who_confirm),
                 };
                 let confirm_label = match p {
-                    Pending::Disable => "Disable account",
-                    Pending::Delete => "Delete account",
-                    Pending::Role(_) => "Change role",
-                    Pending::RemoveFactors => "Remove two-step sign-in",
+                    Pending::Disable => t!(admin.disable_account),
+                    Pending::Delete => t!(admin.delete_account),
+                    Pending::Role(_) => t!(admin.change_role),
+                    Pending::RemoveFactors => t!(admin.remove_factors),
                 };
                 view! {
                     <div class="confirm" role="group" aria-labelledby="confirm-question">
                         <p id="confirm-question"><strong>{question}</strong></p>
                         {(p == Pending::Disable).then(|| view! {
                             <div class="field">
-                                <label for="disable-reason">"Reason (for administrators only)"</label>
+                                <label for="disable-reason">{t!(admin.disable_reason)}</label>
                                 <textarea id="disable-reason" maxlength="500" rows="2"
                                     prop:value=move || reason.get()
                                     on:input=move |ev| reason.set(event_target_value(&ev))></textarea>
@@ -315,7 +321,7 @@ fn Actions(
                             <button type="button" class="button button-small button-danger" disabled=busy
                                 on:click=confirm.clone()>{confirm_label}</button>
                             <button type="button" class="button button-small button-secondary"
-                                on:click=move |_| pending.set(None)>"Cancel"</button>
+                                on:click=move |_| pending.set(None)>{t!(admin.cancel)}</button>
                         </div>
                     </div>
                 }

@@ -3,19 +3,30 @@
 use leptos::prelude::*;
 use leptos_router::{components::Form, hooks::use_query_map};
 
-use super::{AdminFrame, Pager, href_with, message};
+use super::{AdminFrame, Pager, href_with, message, role_text, status_text};
 use crate::{
     api::admin::admin_users,
     components::time::{When, WhenOr},
     model::{AccountStatus, Role, UserSort},
+    t,
 };
 
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
     view! {
-        <AdminFrame title="Users" next="/admin" current="/admin">
+        <AdminFrame title=t!(admin.users) next="/admin" current="/admin">
             {view! { <UsersTable /> }.into_any()}
         </AdminFrame>
+    }
+}
+
+/// An order of the table as the filter names it.
+fn sort_text(sort: UserSort) -> &'static str {
+    match sort {
+        UserSort::Newest => t!(admin.sort_newest),
+        UserSort::Oldest => t!(admin.sort_oldest),
+        UserSort::Name => t!(admin.sort_name),
+        UserSort::Email => t!(admin.sort_email),
     }
 }
 
@@ -56,36 +67,40 @@ fn UsersTable() -> impl IntoView {
     let users = Resource::new(params, |(q, status, role, sort, offset)| {
         crate::error::page_data(admin_users(q, status, role, sort, None, offset))
     });
-    let statuses = std::iter::once(("", "Any status"))
-        .chain(AccountStatus::ALL.iter().map(|s| (s.as_str(), s.as_str())))
+    let statuses = std::iter::once(("", t!(admin.any_status)))
+        .chain(
+            AccountStatus::ALL
+                .iter()
+                .map(|s| (s.as_str(), status_text(*s))),
+        )
         .collect();
-    let roles = std::iter::once(("", "Any role"))
-        .chain(Role::ALL.iter().map(|r| (r.as_str(), r.as_str())))
+    let roles = std::iter::once(("", t!(admin.any_role)))
+        .chain(Role::ALL.iter().map(|r| (r.as_str(), role_text(*r))))
         .collect();
     let sorts = UserSort::ALL
         .iter()
-        .map(|s| (s.as_str(), s.as_str()))
+        .map(|s| (s.as_str(), sort_text(*s)))
         .collect();
     let deleted = move || {
         param("deleted")
-            .map(|_| view! { <p role="status" class="form-info">"The account was deleted."</p> })
+            .map(|_| view! { <p role="status" class="form-info">{t!(admin.account_deleted)}</p> })
     };
     view! {
         {deleted}
         <Form method="GET" action="/admin">
             <div class="filters" role="search">
                 <div class="field field-inline">
-                    <label for="filter-q">"Search"</label>
+                    <label for="filter-q">{t!(admin.search_label)}</label>
                     <input id="filter-q" type="search" name="q" prop:value=move || param("q").unwrap_or_default()
-                        placeholder="Name, email or phone" />
+                        placeholder=t!(admin.search_placeholder) />
                 </div>
-                {choice("status", "Status", statuses, param("status"))}
-                {choice("role", "Role", roles, param("role"))}
-                {choice("sort", "Sort", sorts, param("sort"))}
-                <button type="submit" class="button button-small">"Search"</button>
+                {choice("status", t!(admin.status), statuses, param("status"))}
+                {choice("role", t!(admin.role), roles, param("role"))}
+                {choice("sort", t!(admin.sort), sorts, param("sort"))}
+                <button type="submit" class="button button-small">{t!(admin.search_button)}</button>
             </div>
         </Form>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <p>{t!(admin.loading)}</p> }>
             {move || users.get().map(|result| match result {
                 Err(e) => view! { <div role="alert" class="form-error">{message(&e)}</div> }.into_any(),
                 Ok(page) => {
@@ -97,16 +112,16 @@ fn UsersTable() -> impl IntoView {
                     view! {
                         <div class="table-wrap">
                             <table class="table">
-                                <caption class="visually-hidden">"Accounts"</caption>
+                                <caption class="visually-hidden">{t!(admin.accounts_caption)}</caption>
                                 <thead>
                                     <tr>
-                                        <th scope="col">"Name"</th>
-                                        <th scope="col">"Email"</th>
-                                        <th scope="col">"Phone"</th>
-                                        <th scope="col">"Status"</th>
-                                        <th scope="col">"Role"</th>
-                                        <th scope="col">"Registered"</th>
-                                        <th scope="col">"Last sign-in"</th>
+                                        <th scope="col">{t!(admin.name)}</th>
+                                        <th scope="col">{t!(admin.email)}</th>
+                                        <th scope="col">{t!(admin.phone)}</th>
+                                        <th scope="col">{t!(admin.status)}</th>
+                                        <th scope="col">{t!(admin.role)}</th>
+                                        <th scope="col">{t!(admin.registered)}</th>
+                                        <th scope="col">{t!(admin.last_sign_in)}</th>
                                     </tr>
                                 </thead>
                                 <tbody>
@@ -115,10 +130,10 @@ fn UsersTable() -> impl IntoView {
                                             <td><a href=format!("/admin/users/{}", u.user_id)>{format!("{} {}", u.first_name, u.last_name)}</a></td>
                                             <td>{u.email}</td>
                                             <td class="nowrap">{u.phone_display.0}</td>
-                                            <td><span class=format!("badge badge-{}", u.status)>{u.status.as_str()}</span></td>
-                                            <td>{u.role.as_str()}</td>
+                                            <td><span class=format!("badge badge-{}", u.status)>{status_text(u.status)}</span></td>
+                                            <td>{role_text(u.role)}</td>
                                             <td><When at=u.created_at /></td>
-                                            <td><WhenOr at=u.last_login_at otherwise="never" /></td>
+                                            <td><WhenOr at=u.last_login_at otherwise=t!(admin.never) /></td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
