@@ -13,12 +13,13 @@ use crate::{
     },
     error::ErrorCode,
     model::Product,
+    t,
 };
 
 #[component]
 pub fn AdminProductPage() -> impl IntoView {
     view! {
-        <AdminFrame title="Product" next="/admin/products" current="">
+        <AdminFrame title=t!(admin.product) next="/admin/products" current="">
             {view! { <ProductView /> }.into_any()}
         </AdminFrame>
     }
@@ -30,11 +31,11 @@ fn ProductView() -> impl IntoView {
     let id = move || params.with(|p| p.get("id")).unwrap_or_default();
     let product = Resource::new(id, |id| crate::error::page_data(get_product(id)));
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <p>{t!(admin.loading)}</p> }>
             {move || product.get().map(|result| match result {
                 Err(e) => view! {
                     <div role="alert" class="form-error">{message(&e)}</div>
-                    <p><a href="/admin/products">"Back to the products"</a></p>
+                    <p><a href="/admin/products">{t!(admin.back_to_products)}</a></p>
                 }
                 .into_any(),
                 Ok(product) => view! { <EditProduct product /> }.into_any(),
@@ -72,7 +73,7 @@ fn EditProduct(product: Product) -> impl IntoView {
     Effect::new(move |_| match save.value().get() {
         Some(Ok(p)) => {
             fill(p);
-            notice.set(Some(Ok("Saved.".into())));
+            notice.set(Some(Ok(t!(admin.saved).into())));
         }
         Some(Err(e)) if e.error == ErrorCode::VersionConflict => {
             reload.dispatch(shown.get_untracked().id.to_string());
@@ -87,11 +88,7 @@ fn EditProduct(product: Product) -> impl IntoView {
         Some(Ok(p)) => {
             let version = p.version;
             fill(p);
-            notice.set(Some(Err(format!(
-                "Someone changed this product since you loaded it (an edit or an order), so \
-                 your change was not saved. The form now shows the current values (version \
-                 {version}): make your change again."
-            ))));
+            notice.set(Some(Err(t!(admin.version_conflict, version = version))));
         }
         Some(Err(e)) => notice.set(Some(Err(message(&e)))),
         None => {}
@@ -120,25 +117,25 @@ fn EditProduct(product: Product) -> impl IntoView {
         <section class="card" aria-labelledby="product-heading">
             <h2 id="product-heading">{move || shown.with(|p| p.name.clone())}</h2>
             <p class="muted">
-                {move || shown.with(|p| format!("Version {} · changed ", p.version))}
+                {move || shown.with(|p| t!(admin.version_changed, version = p.version))}
                 {move || shown.with(|p| view! { <When at=p.updated_at.clone() /> })}
-                " · "<a href=format!("/products/{id}")>"Its page in the shop"</a>
+                " · "<a href=format!("/products/{id}")>{t!(admin.shop_page)}</a>
             </p>
             <form class="form" method="post" novalidate on:submit=on_submit>
-                <Field state=name id="name" label="Name" maxlength=200 />
+                <Field state=name id="name" label=t!(admin.name) maxlength=200 />
                 <div class="field">
-                    <label for="description">"Description"</label>
+                    <label for="description">{t!(admin.description)}</label>
                     <textarea id="description" name="description" rows="3" maxlength="5000"
                         prop:value=move || description.get()
                         on:input=move |ev| description.set(event_target_value(&ev))></textarea>
                 </div>
                 <div class="field-row">
-                    <Field state=price id="price" label="Price" inputmode="decimal" hint="Like 12.50" />
-                    <Field state=stock id="stock" label="Stock" inputmode="numeric" hint="How many you can sell" />
+                    <Field state=price id="price" label=t!(admin.price) inputmode="decimal" hint=t!(admin.price_hint) />
+                    <Field state=stock id="stock" label=t!(admin.stock) inputmode="numeric" hint=t!(admin.stock_hint) />
                 </div>
                 <div role="alert" class="form-error">{move || notice.get().and_then(Result::err)}</div>
                 <p role="status" class="form-info">{move || notice.get().and_then(Result::ok)}</p>
-                <button type="submit" class="button" disabled=busy>"Save changes"</button>
+                <button type="submit" class="button" disabled=busy>{t!(admin.save_changes)}</button>
             </form>
         </section>
         {move || view! { <DeleteProductButton product=shown.get() /> }}
@@ -159,16 +156,13 @@ fn DeleteProductButton(product: Product) -> impl IntoView {
     });
     let busy = move || !hydrated.get() || delete.pending().get();
     let id = product.id.to_string();
-    let question = format!(
-        "Delete {}? It leaves the catalogue; past orders keep their lines.",
-        product.name
-    );
+    let question = t!(admin.confirm_delete_product, name = product.name);
     view! {
         <section class="card danger" aria-labelledby="delete-product-heading">
-            <h2 id="delete-product-heading">"Delete"</h2>
+            <h2 id="delete-product-heading">{t!(admin.delete_heading)}</h2>
             <div class="actions">
                 <button type="button" class="button button-small button-danger" disabled=busy
-                    on:click=move |_| { error.set(None); asking.set(true); }>"Delete…"</button>
+                    on:click=move |_| { error.set(None); asking.set(true); }>{t!(admin.delete_ask)}</button>
             </div>
             <Show when=move || asking.get()>
                 <div class="confirm" role="group" aria-labelledby="delete-question">
@@ -179,10 +173,10 @@ fn DeleteProductButton(product: Product) -> impl IntoView {
                                 let id = id.clone();
                                 move |_| { delete.dispatch(DeleteProduct { id: id.clone() }); }
                             }>
-                            "Delete product"
+                            {t!(admin.delete_product)}
                         </button>
                         <button type="button" class="button button-small button-secondary"
-                            on:click=move |_| asking.set(false)>"Cancel"</button>
+                            on:click=move |_| asking.set(false)>{t!(admin.cancel)}</button>
                     </div>
                 </div>
             </Show>

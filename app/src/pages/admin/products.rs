@@ -11,6 +11,7 @@ use crate::{
         time::When,
     },
     pages::products::stock_text,
+    t,
 };
 
 #[component]
@@ -18,7 +19,7 @@ pub fn AdminProductsPage() -> impl IntoView {
     // Bumped when a product is created: the table reloads.
     let created = RwSignal::new(0u32);
     view! {
-        <AdminFrame title="Products" next="/admin/products" current="/admin/products">
+        <AdminFrame title=t!(admin.products) next="/admin/products" current="/admin/products">
             {view! { <NewProduct created /> }.into_any()}
             {view! { <ProductsTable created /> }.into_any()}
         </AdminFrame>
@@ -27,12 +28,12 @@ pub fn AdminProductsPage() -> impl IntoView {
 
 /// The checks the product forms run as you type; the server checks again.
 pub(super) mod checks {
-    use crate::domain::Money;
+    use crate::{domain::Money, t};
 
     pub fn name(v: &str) -> Option<String> {
         v.trim()
             .is_empty()
-            .then(|| "Give the product a name.".to_string())
+            .then(|| t!(admin.check_name).to_string())
     }
 
     pub fn price(v: &str) -> Option<String> {
@@ -44,7 +45,7 @@ pub(super) mod checks {
     pub fn stock(v: &str) -> Option<String> {
         let v = v.trim();
         (v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| "Write how many are in stock: a whole number, 0 or more.".to_string())
+            .then(|| t!(admin.check_stock).to_string())
     }
 }
 
@@ -64,7 +65,7 @@ fn NewProduct(created: RwSignal<u32>) -> impl IntoView {
                 field.shown.set(false);
             }
             description.set(String::new());
-            notice.set(Some(Ok(format!("Created {}.", product.name))));
+            notice.set(Some(Ok(t!(admin.product_created, name = product.name))));
             created.update(|n| *n += 1);
         }
         Some(Err(e)) => {
@@ -90,23 +91,23 @@ fn NewProduct(created: RwSignal<u32>) -> impl IntoView {
     };
     view! {
         <section class="card" aria-labelledby="new-product-heading">
-            <h2 id="new-product-heading">"New product"</h2>
+            <h2 id="new-product-heading">{t!(admin.new_product)}</h2>
             <form class="form" method="post" novalidate on:submit=on_submit>
-                <Field state=name id="name" label="Name" maxlength=200 />
+                <Field state=name id="name" label=t!(admin.name) maxlength=200 />
                 <div class="field">
-                    <label for="description">"Description"</label>
+                    <label for="description">{t!(admin.description)}</label>
                     <textarea id="description" name="description" rows="3" maxlength="5000"
                         prop:value=move || description.get()
                         on:input=move |ev| description.set(event_target_value(&ev))></textarea>
                 </div>
                 <div class="field-row">
-                    <Field state=price id="price" label="Price" inputmode="decimal" hint="Like 12.50" />
-                    <Field state=stock id="stock" label="Stock" inputmode="numeric" hint="How many you can sell" />
+                    <Field state=price id="price" label=t!(admin.price) inputmode="decimal" hint=t!(admin.price_hint) />
+                    <Field state=stock id="stock" label=t!(admin.stock) inputmode="numeric" hint=t!(admin.stock_hint) />
                 </div>
                 <div role="alert" class="form-error">{move || notice.get().and_then(Result::err)}</div>
                 <p role="status" class="form-info">{move || notice.get().and_then(Result::ok)}</p>
                 <button type="submit" class="button" disabled=move || !hydrated.get() || create.pending().get()>
-                    "Create product"
+                    {t!(admin.create_product)}
                 </button>
             </form>
         </section>
@@ -134,23 +135,23 @@ fn ProductsTable(created: RwSignal<u32>) -> impl IntoView {
     );
     let deleted = move || {
         param("deleted")
-            .map(|_| view! { <p role="status" class="form-info">"The product was deleted."</p> })
+            .map(|_| view! { <p role="status" class="form-info">{t!(admin.product_deleted)}</p> })
     };
     let keyword = move || param("keyword").unwrap_or_default();
     view! {
         <section class="card" aria-labelledby="catalogue-heading">
-            <h2 id="catalogue-heading">"Catalogue"</h2>
+            <h2 id="catalogue-heading">{t!(admin.catalogue)}</h2>
             {deleted}
             <Form method="GET" action="/admin/products">
-                <div class="filters" role="search" aria-label="Catalogue">
+                <div class="filters" role="search" aria-label=t!(admin.catalogue)>
                     <div class="field field-inline">
-                        <label for="filter-keyword">"Search products"</label>
+                        <label for="filter-keyword">{t!(admin.search_products)}</label>
                         <input id="filter-keyword" type="search" name="keyword" value=keyword() prop:value=keyword />
                     </div>
-                    <button type="submit" class="button button-small">"Search"</button>
+                    <button type="submit" class="button button-small">{t!(admin.search_button)}</button>
                 </div>
             </Form>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <p>{t!(admin.loading)}</p> }>
                 {move || list.get().map(|result| match result {
                     Err(e) => view! { <div role="alert" class="form-error">{message(&e)}</div> }.into_any(),
                     Ok(page) => {
@@ -161,13 +162,13 @@ fn ProductsTable(created: RwSignal<u32>) -> impl IntoView {
                         view! {
                             <div class="table-wrap">
                                 <table class="table">
-                                    <caption class="visually-hidden">"Products, newest first"</caption>
+                                    <caption class="visually-hidden">{t!(admin.products_caption)}</caption>
                                     <thead>
                                         <tr>
-                                            <th scope="col">"Name"</th>
-                                            <th scope="col" class="amount">"Price"</th>
-                                            <th scope="col">"Stock"</th>
-                                            <th scope="col">"Changed"</th>
+                                            <th scope="col">{t!(admin.name)}</th>
+                                            <th scope="col" class="amount">{t!(admin.price)}</th>
+                                            <th scope="col">{t!(admin.stock)}</th>
+                                            <th scope="col">{t!(admin.changed)}</th>
                                         </tr>
                                     </thead>
                                     <tbody>
