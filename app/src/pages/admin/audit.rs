@@ -4,12 +4,17 @@ use leptos::prelude::*;
 use leptos_router::{components::Form, hooks::use_query_map};
 
 use super::{AdminFrame, Pager, href_with, message};
-use crate::{api::admin::audit_log, components::time::When, model::ActorKind};
+use crate::{
+    api::admin::audit_log,
+    components::time::When,
+    model::{ActorKind, AuditAction},
+    t,
+};
 
 #[component]
 pub fn AdminAuditPage() -> impl IntoView {
     view! {
-        <AdminFrame title="Audit log" next="/admin/audit" current="/admin/audit">
+        <AdminFrame title=t!(admin.audit_log) next="/admin/audit" current="/admin/audit">
             {view! { <AuditTable /> }.into_any()}
         </AdminFrame>
     }
@@ -27,19 +32,19 @@ fn AuditTable() -> impl IntoView {
         <Form method="GET" action="/admin/audit">
             <div class="filters" role="search">
                 <div class="field field-inline">
-                    <label for="filter-actor">"Actor"</label>
-                    <input id="filter-actor" type="search" name="actor" placeholder="Email or id"
+                    <label for="filter-actor">{t!(admin.actor)}</label>
+                    <input id="filter-actor" type="search" name="actor" placeholder=t!(admin.email_or_id)
                         prop:value=move || param("actor").unwrap_or_default() />
                 </div>
                 <div class="field field-inline">
-                    <label for="filter-target">"Target"</label>
-                    <input id="filter-target" type="search" name="target" placeholder="Email or id"
+                    <label for="filter-target">{t!(admin.target)}</label>
+                    <input id="filter-target" type="search" name="target" placeholder=t!(admin.email_or_id)
                         prop:value=move || param("target").unwrap_or_default() />
                 </div>
-                <button type="submit" class="button button-small">"Filter"</button>
+                <button type="submit" class="button button-small">{t!(admin.filter)}</button>
             </div>
         </Form>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <p>{t!(admin.loading)}</p> }>
             {move || rows.get().map(|result| match result {
                 Err(e) => view! { <div role="alert" class="form-error">{message(&e)}</div> }.into_any(),
                 Ok(page) => {
@@ -51,31 +56,31 @@ fn AuditTable() -> impl IntoView {
                     view! {
                         // Nothing in it takes the focus, so the box does: the keyboard can then
                         // scroll it sideways where it is wider than the screen.
-                        <div class="table-wrap" role="region" aria-label="Audit log" tabindex="0">
+                        <div class="table-wrap" role="region" aria-label=t!(admin.audit_log) tabindex="0">
                             <table class="table">
-                                <caption class="visually-hidden">"Audit log"</caption>
+                                <caption class="visually-hidden">{t!(admin.audit_log)}</caption>
                                 <thead>
                                     <tr>
-                                        <th scope="col">"When"</th>
-                                        <th scope="col">"Who"</th>
-                                        <th scope="col">"Did"</th>
-                                        <th scope="col">"To"</th>
-                                        <th scope="col">"Details"</th>
-                                        <th scope="col">"From"</th>
+                                        <th scope="col">{t!(admin.when)}</th>
+                                        <th scope="col">{t!(admin.who)}</th>
+                                        <th scope="col">{t!(admin.did)}</th>
+                                        <th scope="col">{t!(admin.to)}</th>
+                                        <th scope="col">{t!(admin.details)}</th>
+                                        <th scope="col">{t!(admin.from)}</th>
                                     </tr>
                                 </thead>
                                 <tbody>
                                     {page.items.into_iter().map(|row| {
                                         let who = match row.actor_kind {
-                                            ActorKind::CommandLine => "command line".to_string(),
-                                            ActorKind::Administrator => row.actor_email.unwrap_or_else(|| "a deleted account".into()),
+                                            ActorKind::CommandLine => t!(admin.command_line).to_string(),
+                                            ActorKind::Administrator => row.actor_email.unwrap_or_else(|| t!(admin.deleted_account).into()),
                                         };
                                         let details = row.details.shown().to_string();
                                         view! {
                                             <tr>
                                                 <td><When at=row.at /></td>
                                                 <td>{who}</td>
-                                                <td>{row.action.as_str().replace('_', " ")}</td>
+                                                <td>{action_text(row.action)}</td>
                                                 <td>{row.target_email.unwrap_or_default()}</td>
                                                 <td><code>{details}</code></td>
                                                 <td>{row.ip.unwrap_or_default()}</td>
@@ -91,5 +96,22 @@ fn AuditTable() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// An act as the log names it.
+fn action_text(action: AuditAction) -> &'static str {
+    match action {
+        AuditAction::AdminCreated => t!(admin.action_admin_created),
+        AuditAction::RoleChanged => t!(admin.action_role_changed),
+        AuditAction::UserDisabled => t!(admin.action_user_disabled),
+        AuditAction::UserEnabled => t!(admin.action_user_enabled),
+        AuditAction::ActivationResent => t!(admin.action_activation_resent),
+        AuditAction::UserDeleted => t!(admin.action_user_deleted),
+        AuditAction::EmailRetried => t!(admin.action_email_retried),
+        AuditAction::ProductCreated => t!(admin.action_product_created),
+        AuditAction::ProductUpdated => t!(admin.action_product_updated),
+        AuditAction::ProductDeleted => t!(admin.action_product_deleted),
+        AuditAction::SecondFactorsRemoved => t!(admin.action_second_factors_removed),
     }
 }

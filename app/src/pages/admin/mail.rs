@@ -12,13 +12,15 @@ use crate::{
         webhooks::admin_webhooks,
     },
     components::{status_check::StatusCheck, time::When},
+    language::{k, plural},
     model::OutboxStatus,
+    t,
 };
 
 #[component]
 pub fn AdminMailPage() -> impl IntoView {
     view! {
-        <AdminFrame title="Mail queue" next="/admin/mail" current="/admin/mail">
+        <AdminFrame title=t!(admin.mail_queue) next="/admin/mail" current="/admin/mail">
             {view! { <StatusCheck /> <MailQueue /> <WebhookQueue /> }.into_any()}
         </AdminFrame>
     }
@@ -36,7 +38,9 @@ fn MailQueue() -> impl IntoView {
     });
     let notice = move || {
         retry.value().get().map(|r| match r {
-            Ok(_) => view! { <p role="status" class="form-info">"Queued again."</p> }.into_any(),
+            Ok(_) => {
+                view! { <p role="status" class="form-info">{t!(admin.queued_again)}</p> }.into_any()
+            }
             Err(e) => view! { <div role="alert" class="form-error">{message(&e)}</div> }.into_any(),
         })
     };
@@ -44,20 +48,20 @@ fn MailQueue() -> impl IntoView {
         <Form method="GET" action="/admin/mail">
             <div class="filters" role="search">
                 <div class="field field-inline">
-                    <label for="filter-mail-status">"Status"</label>
+                    <label for="filter-mail-status">{t!(admin.status)}</label>
                     <select id="filter-mail-status" name="status">
-                        <option value="">"Any status"</option>
+                        <option value="">{t!(admin.any_status)}</option>
                         {OutboxStatus::ALL.iter().map(|s| {
                             let selected = param("status").as_deref() == Some(s.as_str());
-                            view! { <option value=s.as_str() selected=selected>{s.as_str()}</option> }
+                            view! { <option value=s.as_str() selected=selected>{outbox_status_text(*s)}</option> }
                         }).collect_view()}
                     </select>
                 </div>
-                <button type="submit" class="button button-small">"Show"</button>
+                <button type="submit" class="button button-small">{t!(admin.show)}</button>
             </div>
         </Form>
         {notice}
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <p>{t!(admin.loading)}</p> }>
             {move || view_data.get().map(|result| match result {
                 Err(e) => view! { <div role="alert" class="form-error">{message(&e)}</div> }.into_any(),
                 Ok(queue) => {
@@ -68,25 +72,25 @@ fn MailQueue() -> impl IntoView {
                         ("status", status.clone()), ("offset", Some(offset.to_string())),
                     ]);
                     view! {
-                        <ul class="counts" aria-label="Messages by status">
-                            <li>{format!("{} pending", counts.pending)}</li>
-                            <li>{format!("{} sent", counts.sent)}</li>
-                            <li>{format!("{} expired", counts.expired)}</li>
-                            <li>{format!("{} dead", counts.dead)}</li>
+                        <ul class="counts" aria-label=t!(admin.messages_by_status)>
+                            <li>{count(k::admin::mail_count_pending, counts.pending)}</li>
+                            <li>{count(k::admin::mail_count_sent, counts.sent)}</li>
+                            <li>{count(k::admin::mail_count_expired, counts.expired)}</li>
+                            <li>{count(k::admin::mail_count_dead, counts.dead)}</li>
                         </ul>
                         // Focusable, for the keyboard to scroll it (see the audit log's table).
-                        <div class="table-wrap" role="region" aria-label="Queued mail" tabindex="0">
+                        <div class="table-wrap" role="region" aria-label=t!(admin.queued_mail) tabindex="0">
                             <table class="table">
-                                <caption class="visually-hidden">"Queued mail"</caption>
+                                <caption class="visually-hidden">{t!(admin.queued_mail)}</caption>
                                 <thead>
                                     <tr>
-                                        <th scope="col">"Queued"</th>
-                                        <th scope="col">"To"</th>
-                                        <th scope="col">"Kind"</th>
-                                        <th scope="col">"Status"</th>
-                                        <th scope="col">"Tries"</th>
-                                        <th scope="col">"Last error"</th>
-                                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                        <th scope="col">{t!(admin.queued)}</th>
+                                        <th scope="col">{t!(admin.recipient)}</th>
+                                        <th scope="col">{t!(admin.kind)}</th>
+                                        <th scope="col">{t!(admin.status)}</th>
+                                        <th scope="col">{t!(admin.tries)}</th>
+                                        <th scope="col">{t!(admin.last_error)}</th>
+                                        <th scope="col"><span class="visually-hidden">{t!(admin.actions)}</span></th>
                                     </tr>
                                 </thead>
                                 <tbody>
@@ -96,17 +100,17 @@ fn MailQueue() -> impl IntoView {
                                             <tr>
                                                 <td><When at=m.created_at /></td>
                                                 <td>{m.recipient.clone()}</td>
-                                                <td>{m.kind.replace('_', " ")}</td>
-                                                <td>{m.status.as_str()}</td>
+                                                <td>{mail_kind_text(&m.kind)}</td>
+                                                <td>{outbox_status_text(m.status)}</td>
                                                 <td>{m.attempts}</td>
                                                 <td>{m.last_error.unwrap_or_default()}</td>
                                                 <td>
                                                     {(m.status == OutboxStatus::Dead).then(|| view! {
                                                         <button type="button" class="button button-small button-secondary"
-                                                            aria-label=format!("Retry the email to {}", m.recipient)
+                                                            aria-label=t!(admin.retry_label, recipient = m.recipient)
                                                             disabled=move || !hydrated.get() || retry.pending().get()
                                                             on:click=move |_| { retry.dispatch(RetryEmail { id: Some(id) }); }>
-                                                            "Retry"
+                                                            {t!(admin.retry)}
                                                         </button>
                                                     })}
                                                 </td>
@@ -130,28 +134,28 @@ fn MailQueue() -> impl IntoView {
 fn WebhookQueue() -> impl IntoView {
     let view_data = Resource::new(|| (), |()| crate::error::page_data(admin_webhooks()));
     view! {
-        <h2 id="webhooks">"Webhooks"</h2>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <h2 id="webhooks">{t!(admin.webhooks)}</h2>
+        <Transition fallback=|| view! { <p>{t!(admin.loading)}</p> }>
             {move || view_data.get().map(|result| match result {
                 Err(e) => view! { <div role="alert" class="form-error">{message(&e)}</div> }.into_any(),
                 Ok(queue) => {
                     let counts = queue.counts;
                     view! {
-                        <ul class="counts" aria-label="Webhook deliveries by status">
-                            <li>{format!("{} pending", counts.pending)}</li>
-                            <li>{format!("{} delivered", counts.delivered)}</li>
-                            <li>{format!("{} dead", counts.dead)}</li>
+                        <ul class="counts" aria-label=t!(admin.webhooks_by_status)>
+                            <li>{count(k::admin::webhook_count_pending, counts.pending)}</li>
+                            <li>{count(k::admin::webhook_count_delivered, counts.delivered)}</li>
+                            <li>{count(k::admin::webhook_count_dead, counts.dead)}</li>
                         </ul>
-                        <div class="table-wrap" role="region" aria-label="Dead webhook deliveries" tabindex="0">
+                        <div class="table-wrap" role="region" aria-label=t!(admin.dead_webhooks) tabindex="0">
                             <table class="table">
-                                <caption class="visually-hidden">"Dead webhook deliveries"</caption>
+                                <caption class="visually-hidden">{t!(admin.dead_webhooks)}</caption>
                                 <thead>
                                     <tr>
-                                        <th scope="col">"Event time"</th>
-                                        <th scope="col">"Event"</th>
-                                        <th scope="col">"URL"</th>
-                                        <th scope="col">"Tries"</th>
-                                        <th scope="col">"Last error"</th>
+                                        <th scope="col">{t!(admin.event_time)}</th>
+                                        <th scope="col">{t!(admin.event)}</th>
+                                        <th scope="col">{t!(admin.url)}</th>
+                                        <th scope="col">{t!(admin.tries)}</th>
+                                        <th scope="col">{t!(admin.last_error)}</th>
                                     </tr>
                                 </thead>
                                 <tbody>
@@ -173,4 +177,39 @@ fn WebhookQueue() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// A queue's count, said with its status.
+fn count(key: crate::language::Plural, n: i64) -> String {
+    plural(key, u64::try_from(n).unwrap_or(0))
+}
+
+/// A queued email's status as the page says it.
+fn outbox_status_text(status: OutboxStatus) -> &'static str {
+    match status {
+        OutboxStatus::Pending => t!(admin.outbox_pending),
+        OutboxStatus::Sent => t!(admin.outbox_sent),
+        OutboxStatus::Expired => t!(admin.outbox_expired),
+        OutboxStatus::Dead => t!(admin.outbox_dead),
+    }
+}
+
+/// Which email a row is, as the page says it; a kind this page does not know, as stored
+/// (underscores as spaces).
+fn mail_kind_text(kind: &str) -> String {
+    let text = match kind {
+        "activation" => t!(admin.mail_kind_activation),
+        "email_change" => t!(admin.mail_kind_email_change),
+        "email_change_notice" => t!(admin.mail_kind_email_change_notice),
+        "password_changed" => t!(admin.mail_kind_password_changed),
+        "password_reset" => t!(admin.mail_kind_password_reset),
+        "reset_attempts_notice" => t!(admin.mail_kind_reset_attempts_notice),
+        "registration_attempt" => t!(admin.mail_kind_registration_attempt),
+        "phone_taken_notice" => t!(admin.mail_kind_phone_taken_notice),
+        "second_factor_notice" => t!(admin.mail_kind_second_factor_notice),
+        "goodbye" => t!(admin.mail_kind_goodbye),
+        "order_confirmation" => t!(admin.mail_kind_order_confirmation),
+        other => return other.replace('_', " "),
+    };
+    text.to_string()
 }
