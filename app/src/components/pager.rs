@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::t;
+
 /// `path?k=v&…` with the given parameters, empty ones left out.
 pub fn href_with(path: &str, params: &[(&str, Option<String>)]) -> String {
     let query: Vec<String> = params
@@ -49,10 +51,10 @@ pub fn Pager(
     let next = (last < total || !total_exact).then(|| href(offset + limit));
     let more = if total_exact { "" } else { "+" };
     view! {
-        <nav class="pager" aria-label="Pages">
-            <p>{format!("Showing {first}–{last} of {total}{more}")}</p>
-            {previous.map(|h| view! { <a class="button button-small button-secondary" href=h rel="prev">"Previous"</a> })}
-            {next.map(|h| view! { <a class="button button-small button-secondary" href=h rel="next">"Next"</a> })}
+        <nav class="pager" aria-label=t!(shop.pages_label)>
+            <p>{t!(shop.showing, first = first, last = last, total = total, more = more)}</p>
+            {previous.map(|h| view! { <a class="button button-small button-secondary" href=h rel="prev">{t!(shop.previous)}</a> })}
+            {next.map(|h| view! { <a class="button button-small button-secondary" href=h rel="next">{t!(shop.next)}</a> })}
         </nav>
     }
 }

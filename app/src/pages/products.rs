@@ -17,24 +17,26 @@ use crate::{
         pager::{Pager, href_with},
     },
     error::ErrorCode,
+    language::{fill, k, plural},
     model::{Product, ProductSort},
+    t,
 };
 
 /// "In stock: 5" or "Out of stock".
 pub fn stock_text(stock: i32) -> String {
     if stock > 0 {
-        format!("In stock: {stock}")
+        t!(shop.stock_in, stock = stock)
     } else {
-        "Out of stock".to_string()
+        t!(shop.stock_out).to_string()
     }
 }
 
 fn sort_label(sort: ProductSort) -> &'static str {
     match sort {
-        ProductSort::Name => "Name",
-        ProductSort::Price => "Price, lowest first",
-        ProductSort::PriceDescending => "Price, highest first",
-        ProductSort::Newest => "Newest first",
+        ProductSort::Name => t!(shop.sort_name),
+        ProductSort::Price => t!(shop.sort_price),
+        ProductSort::PriceDescending => t!(shop.sort_price_descending),
+        ProductSort::Newest => t!(shop.sort_newest),
     }
 }
 
@@ -77,16 +79,16 @@ pub fn ProductsPage() -> impl IntoView {
         move || param("in_stock").is_some_and(|v| matches!(v.as_str(), "true" | "1" | "on"));
     let sort = move || param("sort").unwrap_or_default();
     view! {
-        <Title text="Products" />
+        <Title text=t!(shop.products_title) />
         <section class="catalog">
-            <h1>"Products"</h1>
+            <h1>{t!(shop.products_title)}</h1>
             <Form method="GET" action="/products">
-                <div class="filters" role="search" aria-label="Products">
-                    {filter_input("keyword", "Search", "search", None, move || param("keyword").unwrap_or_default())}
-                    {filter_input("min_price", "Lowest price", "text", Some("decimal"), move || param("min_price").unwrap_or_default())}
-                    {filter_input("max_price", "Highest price", "text", Some("decimal"), move || param("max_price").unwrap_or_default())}
+                <div class="filters" role="search" aria-label=t!(shop.products_title)>
+                    {filter_input("keyword", t!(shop.filter_search), "search", None, move || param("keyword").unwrap_or_default())}
+                    {filter_input("min_price", t!(shop.lowest_price), "text", Some("decimal"), move || param("min_price").unwrap_or_default())}
+                    {filter_input("max_price", t!(shop.highest_price), "text", Some("decimal"), move || param("max_price").unwrap_or_default())}
                     <div class="field field-inline">
-                        <label for="filter-sort">"Sort by"</label>
+                        <label for="filter-sort">{t!(shop.sort_by)}</label>
                         <select id="filter-sort" name="sort">
                             {ProductSort::ALL.iter().map(|s| {
                                 let value = s.as_str();
@@ -98,12 +100,12 @@ pub fn ProductsPage() -> impl IntoView {
                     </div>
                     <label class="check">
                         <input type="checkbox" name="in_stock" value="true" checked=in_stock() prop:checked=in_stock />
-                        " In stock only"
+                        " "{t!(shop.in_stock_only)}
                     </label>
-                    <button type="submit" class="button button-small">"Search"</button>
+                    <button type="submit" class="button button-small">{t!(shop.search_button)}</button>
                 </div>
             </Form>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <p>{t!(shop.loading)}</p> }>
                 {move || list.get().map(|result| match result {
                     Err(e) => view! { <div role="alert" class="form-error">{e.message}</div> }.into_any(),
                     Ok(page) => {
@@ -114,7 +116,7 @@ pub fn ProductsPage() -> impl IntoView {
                             ("offset", Some(offset.to_string())),
                         ]);
                         let empty = page.items.is_empty().then(|| view! {
-                            <p>"No products match. Try other words or a wider price range."</p>
+                            <p>{t!(shop.no_match)}</p>
                         });
                         view! {
                             {empty}
@@ -153,17 +155,17 @@ pub fn ProductPage() -> impl IntoView {
     let id = move || params.with(|p| p.get("id")).unwrap_or_default();
     let product = Resource::new(id, |id| crate::error::page_data(get_product(id)));
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <p>{t!(shop.loading)}</p> }>
             {move || product.get().map(|result| match result {
                 Ok(product) => view! { <ProductDetail product /> }.into_any(),
                 Err(e) if matches!(e.error, ErrorCode::NotFound | ErrorCode::Invalid) => {
                     crate::pages::not_found::set_not_found_status();
                     view! {
-                    <Title text="Product not found" />
+                    <Title text=t!(shop.product_not_found) />
                     <section class="message-page">
-                        <h1>"Product not found"</h1>
-                        <p>"This product is not in the catalogue (any more)."</p>
-                        <p><a href="/products">"See all products"</a></p>
+                        <h1>{t!(shop.product_not_found)}</h1>
+                        <p>{t!(shop.product_not_found_text)}</p>
+                        <p><a href="/products">{t!(shop.see_all_products)}</a></p>
                     </section>
                 }.into_any()
                 }
@@ -183,7 +185,7 @@ fn ProductDetail(product: Product) -> impl IntoView {
             .ok()
             .filter(|n| (1..=MAX_QUANTITY).contains(n))
             .is_none()
-            .then(|| format!("Choose a whole number from 1 to {MAX_QUANTITY}."))
+            .then(|| t!(shop.quantity_range, max = MAX_QUANTITY))
     });
     quantity.value.set("1".into());
     let added = RwSignal::new(None::<String>);
@@ -206,33 +208,36 @@ fn ProductDetail(product: Product) -> impl IntoView {
             if in_cart + wanted > available {
                 let left = available.saturating_sub(in_cart);
                 let text = match (left, in_cart) {
-                    (0, 0) => "Out of stock.".to_string(),
-                    (0, _) => format!("All {available} in stock are already in your cart."),
-                    (_, 0) => format!("Only {left} in stock."),
-                    (_, _) => format!("Only {left} more in stock: {in_cart} are in your cart."),
+                    (0, 0) => t!(shop.out_of_stock_sentence).to_string(),
+                    (0, _) => plural(k::shop::all_in_cart, available.into()),
+                    (_, 0) => plural(k::shop::only_in_stock, left.into()),
+                    (_, _) => fill(
+                        &plural(k::shop::only_more_in_stock, in_cart.into()),
+                        &[("left", &left)],
+                    ),
                 };
                 quantity.server_error.set(Some(text));
                 focus_first_error(form);
                 return;
             }
             cart.add(&id, wanted);
-            added.set(Some(format!("Added {wanted} × {} to your cart.", name)));
+            added.set(Some(t!(shop.added_to_cart, quantity = wanted, name = name)));
         }
     };
     let out = stock <= 0;
     view! {
         <Title text=product.name.clone() />
         <article class="product">
-            <p class="muted"><a href="/products">"All products"</a></p>
+            <p class="muted"><a href="/products">{t!(shop.all_products)}</a></p>
             <h1>{product.name.clone()}</h1>
             <p class="price price-large">{product.price.to_string()}</p>
             <p class=if out { "stock stock-out" } else { "stock" }>{stock_text(stock)}</p>
             {(!product.description.is_empty()).then(|| view! { <p class="description">{product.description.clone()}</p> })}
             <form class="card form add-to-cart" method="post" novalidate node_ref=form on:submit=on_submit>
-                <Field state=quantity id="quantity" label="Quantity" kind="number" inputmode="numeric" />
-                <button type="submit" class="button" disabled=move || !hydrated.get() || out>"Add to cart"</button>
+                <Field state=quantity id="quantity" label=t!(shop.quantity) kind="number" inputmode="numeric" />
+                <button type="submit" class="button" disabled=move || !hydrated.get() || out>{t!(shop.add_to_cart)}</button>
                 <p role="status" class="form-info">
-                    {move || added.get().map(|text| view! { {text}" "<a href="/cart">"View your cart"</a> })}
+                    {move || added.get().map(|text| view! { {text}" "<a href="/cart">{t!(shop.view_cart)}</a> })}
                 </p>
             </form>
         </article>
