@@ -13,8 +13,10 @@ use crate::{
     cart::{Cart, MAX_QUANTITY},
     domain::Money,
     error::{ApiError, ErrorCode},
+    language::{k, plural},
     model::{OrderLineInput, Product},
     session::CurrentUser,
+    t,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,14 +40,14 @@ pub fn CartPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text="Your cart" />
+        <Title text=t!(shop.cart_title) />
         <section class="cart">
-            <h1>"Your cart"</h1>
+            <h1>{t!(shop.cart_title)}</h1>
             {move || match state.get() {
-                State::Loading => view! { <p>"Loading your cart…"</p> }.into_any(),
+                State::Loading => view! { <p>{t!(shop.cart_loading)}</p> }.into_any(),
                 State::Empty => view! {
-                    <p>"Your cart is empty."</p>
-                    <p><a class="button" href="/products">"See the products"</a></p>
+                    <p>{t!(shop.cart_empty)}</p>
+                    <p><a class="button" href="/products">{t!(shop.see_products)}</a></p>
                 }
                 .into_any(),
                 State::Lines => view! { <CartLines /> }.into_any(),
@@ -157,14 +159,14 @@ fn CartLines() -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table class="table cart-table">
-                <caption class="visually-hidden">"Items in your cart"</caption>
+                <caption class="visually-hidden">{t!(shop.cart_caption)}</caption>
                 <thead>
                     <tr>
-                        <th scope="col">"Product"</th>
-                        <th scope="col">"Price"</th>
-                        <th scope="col">"Quantity"</th>
-                        <th scope="col" class="amount">"Amount"</th>
-                        <th scope="col"><span class="visually-hidden">"Remove"</span></th>
+                        <th scope="col">{t!(shop.product)}</th>
+                        <th scope="col">{t!(shop.price)}</th>
+                        <th scope="col">{t!(shop.quantity)}</th>
+                        <th scope="col" class="amount">{t!(shop.amount)}</th>
+                        <th scope="col"><span class="visually-hidden">{t!(shop.remove)}</span></th>
                     </tr>
                 </thead>
                 <tbody>
@@ -180,7 +182,7 @@ fn CartLines() -> impl IntoView {
                 </tbody>
                 <tfoot>
                     <tr>
-                        <th scope="row" colspan="3">"Total"</th>
+                        <th scope="row" colspan="3">{t!(shop.total)}</th>
                         <td class="amount" data-testid="cart-total">{total}</td>
                         <td></td>
                     </tr>
@@ -191,13 +193,13 @@ fn CartLines() -> impl IntoView {
         <div class="actions">
             <button type="button" class="button" on:click=checkout
                 disabled=move || !hydrated.get() || place.pending().get()>
-                {move || if place.pending().get() { "Placing your order…" } else { "Place order" }}
+                {move || if place.pending().get() { t!(shop.placing_order) } else { t!(shop.place_order) }}
             </button>
-            <a class="button button-secondary" href="/products">"Continue shopping"</a>
+            <a class="button button-secondary" href="/products">{t!(shop.continue_shopping)}</a>
         </div>
         <Transition fallback=|| ()>
             {move || (user.signed_in() == Some(false)).then(|| view! {
-                <p class="muted">"You will be asked to sign in first; your cart stays here."</p>
+                <p class="muted">{t!(shop.sign_in_first)}</p>
             })}
         </Transition>
     }
@@ -221,11 +223,7 @@ fn refused(
                     .map(|s| (s.product_id.to_string(), s.available))
                     .collect(),
             );
-            error.set(Some(
-                "Some items are not in stock in the quantity you asked for. Nothing was ordered: \
-                 change the lines marked below and try again."
-                    .into(),
-            ));
+            error.set(Some(t!(shop.insufficient_stock).into()));
         }
         ErrorCode::ProductNotFound => {
             // `items[3].product_id`: the line sent in that place.
@@ -239,11 +237,7 @@ fn refused(
             if let Some(id) = line {
                 gone.set(vec![id]);
             }
-            error.set(Some(
-                "A product in your cart is no longer sold. Nothing was ordered: remove it and try \
-                 again."
-                    .into(),
-            ));
+            error.set(Some(t!(shop.product_gone_error).into()));
         }
         _ => error.set(Some(e.message)),
     }
@@ -264,16 +258,16 @@ fn CartRow(
     let invalid = RwSignal::new(false);
     let name = move || match known.get() {
         Known::Found(p) => p.name,
-        Known::Gone => "A product no longer sold".to_string(),
+        Known::Gone => t!(shop.product_gone_name).to_string(),
         Known::Loading => "…".to_string(),
     };
     let notice = move || {
         let id = id.get_value();
         if invalid.get() {
-            return Some(format!("Choose a whole number from 1 to {MAX_QUANTITY}."));
+            return Some(t!(shop.quantity_range, max = MAX_QUANTITY));
         }
         if gone.with(|g| g.contains(&id)) || known.get() == Known::Gone {
-            return Some("No longer available: remove it to check out.".to_string());
+            return Some(t!(shop.line_gone).to_string());
         }
         let available = shortages
             .with(|s| s.get(&id).copied())
@@ -284,9 +278,9 @@ fn CartRow(
         let wanted = i64::from(quantity());
         (wanted > i64::from(available)).then(|| {
             if available <= 0 {
-                "Out of stock.".to_string()
+                t!(shop.out_of_stock_sentence).to_string()
             } else {
-                format!("Only {available} left.")
+                plural(k::shop::only_left, available as u64)
             }
         })
     };
@@ -313,7 +307,7 @@ fn CartRow(
             </th>
             <td>{unit}</td>
             <td>
-                <label class="visually-hidden" for=input_id.clone()>{move || format!("Quantity of {}", name())}</label>
+                <label class="visually-hidden" for=input_id.clone()>{move || t!(shop.quantity_of, name = name())}</label>
                 <input id=input_id class="quantity" type="number" min="1" max=MAX_QUANTITY.to_string() inputmode="numeric"
                     aria-describedby=notice_id
                     aria-invalid=move || invalid.get().then_some("true")
@@ -333,9 +327,9 @@ fn CartRow(
             <td class="amount">{amount}</td>
             <td>
                 <button type="button" class="button button-small button-secondary"
-                    aria-label=move || format!("Remove {}", name())
+                    aria-label=move || t!(shop.remove_named, name = name())
                     on:click=move |_| id.with_value(|id| cart.remove(id))>
-                    "Remove"
+                    {t!(shop.remove)}
                 </button>
             </td>
         </tr>

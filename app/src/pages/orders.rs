@@ -17,11 +17,20 @@ use crate::{
     error::ErrorCode,
     model::{Order, OrderStatus},
     session::CurrentUser,
+    t,
 };
 
 /// The short name of an order: the first block of its id.
 pub fn order_number(order: &Order) -> String {
     order.id.to_string().chars().take(8).collect()
+}
+
+/// An order's status as the page says it (the badge's class keeps the status's own name).
+fn status_text(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::Placed => t!(shop.status_placed),
+        OrderStatus::Cancelled => t!(shop.status_cancelled),
+    }
 }
 
 /// Renders `children` for signed-in people; sends anyone else to sign in, back to `next`.
@@ -30,7 +39,7 @@ fn SignedIn(next: Signal<String>, children: ChildrenFn) -> impl IntoView {
     let user = CurrentUser::get();
     let signed_in = Memo::new(move |_| user.signed_in());
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <p>{t!(shop.loading)}</p> }>
             {move || match signed_in.get() {
                 Some(false) => view! { <Redirect path=format!("/login?next={}", next.get()) /> }.into_any(),
                 Some(true) => children().into_any(),
@@ -43,7 +52,7 @@ fn SignedIn(next: Signal<String>, children: ChildrenFn) -> impl IntoView {
 #[component]
 pub fn OrdersPage() -> impl IntoView {
     view! {
-        <Title text="Your orders" />
+        <Title text=t!(shop.orders_title) />
         <SignedIn next=Signal::stored("/orders".to_string())>
             {view! { <OrderList /> }.into_any()}
         </SignedIn>
@@ -59,13 +68,13 @@ fn OrderList() -> impl IntoView {
     });
     view! {
         <section class="orders">
-            <h1>"Your orders"</h1>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <h1>{t!(shop.orders_title)}</h1>
+            <Transition fallback=|| view! { <p>{t!(shop.loading)}</p> }>
                 {move || list.get().map(|result| match result {
                     Err(e) => view! { <div role="alert" class="form-error">{e.message}</div> }.into_any(),
                     Ok(page) if page.items.is_empty() && page.offset == 0 => view! {
-                        <p>"You have not ordered anything yet."</p>
-                        <p><a class="button" href="/products">"See the products"</a></p>
+                        <p>{t!(shop.orders_empty)}</p>
+                        <p><a class="button" href="/products">{t!(shop.see_products)}</a></p>
                     }
                     .into_any(),
                     Ok(page) => {
@@ -73,14 +82,14 @@ fn OrderList() -> impl IntoView {
                         view! {
                             <div class="table-wrap">
                                 <table class="table">
-                                    <caption class="visually-hidden">"Your orders, newest first"</caption>
+                                    <caption class="visually-hidden">{t!(shop.orders_caption)}</caption>
                                     <thead>
                                         <tr>
-                                            <th scope="col">"Order"</th>
-                                            <th scope="col">"Placed"</th>
-                                            <th scope="col">"Items"</th>
-                                            <th scope="col" class="amount">"Total"</th>
-                                            <th scope="col">"Status"</th>
+                                            <th scope="col">{t!(shop.order)}</th>
+                                            <th scope="col">{t!(shop.placed)}</th>
+                                            <th scope="col">{t!(shop.items)}</th>
+                                            <th scope="col" class="amount">{t!(shop.total)}</th>
+                                            <th scope="col">{t!(shop.status)}</th>
                                         </tr>
                                     </thead>
                                     <tbody>
@@ -91,11 +100,11 @@ fn OrderList() -> impl IntoView {
                                                 .join(", ");
                                             view! {
                                                 <tr>
-                                                    <td><a href=format!("/orders/{}", order.id)>{format!("Order {}", order_number(&order))}</a></td>
+                                                    <td><a href=format!("/orders/{}", order.id)>{t!(shop.order_name, number = order_number(&order))}</a></td>
                                                     <td><When at=order.created_at.clone() /></td>
                                                     <td>{items}</td>
                                                     <td class="amount">{order.total.to_string()}</td>
-                                                    <td><span class=format!("badge badge-{}", order.status)>{order.status.as_str()}</span></td>
+                                                    <td><span class=format!("badge badge-{}", order.status)>{status_text(order.status)}</span></td>
                                                 </tr>
                                             }
                                         }).collect_view()}
@@ -118,7 +127,7 @@ pub fn OrderPage() -> impl IntoView {
     let id = move || params.with(|p| p.get("id")).unwrap_or_default();
     let next = Signal::derive(move || format!("/orders/{}", id()));
     view! {
-        <Title text="Your order" />
+        <Title text=t!(shop.order_title) />
         <SignedIn next>
             {view! { <OrderView /> }.into_any()}
         </SignedIn>
@@ -135,25 +144,23 @@ fn OrderView() -> impl IntoView {
     // Here, not in the order's view: it outlives the re-render with the reloaded order.
     let notice = RwSignal::new(None::<Result<String, String>>);
     if query.with_untracked(|q| q.get("placed")).is_some() {
-        notice.set(Some(Ok(
-            "Thank you: your order is placed. A confirmation is on its way to your email.".into(),
-        )));
+        notice.set(Some(Ok(t!(shop.order_placed_notice).into())));
     }
     let order = Resource::new(
         move || (id(), acted.get()),
         |(id, _)| crate::error::page_data(get_order(id)),
     );
     view! {
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <p>{t!(shop.loading)}</p> }>
             {move || order.get().map(|result| match result {
                 Ok(order) => view! { <OrderDetail order acted notice /> }.into_any(),
                 Err(e) if matches!(e.error, ErrorCode::NotFound | ErrorCode::Invalid) => {
                     crate::pages::not_found::set_not_found_status();
                     view! {
                     <section class="message-page">
-                        <h1>"Order not found"</h1>
-                        <p>"None of your orders has this number."</p>
-                        <p><a href="/orders">"Your orders"</a></p>
+                        <h1>{t!(shop.order_not_found)}</h1>
+                        <p>{t!(shop.order_not_found_text)}</p>
+                        <p><a href="/orders">{t!(shop.orders_title)}</a></p>
                     </section>
                 }
                 .into_any()
@@ -175,29 +182,29 @@ fn OrderDetail(
     let order_id = order.id.to_string();
     view! {
         <section class="order">
-            <p class="muted"><a href="/orders">"All your orders"</a></p>
-            <h1>{format!("Order {number}")}</h1>
+            <p class="muted"><a href="/orders">{t!(shop.all_orders)}</a></p>
+            <h1>{t!(shop.order_name, number = number)}</h1>
             {move || notice.get().map(|n| match n {
                 Ok(text) => view! { <p role="status" class="form-info">{text}</p> }.into_any(),
                 Err(text) => view! { <div role="alert" class="form-error">{text}</div> }.into_any(),
             })}
             <dl class="facts">
-                <dt>"Status"</dt>
-                <dd><span class=format!("badge badge-{}", order.status)>{order.status.as_str()}</span></dd>
-                <dt>"Placed"</dt>
+                <dt>{t!(shop.status)}</dt>
+                <dd><span class=format!("badge badge-{}", order.status)>{status_text(order.status)}</span></dd>
+                <dt>{t!(shop.placed)}</dt>
                 <dd><When at=order.created_at.clone() /></dd>
-                <dt>"Order number"</dt>
+                <dt>{t!(shop.order_number_label)}</dt>
                 <dd>{order_id.clone()}</dd>
             </dl>
             <div class="table-wrap">
                 <table class="table">
-                    <caption class="visually-hidden">"What you ordered"</caption>
+                    <caption class="visually-hidden">{t!(shop.order_caption)}</caption>
                     <thead>
                         <tr>
-                            <th scope="col">"Product"</th>
-                            <th scope="col">"Price"</th>
-                            <th scope="col">"Quantity"</th>
-                            <th scope="col" class="amount">"Amount"</th>
+                            <th scope="col">{t!(shop.product)}</th>
+                            <th scope="col">{t!(shop.price)}</th>
+                            <th scope="col">{t!(shop.quantity)}</th>
+                            <th scope="col" class="amount">{t!(shop.amount)}</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -212,7 +219,7 @@ fn OrderDetail(
                     </tbody>
                     <tfoot>
                         <tr>
-                            <th scope="row" colspan="3">"Total"</th>
+                            <th scope="row" colspan="3">{t!(shop.total)}</th>
                             <td class="amount" data-testid="order-total">{order.total.to_string()}</td>
                         </tr>
                     </tfoot>
@@ -234,9 +241,7 @@ fn CancelOrderButton(
     let cancel = ServerAction::<CancelOrder>::new();
     Effect::new(move |_| match cancel.value().get() {
         Some(Ok(_)) => {
-            notice.set(Some(Ok(
-                "The order is cancelled. Its items are back in stock.".into(),
-            )));
+            notice.set(Some(Ok(t!(shop.order_cancelled_notice).into())));
             acted.update(|n| *n += 1);
         }
         Some(Err(e)) => {
@@ -251,22 +256,22 @@ fn CancelOrderButton(
         <div class="actions">
             <button type="button" class="button button-secondary" disabled=busy
                 on:click=move |_| { notice.set(None); asking.set(true); }>
-                "Cancel order…"
+                {t!(shop.cancel_order_ask)}
             </button>
         </div>
         <Show when=move || asking.get()>
             <div class="confirm" role="group" aria-labelledby="cancel-question">
-                <p id="cancel-question"><strong>"Cancel this order? Its items go back in stock."</strong></p>
+                <p id="cancel-question"><strong>{t!(shop.cancel_order_question)}</strong></p>
                 <div class="actions">
                     <button type="button" class="button button-small button-danger" disabled=busy
                         on:click={
                             let id = order_id.clone();
                             move |_| { cancel.dispatch(CancelOrder { id: id.clone() }); }
                         }>
-                        "Cancel order"
+                        {t!(shop.cancel_order)}
                     </button>
                     <button type="button" class="button button-small button-secondary"
-                        on:click=move |_| asking.set(false)>"Keep the order"</button>
+                        on:click=move |_| asking.set(false)>{t!(shop.keep_order)}</button>
                 </div>
             </div>
         </Show>
