@@ -163,7 +163,20 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     out_texts.push_str("];\n");
     out_json.push_str("];\n");
-    fs::write(out.join("texts.rs"), out_texts + &out_json)?;
+    // Plain keys by name, sorted: the email templates name their texts at run time.
+    let mut names: Vec<(String, usize)> = slots
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, _, category))| category.is_none())
+        .map(|(index, (namespace, key, _))| (format!("{namespace}.{key}"), index))
+        .collect();
+    names.sort();
+    let mut out_names = String::from("pub static NAMES: &[(&str, usize)] = &[\n");
+    for (name, index) in names {
+        writeln!(out_names, "    ({name:?}, {index}),")?;
+    }
+    out_names.push_str("];\n");
+    fs::write(out.join("texts.rs"), out_texts + &out_json + &out_names)?;
     Ok(())
 }
 

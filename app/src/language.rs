@@ -161,6 +161,36 @@ macro_rules! t {
     };
 }
 
+/// `t_in!(locale, mail.goodbye_subject)`: [`t!`] in a given language (the server's emails).
+#[macro_export]
+macro_rules! t_in {
+    ($locale:expr, $ns:ident . $key:ident) => {
+        $crate::language::text_in($locale, $crate::language::k::$ns::$key)
+    };
+    ($locale:expr, $ns:ident . $key:ident, $($name:ident = $value:expr),+ $(,)?) => {
+        $crate::language::fill(
+            $crate::language::text_in($locale, $crate::language::k::$ns::$key),
+            &[$((stringify!($name), &$value as &dyn ::std::fmt::Display)),+],
+        )
+    };
+}
+
+/// Every plain (not plural) key with its name (`"mail.hello"`), for tests that look at them all.
+#[cfg(feature = "ssr")]
+pub fn named_keys() -> impl Iterator<Item = (&'static str, Key)> {
+    texts::NAMES.iter().map(|(name, index)| (*name, Key(*index)))
+}
+
+/// A text by its name (`"mail"`, `"hello"`), for the email templates; `None` when no such key.
+#[cfg(feature = "ssr")]
+pub fn text_by_name(locale: Locale, namespace: &str, key: &str) -> Option<&'static str> {
+    let name = format!("{namespace}.{key}");
+    texts::NAMES
+        .binary_search_by(|(n, _)| (*n).cmp(name.as_str()))
+        .ok()
+        .map(|found| text_in(locale, Key(texts::NAMES[found].1)))
+}
+
 /// The language of the page being rendered or the server function being run: the server's
 /// choice for this request ([`of_this_request`], kept in the page's context by `App`), the
 /// browser's `<html lang>`; English outside a request (a command-line subcommand, a worker).
@@ -427,6 +457,33 @@ mod tests {
         for locale in Locale::ALL {
             assert_eq!(supported(locale.code()), Some(*locale));
             assert!(!locale.name().is_empty());
+        }
+    }
+
+    /// `build.rs` refuses files whose keys differ; this checks what it generated: every text
+    /// English has, every language has, and no two languages share a sentence (a sentence left
+    /// in English).
+    #[test]
+    fn every_language_has_every_text_and_none_is_left_in_english() {
+        for (name, key) in named_keys() {
+            let english = text_in(Locale::En, key);
+            assert!(!english.is_empty(), "{name} is empty in English");
+            for locale in &Locale::ALL[1..] {
+                let text = text_in(*locale, key);
+                assert!(!text.is_empty(), "{name} is missing in {}", locale.code());
+                let words = fill(english, &[])
+                    .split("{{")
+                    .map(|part| part.split_once("}}").map_or(part, |(_, rest)| rest))
+                    .flat_map(str::split_whitespace)
+                    .filter(|word| word.chars().any(char::is_alphabetic))
+                    .count();
+                let sentence = words >= 4;
+                assert!(
+                    !sentence || text != english,
+                    "{name} is still English in {}: {text}",
+                    locale.code()
+                );
+            }
         }
     }
 

@@ -88,6 +88,24 @@ pub struct EmailWorker {
     smtp_timeout: Duration,
 }
 
+/// The `Content-Language` header (RFC 3282): the language the email is written in.
+#[derive(Clone)]
+struct ContentLanguage(String);
+
+impl lettre::message::header::Header for ContentLanguage {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Content-Language")
+    }
+
+    fn parse(text: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(text.to_string()))
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct Claimed {
     id: i64,
@@ -95,6 +113,8 @@ struct Claimed {
     subject: String,
     text_body: Option<String>,
     html_body: Option<String>,
+    /// The language it was written in (`Content-Language`).
+    language: String,
     /// Tries so far, this one included.
     attempts: i32,
     expired: bool,
@@ -148,7 +168,8 @@ impl EmailWorker {
              set attempts = o.attempts + 1,
                  next_attempt_at = now() + make_interval(secs => $2)
              from due where o.id = due.id
-             returning o.id, o.recipient, o.subject, o.text_body, o.html_body, o.attempts,
+             returning o.id, o.recipient, o.subject, o.text_body, o.html_body, o.language,
+                       o.attempts,
                        coalesce(o.expires_at <= now(), false) as expired",
         )
         .bind(limit)
@@ -295,6 +316,7 @@ impl EmailWorker {
             .from(self.from.clone())
             .to(to)
             .subject(&due.subject)
+            .header(ContentLanguage(due.language.clone()))
             .multipart(MultiPart::alternative_plain_html(
                 due.text_body.clone().unwrap_or_default(),
                 due.html_body.clone().unwrap_or_default(),

@@ -29,6 +29,8 @@ pub use second_factor::{
     SecondFactorMethod, SecondFactors, SecondStep, SecondStepDone,
 };
 pub use secret::Secret;
+#[cfg(feature = "ssr")]
+pub use status::human_duration_in;
 pub use status::{PublicSettings, StatusReport, human_duration};
 pub use webhooks::{DeadWebhook, WebhookCounts, WebhookView};
 

@@ -3,6 +3,7 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::t;
 use crate::{
     domain::{Password, PersonName, PhoneNumber},
     error::{ApiError, Context as _, ErrorCode},
@@ -16,8 +17,10 @@ use crate::{
         sessions::{self, Caller, Presented},
         webhooks::{self, Deletion, Event},
     },
+    language::Locale,
     model::{AccountExport, EventKind, Profile, Secret, SecurityEvent, SessionInfo},
     state::AppState,
+    t_in,
 };
 
 /// The fields `update-profile` may change.
@@ -65,14 +68,14 @@ pub async fn update_profile(
     if let Some(unknown) = changes.keys().find(|k| !EDITABLE.contains(&k.as_str())) {
         return Err(ApiError::invalid(
             unknown.as_str(),
-            format!("`{unknown}` cannot be changed here."),
+            t!(errors.field_not_editable, field = unknown),
         ));
     }
     let text = |key: &str| -> Result<Option<&str>, ApiError> {
         match changes.get(key) {
             None => Ok(None),
             Some(serde_json::Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(ApiError::invalid(key, "Send this field as a string.")),
+            Some(_) => Err(ApiError::invalid(key, t!(errors.send_as_string))),
         }
     };
     let name = |key: &str| -> Result<Option<PersonName>, ApiError> {
@@ -97,11 +100,16 @@ pub async fn update_profile(
             _ => {
                 return Err(ApiError::invalid(
                     "language",
-                    format!("Pick one of: {}.", language_codes()),
+                    t!(errors.pick_one_of, choices = language_codes()),
                 ));
             }
         },
-        Some(_) => return Err(ApiError::invalid("language", "Send a language code or null.")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "language",
+                t!(errors.language_code_or_null),
+            ));
+        }
     };
 
     let mut tx = state.pool.begin().await.context("begin a profile update")?;
@@ -163,9 +171,9 @@ pub async fn recheck_password(
         Ok(_) => Ok((owner.email, owner.first_name)),
         Err(e) if e.error == ErrorCode::InvalidCredentials => {
             let message = if field == "current_password" {
-                "The current password is wrong."
+                t!(errors.current_password_wrong)
             } else {
-                "The password is wrong."
+                t!(errors.password_wrong)
             };
             Err(e.with_message(message).with_field(field))
         }
@@ -187,13 +195,13 @@ pub async fn change_password(
     let (email, first_name) =
         recheck_password(state, client, caller, current_password, "current_password").await?;
     let hash = state.hasher.hash(&new_password).await?;
+    let language = mail::language_for(caller.language);
     let notice = mail::notice_email(
-        EmailKind::PasswordChanged,
+        (EmailKind::PasswordChanged, language),
         &email,
         &first_name,
-        "Your password was changed",
-        "The password of your account was just changed, and every other session and token was \
-         signed out.",
+        t_in!(language, mail.password_changed_subject),
+        t_in!(language, mail.password_changed_body),
         &state.settings.http.link("/login"),
     )?;
     let mut tx = state
@@ -270,7 +278,7 @@ pub async fn revoke_session(
     session_id: &str,
 ) -> Result<(), ApiError> {
     let id = Uuid::parse_str(session_id.trim())
-        .map_err(|_| ApiError::invalid("session_id", "This is not a session id."))?;
+        .map_err(|_| ApiError::invalid("session_id", t!(errors.not_a_session_id)))?;
     let mut tx = state.pool.begin().await.context("begin a revocation")?;
     let removed = sqlx::query("delete from sessions where id = $1 and user_id = $2")
         .bind(id)
@@ -280,7 +288,7 @@ pub async fn revoke_session(
         .context("revoke a session")?
         .rows_affected();
     if removed == 0 {
-        return Err(ApiError::not_found("session").with_field("session_id"));
+        return Err(ApiError::not_found(t!(errors.no_such_session)).with_field("session_id"));
     }
     events::record(&mut tx, caller.user_id, EventKind::SessionRevoked, client).await?;
     tx.commit().await.context("commit a revocation")?;
@@ -296,7 +304,10 @@ pub async fn security_events(
 ) -> Result<Vec<SecurityEvent>, ApiError> {
     let limit = limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid("limit", "Use a limit from 1 to 200."));
+        return Err(ApiError::invalid(
+            "limit",
+            t!(errors.limit_range, max = 200),
+        ));
     }
     let mut conn = state.pool.acquire().await.context("acquire a connection")?;
     let offset = i64::from(offset.unwrap_or(0));
@@ -364,13 +375,19 @@ pub async fn erase(
     (user_id, email, first_name): (Uuid, &str, &str),
     by: Deletion,
 ) -> Result<(), ApiError> {
+    let picked: Option<Option<Locale>> =
+        sqlx::query_scalar("select language from users where id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .context("load the account's language")?;
+    let language = mail::language_for(picked.flatten());
     let goodbye = mail::notice_email(
-        EmailKind::Goodbye,
+        (EmailKind::Goodbye, language),
         email,
         first_name,
-        "Your account was deleted",
-        "Your account and everything we stored about it were deleted. Your email address and \
-         phone number are free to use again.",
+        t_in!(language, mail.goodbye_subject),
+        t_in!(language, mail.goodbye_body),
         &state.settings.http.link("/login"),
     )?;
     sqlx::query("delete from email_outbox where user_id = $1")

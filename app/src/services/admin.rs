@@ -14,6 +14,7 @@ use super::{
     query::{escape_like, parse_enum, plain_text},
     registration::{self, Form, NewAccount},
 };
+use crate::t;
 use crate::{
     domain::PhoneNumber,
     error::{ApiError, Context as _, ErrorCode},
@@ -76,14 +77,14 @@ impl UserQuery {
         if q.chars().count() > MAX_QUERY_CHARS {
             return Err(ApiError::invalid(
                 "q",
-                format!("Search with at most {MAX_QUERY_CHARS} characters."),
+                t!(errors.search_at_most_chars, max = MAX_QUERY_CHARS),
             ));
         }
         let patterns = search_patterns(q, region);
         if patterns.len() > MAX_QUERY_WORDS {
             return Err(ApiError::invalid(
                 "q",
-                format!("Search with at most {MAX_QUERY_WORDS} words."),
+                t!(errors.search_at_most_words, max = MAX_QUERY_WORDS),
             ));
         }
         let email = crate::domain::Email::parse(q.trim())
@@ -206,11 +207,11 @@ async fn users_page(
 }
 
 fn parse_user_id(raw: &str, field: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw.trim()).map_err(|_| ApiError::invalid(field, "This is not a user id."))
+    Uuid::parse_str(raw.trim()).map_err(|_| ApiError::invalid(field, t!(errors.not_a_user_id)))
 }
 
 fn user_not_found() -> ApiError {
-    ApiError::not_found("user")
+    ApiError::not_found(t!(errors.no_such_user))
 }
 
 async fn summary(conn: &mut PgConnection, user_id: Uuid) -> Result<UserSummary, ApiError> {
@@ -297,19 +298,16 @@ struct Target {
     failed_code_attempts: i32,
 }
 
-/// Starts an act on `user_id`: refuses the actor's own account, serialises every change that
+/// Starts an act on `user_id`: refuses the actor's own account (`refusal` says so), serialises every change that
 /// could leave no administrator (an advisory lock), and locks the target's row.
 async fn begin_act(
     state: &AppState,
     actor: &Actor,
     user_id: Uuid,
-    what: &str,
+    refusal: &str,
 ) -> Result<(sqlx::Transaction<'static, Postgres>, Target), ApiError> {
     if actor.user_id() == Some(user_id) {
-        return Err(ApiError::new(
-            ErrorCode::CannotModifySelf,
-            format!("You cannot {what} your own account here."),
-        ));
+        return Err(ApiError::new(ErrorCode::CannotModifySelf, refusal));
     }
     let mut tx = state
         .pool
@@ -349,10 +347,7 @@ async fn keep_an_admin(
     .await
     .context("count the other administrators")?;
     if others == 0 {
-        return Err(ApiError::new(
-            ErrorCode::LastAdmin,
-            "This is the last administrator: make another one first.",
-        ));
+        return Err(ApiError::new(ErrorCode::LastAdmin, t!(errors.last_admin)));
     }
     Ok(())
 }
@@ -371,14 +366,14 @@ pub async fn disable(
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         return Err(ApiError::invalid(
             "reason",
-            format!("Give a reason of 1 to {MAX_REASON_CHARS} characters."),
+            t!(errors.reason_length, max = MAX_REASON_CHARS),
         ));
     }
-    let (mut tx, target) = begin_act(state, actor, user_id, "disable").await?;
+    let (mut tx, target) = begin_act(state, actor, user_id, t!(errors.cannot_disable_self)).await?;
     if target.status == AccountStatus::Disabled {
         return Err(ApiError::new(
             ErrorCode::AlreadyDisabled,
-            "This account is already disabled.",
+            t!(errors.already_disabled),
         ));
     }
     keep_an_admin(&mut tx, user_id, &target).await?;
@@ -423,11 +418,11 @@ pub async fn enable(
     user_id: &str,
 ) -> Result<UserSummary, ApiError> {
     let user_id = parse_user_id(user_id, "user_id")?;
-    let (mut tx, target) = begin_act(state, actor, user_id, "enable").await?;
+    let (mut tx, target) = begin_act(state, actor, user_id, t!(errors.cannot_enable_self)).await?;
     if target.status != AccountStatus::Disabled {
         return Err(ApiError::new(
             ErrorCode::NotDisabled,
-            "This account is not disabled.",
+            t!(errors.not_disabled),
         ));
     }
     let status: AccountStatus = sqlx::query_scalar(
@@ -476,8 +471,9 @@ pub async fn set_role(
     let role: Role = role
         .trim()
         .parse()
-        .map_err(|_| ApiError::invalid("role", "Use one of: user, admin."))?;
-    let (mut tx, target) = begin_act(state, actor, user_id, "change the role of").await?;
+        .map_err(|_| ApiError::invalid("role", t!(errors.one_of, choices = "user, admin")))?;
+    let (mut tx, target) =
+        begin_act(state, actor, user_id, t!(errors.cannot_change_role_self)).await?;
     if target.role == role {
         // Nothing changes, so nothing is recorded.
         let user = summary(&mut tx, user_id).await?;
@@ -517,13 +513,14 @@ pub async fn resend_activation(
     user_id: &str,
 ) -> Result<CodeSent, ApiError> {
     let user_id = parse_user_id(user_id, "user_id")?;
-    let (mut tx, target) = begin_act(state, actor, user_id, "resend a code to").await?;
+    let (mut tx, target) =
+        begin_act(state, actor, user_id, t!(errors.cannot_resend_code_self)).await?;
     match target.status {
         AccountStatus::Pending | AccountStatus::Locked => {}
         AccountStatus::Active => {
             return Err(ApiError::new(
                 ErrorCode::AlreadyActive,
-                "This account is already activated.",
+                t!(errors.already_activated),
             ));
         }
         AccountStatus::Disabled => return Err(ApiError::account_disabled()),
@@ -571,17 +568,22 @@ pub async fn remove_second_factors(
     user_id: &str,
 ) -> Result<(), ApiError> {
     let user_id = parse_user_id(user_id, "user_id")?;
-    let (mut tx, target) = begin_act(state, actor, user_id, "remove the second factors of").await?;
+    let (mut tx, _) = begin_act(
+        state,
+        actor,
+        user_id,
+        t!(errors.cannot_remove_second_factors_self),
+    )
+    .await?;
     let removed = second_factor::remove_all(&mut tx, user_id).await?;
     if !removed.any() {
         return Err(ApiError::new(
             ErrorCode::NoSecondFactor,
-            "This account has no second factor.",
+            t!(errors.no_second_factor),
         ));
     }
     events::record_by_admin(&mut tx, user_id, EventKind::SecondFactorsRemovedByAdmin).await?;
-    second_factor::notify_removed_by_admin(&mut tx, state, &target.email, &target.first_name)
-        .await?;
+    second_factor::notify_removed_by_admin(&mut tx, state, user_id).await?;
     let details = json!({
         "totp": removed.totp,
         "recovery_codes_left": removed.recovery_codes_left,
@@ -606,7 +608,7 @@ pub async fn remove_second_factors(
 #[tracing::instrument(name = "admin.delete_user", skip_all, fields(target.id = %user_id))]
 pub async fn delete_user(state: &AppState, actor: &Actor, user_id: &str) -> Result<(), ApiError> {
     let user_id = parse_user_id(user_id, "user_id")?;
-    let (mut tx, target) = begin_act(state, actor, user_id, "delete").await?;
+    let (mut tx, target) = begin_act(state, actor, user_id, t!(errors.cannot_delete_self)).await?;
     keep_an_admin(&mut tx, user_id, &target).await?;
     // Before the row goes: the audit row copies the target's email.
     let details = json!({ "status": target.status, "role": target.role });
@@ -655,7 +657,7 @@ fn parse_party(raw: Option<&str>, field: &str) -> Result<Option<Party>, ApiError
     }
     Uuid::parse_str(raw)
         .map(|id| Some(Party::Id(id)))
-        .map_err(|_| ApiError::invalid(field, "Give an account id or an email address."))
+        .map_err(|_| ApiError::invalid(field, t!(errors.account_id_or_email)))
 }
 
 fn push_party<'a>(query: &mut QueryBuilder<'a, Postgres>, role: &str, party: &'a Option<Party>) {
@@ -828,17 +830,14 @@ pub async fn retry_email(state: &AppState, actor: &Actor, id: i64) -> Result<(),
     .fetch_optional(&mut *tx)
     .await
     .context("lock a queued email")?
-    .ok_or_else(|| ApiError::not_found("email").with_field("id"))?;
+    .ok_or_else(|| ApiError::not_found(t!(errors.no_such_email)).with_field("id"))?;
     if letter.status != OutboxStatus::Dead {
-        return Err(ApiError::new(
-            ErrorCode::NotDead,
-            "Only an email that could not be delivered can be queued again.",
-        ));
+        return Err(ApiError::new(ErrorCode::NotDead, t!(errors.not_dead)));
     }
     if !letter.has_body {
         return Err(ApiError::new(
             ErrorCode::NotRetryable,
-            "This email carried a code that has expired: send a new code instead.",
+            t!(errors.not_retryable),
         ));
     }
     sqlx::query(
@@ -905,7 +904,7 @@ pub async fn find_by_email(state: &AppState, email: &str) -> Result<Uuid, ApiErr
         .fetch_optional(&state.pool)
         .await
         .context("find an account by email")?
-        .ok_or_else(|| ApiError::not_found("account with this email").with_field("email"))
+        .ok_or_else(|| ApiError::not_found(t!(errors.no_account_with_email)).with_field("email"))
 }
 
 #[cfg(test)]

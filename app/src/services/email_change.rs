@@ -1,6 +1,7 @@
 //! Changing the email address: a code goes to the new address (and a notice to the old one);
 //! nothing changes until that code comes back.
 
+use crate::t;
 use crate::{
     domain::{Email, VerificationCode},
     error::{ApiError, Context as _, ErrorCode},
@@ -16,6 +17,7 @@ use crate::{
     model::{CodeSentTo, EventKind, Profile, Secret},
     services::account::{load_profile, recheck_password},
     state::AppState,
+    t_in,
 };
 
 #[tracing::instrument(name = "email_change.request", skip_all, fields(user.id = %caller.user_id))]
@@ -31,10 +33,7 @@ pub async fn request(
     let (old_email, first_name) =
         recheck_password(state, client, caller, password, "password").await?;
     if old_email.eq_ignore_ascii_case(new_email.as_str()) {
-        return Err(ApiError::invalid(
-            "new_email",
-            "This is already your email address.",
-        ));
+        return Err(ApiError::invalid("new_email", t!(errors.email_unchanged)));
     }
     let taken: bool =
         sqlx::query_scalar("select exists(select 1 from users where lower(email) = lower($1))")
@@ -59,26 +58,28 @@ pub async fn request(
         },
     )
     .await?;
+    let language = mail::language_for(caller.language);
     let mut to_new = mail::code_email(CodeMessage {
         kind: EmailKind::EmailChange,
+        language,
         recipient: new_email.as_str(),
         first_name: &first_name,
-        subject: format!("{} is your code to confirm this email address", issued.code),
-        purpose: "Confirm this address as the new email of your account.",
-        ignore: "If you did not ask for this, ignore this email: nothing changes.",
+        subject: t_in!(language, mail.email_change_subject, code = issued.code),
+        purpose: t_in!(language, mail.email_change_purpose),
+        ignore: t_in!(language, mail.email_change_ignore),
         code: &issued.code,
         ttl: settings.codes.ttl,
     })?;
     to_new.expires_at = Some(issued.expires_at);
     let to_old = mail::notice_email(
-        EmailKind::EmailChangeNotice,
+        (EmailKind::EmailChangeNotice, language),
         &old_email,
         &first_name,
-        "Your email address is about to change",
-        &format!(
-            "Someone signed in to your account asked to change its email address to {}. \
-             Nothing changes until the code sent there is entered.",
-            new_email.as_str()
+        t_in!(language, mail.email_change_notice_subject),
+        &t_in!(
+            language,
+            mail.email_change_notice_body,
+            new_email = new_email.as_str()
         ),
         &settings.http.link("/login"),
     )?;
@@ -122,9 +123,7 @@ pub async fn confirm(
             return Err(wrong.error);
         }
         Err(e) if e.error == ErrorCode::CodeExpired => {
-            return Err(e.with_message(
-                "There is no email change waiting, or its code expired. Ask for a new code.",
-            ));
+            return Err(e.with_message(t!(errors.no_email_change_waiting)));
         }
         Err(e) => return Err(e),
     };
@@ -139,10 +138,7 @@ pub async fn confirm(
         .await
         .on_constraint(
             db::USERS_EMAIL_KEY,
-            || {
-                db::email_taken()
-                    .with_message("This address was taken by another account in the meantime.")
-            },
+            || db::email_taken().with_message(t!(errors.email_taken_meanwhile)),
             "change the email address",
         )?;
     events::record(&mut tx, caller.user_id, EventKind::EmailChanged, client).await?;

@@ -16,6 +16,7 @@ use super::{
     catalog::{parse_product_id, parse_whole},
     paging::Paging,
 };
+use crate::t;
 use crate::{
     domain::Money,
     error::{ApiError, Context as _, ErrorCode},
@@ -44,12 +45,12 @@ struct Line {
 
 fn parse_lines(items: &[OrderLineInput]) -> Result<Vec<Line>, ApiError> {
     if items.is_empty() {
-        return Err(ApiError::invalid("items", "Order at least one product."));
+        return Err(ApiError::invalid("items", t!(errors.order_empty)));
     }
     if items.len() > MAX_LINES {
         return Err(ApiError::invalid(
             "items",
-            format!("An order has at most {MAX_LINES} lines."),
+            t!(errors.order_too_many_lines, max = MAX_LINES),
         ));
     }
     let mut seen = HashSet::with_capacity(items.len());
@@ -61,14 +62,13 @@ fn parse_lines(items: &[OrderLineInput]) -> Result<Vec<Line>, ApiError> {
             if !seen.insert(product_id) {
                 return Err(ApiError::invalid(
                     format!("items[{i}].product_id"),
-                    "This product is already on another line: change that line's quantity.",
+                    t!(errors.order_duplicate_product),
                 ));
             }
             let field = format!("items[{i}].quantity");
-            let quantity = item
-                .quantity
-                .as_ref()
-                .ok_or_else(|| ApiError::invalid(field.as_str(), "Say how many you want."))?;
+            let quantity = item.quantity.as_ref().ok_or_else(|| {
+                ApiError::invalid(field.as_str(), t!(errors.order_quantity_required))
+            })?;
             let quantity = parse_whole(quantity, &field, 1..=MAX_QUANTITY)? as i32;
             Ok(Line {
                 product_id,
@@ -91,7 +91,7 @@ pub fn parse_idempotency_key(raw: &[u8]) -> Result<String, ApiError> {
         }
         _ => Err(ApiError::invalid(
             "Idempotency-Key",
-            format!("Use a key of 1 to {MAX_KEY_CHARS} visible ASCII characters, a UUID say."),
+            t!(errors.idempotency_key_invalid, max = MAX_KEY_CHARS),
         )),
     }
 }
@@ -153,8 +153,7 @@ async fn claim_key(
             Some((stored, _)) if stored.0 != *request => {
                 return Err(ApiError::new(
                     ErrorCode::IdempotencyKeyReused,
-                    "This Idempotency-Key was used with another order: use a new key for a new \
-                     order.",
+                    t!(errors.idempotency_key_reused),
                 )
                 .with_field("Idempotency-Key"));
             }
@@ -239,7 +238,7 @@ pub async fn place(
         let Some(product) = stocked.get(&line.product_id) else {
             return Err(ApiError::new(
                 ErrorCode::ProductNotFound,
-                "This product is not in the catalogue (any more).",
+                t!(errors.product_not_in_catalogue),
             )
             .with_field(format!("items[{i}].product_id")));
         };
@@ -281,6 +280,7 @@ pub async fn place(
         created_at,
     };
     let confirmation = mail::order_email(
+        mail::language_for(caller.language),
         &email,
         &first_name,
         &order,
@@ -458,11 +458,11 @@ pub async fn list(
 }
 
 fn parse_order_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw.trim()).map_err(|_| ApiError::invalid("id", "This is not an order id."))
+    Uuid::parse_str(raw.trim()).map_err(|_| ApiError::invalid("id", t!(errors.not_an_order_id)))
 }
 
 fn order_not_found() -> ApiError {
-    ApiError::not_found("order")
+    ApiError::not_found(t!(errors.no_such_order))
 }
 
 async fn load(conn: &mut PgConnection, user_id: Uuid, id: Uuid) -> Result<Order, ApiError> {
@@ -502,7 +502,7 @@ pub async fn cancel(state: &AppState, caller: &Caller, id: &str) -> Result<Order
     if status == OrderStatus::Cancelled {
         return Err(ApiError::new(
             ErrorCode::AlreadyCancelled,
-            "This order is already cancelled.",
+            t!(errors.order_already_cancelled),
         ));
     }
     // The products in id order first, as an order locks them: no deadlock with one.

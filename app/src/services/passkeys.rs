@@ -21,6 +21,7 @@ use std::time::Duration;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::t;
 use crate::{
     error::{ApiError, Context as _, ErrorCode},
     infra::{
@@ -39,6 +40,7 @@ use crate::{
         sign_in::{self, SignedIn},
     },
     state::AppState,
+    t_in,
 };
 
 /// How long a ceremony waits for its answer (WebAuthn's recommended timeout).
@@ -53,8 +55,7 @@ fn relying_party(state: &AppState) -> Result<RelyingParty, ApiError> {
         tracing::debug!(%why, "passkeys are off");
         ApiError::new(
             ErrorCode::PasskeysUnavailable,
-            "Passkeys are not available on this server: open it at its host name, not an IP \
-             address.",
+            t!(errors.passkeys_unavailable),
         )
     })
 }
@@ -64,26 +65,19 @@ fn started_failed(e: String) -> ApiError {
 }
 
 fn ceremony_over() -> ApiError {
-    ApiError::new(
-        ErrorCode::CodeExpired,
-        "This passkey request is over (it lasts 5 minutes and works once). Try again.",
-    )
+    ApiError::new(ErrorCode::CodeExpired, t!(errors.passkey_ceremony_over))
 }
 
 fn invalid_passkey(refused: &Refused) -> ApiError {
     tracing::info!(%refused, "passkey refused");
-    ApiError::new(
-        ErrorCode::InvalidPasskey,
-        "This passkey could not be added. Try again, or use another device.",
-    )
-    .with_field("credential")
+    ApiError::new(ErrorCode::InvalidPasskey, t!(errors.passkey_not_added)).with_field("credential")
 }
 
 fn sign_in_refused(refused: &Refused) -> ApiError {
     tracing::info!(%refused, "passkey sign-in refused");
     ApiError::new(
         ErrorCode::InvalidCredentials,
-        "That passkey did not sign you in. Use another one, or your email and password.",
+        t!(errors.passkey_sign_in_failed),
     )
 }
 
@@ -91,15 +85,12 @@ fn sign_in_refused(refused: &Refused) -> ApiError {
 fn valid_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(ApiError::invalid(
-            "name",
-            "Name the passkey (for example \u{201c}MacBook Touch ID\u{201d}).",
-        ));
+        return Err(ApiError::invalid("name", t!(errors.passkey_name_required)));
     }
     if name.chars().count() > NAME_MAX || name.chars().any(char::is_control) {
         return Err(ApiError::invalid(
             "name",
-            format!("Use at most {NAME_MAX} characters, on one line."),
+            t!(errors.passkey_name_too_long, max = NAME_MAX),
         ));
     }
     Ok(name.to_string())
@@ -174,7 +165,7 @@ pub async fn options(
         PasskeyPurpose::Register => {
             let caller = caller.ok_or_else(ApiError::unauthenticated)?;
             let password = password.ok_or_else(|| {
-                ApiError::invalid("password", "Enter your password to add a passkey.")
+                ApiError::invalid("password", t!(errors.passkey_password_required))
             })?;
             let (email, _) =
                 account::recheck_password(state, client, caller, password, "password").await?;
@@ -189,7 +180,7 @@ pub async fn options(
             if existing.len() >= usize::try_from(MAX_PASSKEYS).unwrap_or(usize::MAX) {
                 return Err(ApiError::invalid(
                     "name",
-                    format!("An account has {MAX_PASSKEYS} passkeys at most: remove one first."),
+                    t!(errors.passkeys_at_most, max = MAX_PASSKEYS),
                 ));
             }
             let exclude = existing
@@ -235,7 +226,7 @@ pub async fn options(
             let Some(user_id) = user_id else {
                 return Err(ApiError::new(
                     ErrorCode::CodeExpired,
-                    "This sign-in took too long. Enter your email and password again.",
+                    t!(errors.sign_in_expired),
                 ));
             };
             let passkeys: Vec<_> = stored_passkeys(&mut tx, user_id)
@@ -246,7 +237,7 @@ pub async fn options(
             if passkeys.is_empty() {
                 return Err(ApiError::new(
                     ErrorCode::NoSecondFactor,
-                    "This account has no passkey: use a code instead.",
+                    t!(errors.no_passkey),
                 ));
             }
             let started = rp.start_authentication(&passkeys).map_err(started_failed)?;
@@ -337,7 +328,7 @@ pub async fn register(
         tx.commit().await.context("commit a used ceremony")?;
         return Err(ApiError::new(
             ErrorCode::InvalidPasskey,
-            "This passkey is already registered.",
+            t!(errors.passkey_already_registered),
         )
         .with_field("credential"));
     };
@@ -347,17 +338,12 @@ pub async fn register(
     }
     events::record(&mut tx, caller.user_id, EventKind::PasskeyAdded, client).await?;
     let owner = second_factor::owner(&mut tx, caller.user_id).await?;
-    second_factor::notify(
-        &mut tx,
-        state,
-        &owner,
-        "A passkey was added",
-        &format!(
-            "A passkey named \u{201c}{name}\u{201d} was added to your account. It signs you in \
-             without a password, and signing in with your password now asks for it (or another \
-             second factor) too."
-        ),
-    )
+    second_factor::notify(&mut tx, state, &owner, |l| {
+        (
+            t_in!(l, mail.passkey_added_subject),
+            t_in!(l, mail.passkey_added_body, name = name),
+        )
+    })
     .await?;
     tx.commit().await.context("commit a new passkey")?;
     tracing::info!(passkey.id = %added.passkey_id, "passkey added");
@@ -510,11 +496,11 @@ pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<PasskeyInfo>,
 
 fn passkey_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text.trim())
-        .map_err(|_| ApiError::invalid("passkey_id", "This is not a passkey id."))
+        .map_err(|_| ApiError::invalid("passkey_id", t!(errors.not_a_passkey_id)))
 }
 
 fn no_such_passkey() -> ApiError {
-    ApiError::not_found("passkey").with_field("passkey_id")
+    ApiError::not_found(t!(errors.no_such_passkey)).with_field("passkey_id")
 }
 
 /// Renames one of the caller's passkeys; another person's is not found.
@@ -573,7 +559,7 @@ pub async fn remove(
         let Some(code) = code.filter(|c| !c.expose().trim().is_empty()) else {
             return Err(ApiError::invalid(
                 "code",
-                "Enter a code from your authenticator app, or a recovery code.",
+                t!(errors.second_step_code_required),
             ));
         };
         tx = second_factor::with_current_code(
@@ -601,18 +587,14 @@ pub async fn remove(
             .context("remove the recovery codes")?;
     }
     events::record(&mut tx, caller.user_id, EventKind::PasskeyRemoved, client).await?;
-    let after = if left.any() {
-        "Your other second factors still work."
-    } else {
-        "It was your last second factor: your password alone now signs you in."
-    };
-    second_factor::notify(
-        &mut tx,
-        state,
-        &owner,
-        "A passkey was removed",
-        &format!("The passkey named \u{201c}{name}\u{201d} was removed from your account. {after}"),
-    )
+    second_factor::notify(&mut tx, state, &owner, |l| {
+        let body = if left.any() {
+            t_in!(l, mail.passkey_removed_body_others, name = name)
+        } else {
+            t_in!(l, mail.passkey_removed_body_last, name = name)
+        };
+        (t_in!(l, mail.passkey_removed_subject), body)
+    })
     .await?;
     tx.commit().await.context("commit removing a passkey")?;
     tracing::info!(passkey.id = %id, "passkey removed");

@@ -14,6 +14,7 @@ use std::time::Duration;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::t;
 use crate::{
     domain::{Email, Password, VerificationCode},
     error::{ApiError, Context as _},
@@ -28,9 +29,11 @@ use crate::{
         rate_limit, sessions,
         webhooks::{self, Event},
     },
+    language::Locale,
     model::{AccountStatus, EventKind, Secret},
     services::account::set_password,
     state::AppState,
+    t_in,
 };
 
 /// Postgres channel the reset worker listens on: a request was queued.
@@ -67,8 +70,8 @@ pub async fn request(state: &AppState, client: &ClientInfo, email: &str) -> Resu
     limit_network(&mut tx, &state.settings, client, "request").await?;
     sqlx::query(
         "with r as (
-             insert into password_reset_requests (email, client_ip, user_agent)
-             values ($1, $2, $3)
+             insert into password_reset_requests (email, client_ip, user_agent, language)
+             values ($1, $2, $3, $5)
          )
          select pg_notify($4, '')",
     )
@@ -76,6 +79,7 @@ pub async fn request(state: &AppState, client: &ClientInfo, email: &str) -> Resu
     .bind(client.ip_text())
     .bind(client.user_agent.as_deref())
     .bind(REQUEST_CHANNEL)
+    .bind(crate::language::page_language())
     .execute(&mut *tx)
     .await
     .context("queue a reset request")?;
@@ -109,8 +113,9 @@ async fn limit_network(
 }
 
 fn too_many_tries(retry_after: u64) -> ApiError {
-    ApiError::too_many_attempts(retry_after).with_message(format!(
-        "Too many password reset tries. Try again in {retry_after} seconds."
+    ApiError::too_many_attempts(retry_after).with_message(crate::language::plural(
+        crate::language::k::errors::too_many_reset_tries,
+        retry_after,
     ))
 }
 
@@ -130,6 +135,8 @@ struct Request {
     client_ip: Option<String>,
     user_agent: Option<String>,
     attempts: i32,
+    /// The language of the request, for an account that picked none.
+    language: Option<Locale>,
 }
 
 /// Takes the oldest due request and handles it in the same transaction: the code, its email
@@ -139,7 +146,7 @@ struct Request {
 pub async fn handle_next(state: &AppState) -> Result<Handled, ApiError> {
     let mut tx = state.pool.begin().await.context("begin a reset")?;
     let next: Option<Request> = sqlx::query_as(
-        "select id, email, client_ip, user_agent, attempts from password_reset_requests
+        "select id, email, client_ip, user_agent, attempts, language from password_reset_requests
          where not_before <= now() order by not_before, id limit 1 for update skip locked",
     )
     .fetch_optional(&mut *tx)
@@ -199,7 +206,8 @@ async fn take(
         .execute(&mut *tx)
         .await
         .context("take a reset request")?;
-    match send_code(tx, state, client, &request.email).await {
+    let language = request.language.unwrap_or_default();
+    match send_code(tx, state, (client, language), &request.email).await {
         // Too soon after the last code, or too many this hour: this request sends nothing.
         Err(e) if e.error == crate::error::ErrorCode::ResendTooSoon => {
             tracing::info!("reset code not sent: one went out moments ago");
@@ -214,12 +222,13 @@ struct Account {
     id: Uuid,
     email: String,
     first_name: String,
+    language: Option<Locale>,
 }
 
 /// The active account that has `email`, locked for the transaction.
 async fn active_account(conn: &mut PgConnection, email: &str) -> Result<Option<Account>, ApiError> {
     sqlx::query_as(
-        "select id, email, first_name from users
+        "select id, email, first_name, language from users
          where lower(email) = lower($1) and status = $2 for update",
     )
     .bind(codes::storable(email))
@@ -233,7 +242,7 @@ async fn active_account(conn: &mut PgConnection, email: &str) -> Result<Option<A
 async fn send_code(
     tx: &mut PgConnection,
     state: &AppState,
-    client: &ClientInfo,
+    (client, request_language): (&ClientInfo, Locale),
     email: &str,
 ) -> Result<(), ApiError> {
     let settings = &state.settings;
@@ -251,13 +260,15 @@ async fn send_code(
     )
     .await?;
     if let Some(account) = &account {
+        let language = account.language.unwrap_or(request_language);
         let mut message = mail::code_email(CodeMessage {
             kind: EmailKind::PasswordReset,
+            language,
             recipient: &account.email,
             first_name: &account.first_name,
-            subject: format!("{} is your password reset code", issued.code),
-            purpose: "Someone asked to reset the password of your account.",
-            ignore: "If it was not you, ignore this email: your password stays as it is.",
+            subject: t_in!(language, mail.reset_subject, code = issued.code),
+            purpose: t_in!(language, mail.reset_purpose),
+            ignore: t_in!(language, mail.reset_ignore),
             code: &issued.code,
             ttl: Purpose::PasswordReset.ttl(&settings.codes),
         })?;
@@ -395,16 +406,16 @@ async fn tell_the_owner_once(
     }
     tracing::warn!(user.id = %account.id, "too many wrong reset codes; the owner is told");
     let limits = &state.settings.limits;
+    let language = mail::language_for(account.language);
     let notice = mail::notice_email(
-        EmailKind::ResetAttemptsNotice,
+        (EmailKind::ResetAttemptsNotice, language),
         &account.email,
         &account.first_name,
-        "Someone is trying to reset your password",
-        &format!(
-            "Someone typed {} wrong password reset codes for your account within a day, so \
-             password resets for it are paused for now. Your password has not changed and still \
-             signs you in.",
-            limits.reset_failures_per_day
+        t_in!(language, mail.reset_attempts_subject),
+        &t_in!(
+            language,
+            mail.reset_attempts_body,
+            count = limits.reset_failures_per_day
         ),
         &state.settings.http.link("/login"),
     )?;

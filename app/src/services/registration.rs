@@ -4,6 +4,7 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::t;
 use crate::{
     domain::{Email, Password, PersonName, PhoneNumber, VerificationCode},
     error::{ApiError, Context as _, ErrorCode},
@@ -18,8 +19,10 @@ use crate::{
         rate_limit,
         webhooks::{self, Deletion, Event, NewUser},
     },
+    language::Locale,
     model::{AccountStatus, Activated, CodeSent, EventKind, Registered, Role, Secret},
     state::AppState,
+    t_in,
 };
 
 /// What a person fills in to register, as typed.
@@ -40,6 +43,7 @@ struct Holder {
     id: Uuid,
     email: String,
     first_name: String,
+    language: Option<Locale>,
     holds_email: bool,
     holds_phone: bool,
     stale: bool,
@@ -171,33 +175,38 @@ async fn tell_the_address(
             user_id,
             email,
             first_name,
+            language,
         } => (
-            mail::attempt_email(mail::AttemptMessage {
-                kind: EmailKind::RegistrationAttempt,
-                recipient: email,
-                first_name,
-                subject: "Someone tried to create an account with your address",
-                body: "Someone just tried to create an account with this email address, which \
-                       already has one. Nothing was changed. If it was you, sign in, or reset \
-                       your password if you no longer know it.",
-                action: "Sign in or reset your password",
-                url: &settings.http.link("/login"),
-            })?,
+            {
+                let language = mail::language_for(*language);
+                mail::attempt_email(mail::AttemptMessage {
+                    kind: EmailKind::RegistrationAttempt,
+                    language,
+                    recipient: email,
+                    first_name,
+                    subject: t_in!(language, mail.registration_attempt_subject),
+                    body: t_in!(language, mail.registration_attempt_body),
+                    action: t_in!(language, mail.registration_attempt_action),
+                    url: &settings.http.link("/login"),
+                })?
+            },
             Some(*user_id),
         ),
         Holders::Phone | Holders::Free { .. } => (
-            mail::attempt_email(mail::AttemptMessage {
-                kind: EmailKind::PhoneTakenNotice,
-                recipient: fields.email.as_str(),
-                first_name: fields.first_name.as_str(),
-                subject: "Your account was not created",
-                body: "Someone, maybe you, tried to create an account with this email address \
-                       and a phone number that another account already uses, so no account was \
-                       created. If it was you, register again with another phone number, or \
-                       sign in to the account that has that number.",
-                action: "Register with another phone number",
-                url: &settings.http.link("/register"),
-            })?,
+            {
+                // The address is free: its registration's own language.
+                let language = mail::language_for(None);
+                mail::attempt_email(mail::AttemptMessage {
+                    kind: EmailKind::PhoneTakenNotice,
+                    language,
+                    recipient: fields.email.as_str(),
+                    first_name: fields.first_name.as_str(),
+                    subject: t_in!(language, mail.phone_taken_subject),
+                    body: t_in!(language, mail.phone_taken_body),
+                    action: t_in!(language, mail.phone_taken_action),
+                    url: &settings.http.link("/register"),
+                })?
+            },
             None,
         ),
     };
@@ -381,7 +390,7 @@ async fn limit_registrations(state: &AppState, client: &ClientInfo) -> Result<()
             metrics::rate_limited(LimitKind::RegisterPerIp);
             Err(ApiError::new(
                 ErrorCode::TooManyRequests,
-                "Too many registrations from your network. Please wait a moment.",
+                t!(errors.too_many_registrations),
             )
             .with_retry_after(retry_after))
         }
@@ -398,6 +407,7 @@ enum Holders {
         user_id: Uuid,
         email: String,
         first_name: String,
+        language: Option<Locale>,
     },
     /// The email is free, the phone belongs to another account.
     Phone,
@@ -409,7 +419,7 @@ async fn holders(
     phone: &PhoneNumber,
 ) -> Result<Holders, ApiError> {
     let holders: Vec<Holder> = sqlx::query_as(
-        "select u.id, u.email, u.first_name, lower(u.email) = lower($1) as holds_email,
+        "select u.id, u.email, u.first_name, u.language, lower(u.email) = lower($1) as holds_email,
                 u.phone_number = $2 as holds_phone, is_stale_pending(u, $3) as stale
          from users u
          where lower(u.email) = lower($1) or u.phone_number = $2",
@@ -426,6 +436,7 @@ async fn holders(
             user_id: holder.id,
             email: holder.email.clone(),
             first_name: holder.first_name.clone(),
+            language: holder.language,
         });
     }
     if live.any(|h| h.holds_phone) {
@@ -457,7 +468,10 @@ pub(crate) async fn send_activation_code(
         },
     )
     .await?;
+    // A pending account has picked no language yet: the request's (the registration, the
+    // person's resend; an administrator's resend, theirs).
     let mut message = mail::activation_email(
+        mail::language_for(None),
         email,
         first_name,
         &issued.code,
@@ -488,7 +502,7 @@ fn check_pending(status: AccountStatus) -> Result<(), ApiError> {
         AccountStatus::Pending => Ok(()),
         AccountStatus::Active => Err(ApiError::new(
             ErrorCode::AlreadyActive,
-            "This account is already activated. You can sign in.",
+            t!(errors.already_activated_sign_in),
         )),
         AccountStatus::Locked => Err(account_locked()),
         AccountStatus::Disabled => Err(ApiError::account_disabled()),
@@ -496,10 +510,7 @@ fn check_pending(status: AccountStatus) -> Result<(), ApiError> {
 }
 
 fn account_locked() -> ApiError {
-    ApiError::new(
-        ErrorCode::AccountLocked,
-        "Too many wrong codes: this registration is locked. Register again later.",
-    )
+    ApiError::new(ErrorCode::AccountLocked, t!(errors.registration_locked))
 }
 
 #[derive(sqlx::FromRow)]

@@ -20,6 +20,7 @@ use secrecy::ExposeSecret as _;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::t;
 use crate::{
     error::{ApiError, Context as _, ErrorCode},
     infra::{
@@ -32,12 +33,14 @@ use crate::{
         second_factor::{self as crypto, SecretBox, Totp},
         sessions::{self, Caller},
     },
+    language::Locale,
     model::{
         AuthenticatorSetup, EventKind, RecoveryCodeSet, SecondFactorMethod, SecondFactors, Secret,
         SessionKind,
     },
     services::{account, sign_in::SignedIn},
     state::AppState,
+    t_in,
 };
 
 /// How long a challenge lives.
@@ -136,7 +139,7 @@ pub async fn start_totp(
 fn totp_already_enabled() -> ApiError {
     ApiError::new(
         ErrorCode::TotpAlreadyEnabled,
-        "An authenticator app is already set up. Turn it off first to set up another.",
+        t!(errors.totp_already_enabled),
     )
 }
 
@@ -195,11 +198,8 @@ async fn accept_step(conn: &mut PgConnection, user_id: Uuid, step: u64) -> Resul
 }
 
 fn wrong_code(attempts_left: Option<u32>) -> ApiError {
-    let mut error = ApiError::new(
-        ErrorCode::InvalidCode,
-        "That code is not right. Check the time on your device and try the current code.",
-    )
-    .with_field("code");
+    let mut error =
+        ApiError::new(ErrorCode::InvalidCode, t!(errors.totp_code_wrong)).with_field("code");
     error.attempts_left = attempts_left;
     error
 }
@@ -225,7 +225,7 @@ pub async fn enable_totp(
         None => {
             return Err(ApiError::new(
                 ErrorCode::TotpNotStarted,
-                "Start setting up an authenticator app first.",
+                t!(errors.totp_not_started),
             ));
         }
     };
@@ -250,14 +250,12 @@ pub async fn enable_totp(
         client,
     )
     .await?;
-    notify(
-        &mut tx,
-        state,
-        &owner,
-        "Two-step sign-in is on",
-        "An authenticator app was set up for your account: signing in now asks for a code from \
-         it (or one of your recovery codes) after your password.",
-    )
+    notify(&mut tx, state, &owner, |l| {
+        (
+            t_in!(l, mail.totp_on_subject),
+            t_in!(l, mail.totp_on_body).to_string(),
+        )
+    })
     .await?;
     tx.commit()
         .await
@@ -308,20 +306,20 @@ pub async fn disable_totp(
         client,
     )
     .await?;
-    let (subject, body) = if passkeys_left {
-        (
-            "Authenticator app removed",
-            "The authenticator app of your account was turned off: signing in with your \
-             password now asks for one of your passkeys (or a recovery code).",
-        )
-    } else {
-        (
-            "Two-step sign-in is off",
-            "The authenticator app of your account was turned off, and its recovery codes with \
-             it: your password alone now signs you in.",
-        )
-    };
-    notify(&mut tx, state, &owner, subject, body).await?;
+    notify(&mut tx, state, &owner, |l| {
+        if passkeys_left {
+            (
+                t_in!(l, mail.totp_removed_subject),
+                t_in!(l, mail.totp_removed_body).to_string(),
+            )
+        } else {
+            (
+                t_in!(l, mail.totp_off_subject),
+                t_in!(l, mail.totp_off_body).to_string(),
+            )
+        }
+    })
+    .await?;
     tx.commit()
         .await
         .context("commit disabling an authenticator")?;
@@ -350,7 +348,7 @@ pub async fn renew_recovery_codes(
     if !factors.any() {
         return Err(ApiError::new(
             ErrorCode::NoSecondFactor,
-            "Recovery codes come with an authenticator app or a passkey: set one up first.",
+            t!(errors.recovery_codes_need_factor),
         ));
     }
     if code_needed(factors) {
@@ -364,13 +362,12 @@ pub async fn renew_recovery_codes(
         client,
     )
     .await?;
-    notify(
-        &mut tx,
-        state,
-        &owner,
-        "New recovery codes",
-        "A new set of recovery codes was made for your account; the earlier ones no longer work.",
-    )
+    notify(&mut tx, state, &owner, |l| {
+        (
+            t_in!(l, mail.recovery_codes_subject),
+            t_in!(l, mail.recovery_codes_body).to_string(),
+        )
+    })
     .await?;
     tx.commit().await.context("commit new recovery codes")?;
     Ok(RecoveryCodeSet {
@@ -407,10 +404,11 @@ async fn replace_recovery_codes(
 pub(crate) struct Owner {
     pub email: String,
     pub first_name: String,
+    pub language: Option<Locale>,
 }
 
 pub(crate) async fn owner(conn: &mut PgConnection, user_id: Uuid) -> Result<Owner, ApiError> {
-    sqlx::query_as("select email, first_name from users where id = $1")
+    sqlx::query_as("select email, first_name, language from users where id = $1")
         .bind(user_id)
         .fetch_optional(conn)
         .await
@@ -418,19 +416,22 @@ pub(crate) async fn owner(conn: &mut PgConnection, user_id: Uuid) -> Result<Owne
         .ok_or_else(ApiError::unauthenticated)
 }
 
+/// Tells the owner about a change to their second factors; `texts` gives the subject and body
+/// in their language.
 pub(crate) async fn notify(
     tx: &mut PgConnection,
     state: &AppState,
     owner: &Owner,
-    subject: &str,
-    body: &str,
+    texts: impl FnOnce(Locale) -> (&'static str, String),
 ) -> Result<(), ApiError> {
+    let language = mail::language_for(owner.language);
+    let (subject, body) = texts(language);
     let notice = mail::notice_email(
-        EmailKind::SecondFactorNotice,
+        (EmailKind::SecondFactorNotice, language),
         &owner.email,
         &owner.first_name,
         subject,
-        body,
+        &body,
         &state.settings.http.link("/login"),
     )?;
     mail::enqueue(&mut *tx, None, &notice).await
@@ -460,22 +461,15 @@ pub async fn remove_all(tx: &mut PgConnection, user_id: Uuid) -> Result<SecondFa
 pub async fn notify_removed_by_admin(
     tx: &mut PgConnection,
     state: &AppState,
-    email: &str,
-    first_name: &str,
+    user_id: Uuid,
 ) -> Result<(), ApiError> {
-    let owner = Owner {
-        email: email.to_string(),
-        first_name: first_name.to_string(),
-    };
-    notify(
-        tx,
-        state,
-        &owner,
-        "Two-step sign-in was removed",
-        "An administrator removed two-step sign-in from your account (its authenticator app, \
-         passkeys and recovery codes), as asked when devices are lost: your password alone signs \
-         you in now. Set up two-step sign-in again on your account page.",
-    )
+    let owner = owner(&mut *tx, user_id).await?;
+    notify(tx, state, &owner, |l| {
+        (
+            t_in!(l, mail.factors_removed_subject),
+            t_in!(l, mail.factors_removed_body).to_string(),
+        )
+    })
     .await
 }
 
@@ -601,6 +595,7 @@ struct OpenChallenge {
     live: bool,
     email: String,
     first_name: String,
+    language: Option<Locale>,
 }
 
 /// Wrong second-step codes for one account, over all its challenges.
@@ -664,16 +659,17 @@ async fn judge(
         Checked::RecoveryCode => {
             events::record(&mut *tx, user_id, EventKind::RecoveryCodeUsed, client).await?;
             let left = factors_of(&mut *tx, user_id).await?.recovery_codes_left;
-            notify(
-                &mut *tx,
-                state,
-                owner,
-                "A recovery code was used",
-                &format!(
-                    "A recovery code of your account was just used; {left} are left. You can \
-                     make a new set on your account page."
-                ),
-            )
+            notify(&mut *tx, state, owner, |l| {
+                let left = u64::try_from(left).unwrap_or(0);
+                (
+                    t_in!(l, mail.recovery_code_used_subject),
+                    crate::language::plural_in(
+                        l,
+                        crate::language::k::mail::recovery_code_used_body,
+                        left,
+                    ),
+                )
+            })
             .await?;
         }
         Checked::Totp => {}
@@ -704,7 +700,7 @@ pub(crate) async fn with_current_code(
 fn too_many_codes(retry_after: u64) -> ApiError {
     ApiError::new(
         ErrorCode::TooManyAttempts,
-        format!("Too many wrong codes. Try again in {retry_after} seconds."),
+        crate::language::plural(crate::language::k::errors::too_many_codes, retry_after),
     )
     .with_retry_after(retry_after.max(1))
 }
@@ -722,7 +718,7 @@ pub async fn second_step(
     crate::infra::credentials::limit_network(&mut tx, settings, client).await?;
     let challenge: Option<OpenChallenge> = sqlx::query_as(
         "select c.user_id, c.kind, c.failures, c.expires_at > now() as live,
-                u.email, u.first_name
+                u.email, u.first_name, u.language
          from sign_in_challenges c join users u on u.id = c.user_id
          where c.token_hash = $1 and u.status = 'active'
          for update of c",
@@ -745,6 +741,7 @@ pub async fn second_step(
     let owner = Owner {
         email: challenge.email.clone(),
         first_name: challenge.first_name.clone(),
+        language: challenge.language,
     };
     let checked = match judge(&mut tx, state, client, user_id, &owner, code.expose()).await? {
         Ok(checked) => checked,
@@ -752,10 +749,7 @@ pub async fn second_step(
             let failed = challenge.failures + 1;
             let error = if failed >= CHALLENGE_MAX_FAILURES {
                 delete_challenge(&mut tx, token).await?;
-                ApiError::new(
-                    ErrorCode::CodeUsedUp,
-                    "Too many wrong codes. Enter your email and password again.",
-                )
+                ApiError::new(ErrorCode::CodeUsedUp, t!(errors.challenge_used_up))
             } else {
                 sqlx::query("update sign_in_challenges set failures = $2 where token_hash = $1")
                     .bind(crypto::challenge_hash(token))
@@ -781,10 +775,7 @@ pub async fn second_step(
 }
 
 fn challenge_expired() -> ApiError {
-    ApiError::new(
-        ErrorCode::CodeExpired,
-        "This sign-in took too long. Enter your email and password again.",
-    )
+    ApiError::new(ErrorCode::CodeExpired, t!(errors.sign_in_expired))
 }
 
 async fn delete_challenge(tx: &mut PgConnection, token: &str) -> Result<(), ApiError> {
@@ -811,18 +802,16 @@ async fn tell_the_owner_once(
         return Ok(());
     }
     tracing::warn!(user.id = %user_id, "too many wrong second-step codes; the owner is told");
-    notify(
-        tx,
-        state,
-        owner,
-        "Someone has your password",
-        &format!(
-            "Someone signed in to your account with your password and then typed \
-             {SECOND_STEP_FAILURES_PER_DAY} wrong two-step codes within a day, so two-step \
-             sign-in is paused for your account for now. Change your password: whoever it was \
-             knows it."
-        ),
-    )
+    notify(tx, state, owner, |l| {
+        (
+            t_in!(l, mail.second_step_attempts_subject),
+            t_in!(
+                l,
+                mail.second_step_attempts_body,
+                count = SECOND_STEP_FAILURES_PER_DAY
+            ),
+        )
+    })
     .await
 }
 

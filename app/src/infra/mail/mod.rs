@@ -2,7 +2,11 @@
 //! them; the server's mail worker delivers them (see `server/src/email_worker.rs`).
 //!
 //! Bodies come from the templates in `templates/` through minijinja: `.html` templates escape
-//! every value, `.txt` ones do not.
+//! every value, `.txt` ones do not. Every sentence is a text of `locales/<language>/mail.json`
+//! (`t("hello", first_name=…)` in a template, `t_in!` in Rust), in the recipient's language:
+//! the one they picked, or else the language of the request that sends the email
+//! ([`language_for`]). An email is rendered when it is queued, so the outbox keeps it in that
+//! language, and the row keeps the language for the `Content-Language` header.
 
 use std::{sync::OnceLock, time::Duration};
 
@@ -13,7 +17,9 @@ use uuid::Uuid;
 
 use crate::{
     error::{ApiError, Context as _},
-    model::{human_duration, text_enum},
+    language::{self, Locale},
+    model::{human_duration_in, text_enum},
+    t_in,
 };
 
 /// The channel the worker listens on; a notification is sent with every new email and
@@ -42,9 +48,17 @@ text_enum! {
     }
 }
 
+/// The language of an email to someone: the one they picked, or else the language of the request
+/// that sends it (English outside a request).
+pub fn language_for(picked: Option<Locale>) -> Locale {
+    picked.unwrap_or_else(language::page_language)
+}
+
 /// A message ready for the outbox.
 pub struct OutgoingEmail {
     pub kind: EmailKind,
+    /// The language it is written in (its `Content-Language`).
+    pub language: Locale,
     pub recipient: String,
     pub subject: String,
     pub text: String,
@@ -56,13 +70,14 @@ pub struct OutgoingEmail {
 impl OutgoingEmail {
     /// A message with no code in it: worth sending however late.
     fn lasting(
-        kind: EmailKind,
+        (kind, language): (EmailKind, Locale),
         recipient: &str,
         subject: &str,
         (text, html): (String, String),
     ) -> Self {
         Self {
             kind,
+            language,
             recipient: recipient.to_string(),
             subject: subject.to_string(),
             text,
@@ -91,8 +106,8 @@ pub async fn enqueue(
     sqlx::query(
         "with o as (
              insert into email_outbox
-                 (user_id, kind, recipient, subject, text_body, html_body, expires_at)
-             values ($1, $2, $3, $4, $5, $6, $7)
+                 (user_id, kind, recipient, subject, text_body, html_body, expires_at, language)
+             values ($1, $2, $3, $4, $5, $6, $7, $9)
          )
          select pg_notify($8, '')",
     )
@@ -104,6 +119,7 @@ pub async fn enqueue(
     .bind(&email.html)
     .bind(email.expires_at)
     .bind(OUTBOX_CHANNEL)
+    .bind(email.language)
     .execute(conn)
     .await
     .context("queue an email")?;
@@ -116,6 +132,7 @@ fn templates() -> &'static Environment<'static> {
         let mut env = Environment::new();
         env.set_keep_trailing_newline(true);
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.add_function("t", translate);
         for (name, source) in [
             ("activation.txt", include_str!("templates/activation.txt")),
             ("activation.html", include_str!("templates/activation.html")),
@@ -141,8 +158,43 @@ fn link(url: &str) -> Value {
     Value::from_safe_string(url.to_string())
 }
 
-/// The text and HTML bodies of template `name`.
-fn render(name: &str, values: Value) -> Result<(String, String), ApiError> {
+/// `t("key", name=value, …)` in a template: the text `mail.key` in the template's `lang`, its
+/// placeholders filled (and, in `.html` templates, escaped with the rest). An unknown key or a
+/// missing value fails the rendering, so a test that renders every email finds it.
+fn translate(
+    state: &minijinja::State,
+    key: &str,
+    values: minijinja::value::Kwargs,
+) -> Result<String, minijinja::Error> {
+    use minijinja::{Error, ErrorKind};
+    let locale = state
+        .lookup("lang")
+        .and_then(|lang| lang.as_str().and_then(Locale::from_code))
+        .ok_or_else(|| Error::new(ErrorKind::UndefinedError, "no `lang` to translate into"))?;
+    let text = language::text_by_name(locale, "mail", key)
+        .ok_or_else(|| Error::new(ErrorKind::UndefinedError, format!("no text mail.{key}")))?;
+    let mut filled: Vec<(&str, String)> = Vec::new();
+    for name in values.args() {
+        filled.push((name, values.get::<Value>(name)?.to_string()));
+    }
+    values.assert_all_used()?;
+    let pairs: Vec<(&str, &dyn std::fmt::Display)> = filled
+        .iter()
+        .map(|(name, value)| (*name, value as &dyn std::fmt::Display))
+        .collect();
+    let text = language::fill(text, &pairs);
+    if text.contains("{{") {
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            format!("mail.{key} lacks a value: {text}"),
+        ));
+    }
+    Ok(text)
+}
+
+/// The text and HTML bodies of template `name`, in `locale`.
+fn render(name: &str, locale: Locale, values: Value) -> Result<(String, String), ApiError> {
+    let values = context! { lang => locale.code(), ..values };
     let render_one = |file: String| {
         templates()
             .get_template(&file)
@@ -157,6 +209,7 @@ fn render(name: &str, values: Value) -> Result<(String, String), ApiError> {
 
 /// The activation email: the code in the subject and on a line of its own.
 pub fn activation_email(
+    locale: Locale,
     recipient: &str,
     first_name: &str,
     code: &str,
@@ -165,17 +218,19 @@ pub fn activation_email(
 ) -> Result<OutgoingEmail, ApiError> {
     let (text, html) = render(
         "activation",
+        locale,
         context! {
             first_name,
             code,
-            expires_in => human_duration(ttl.as_secs()),
+            expires_in => human_duration_in(locale, ttl.as_secs()),
             activate_url => link(activate_url),
         },
     )?;
     Ok(OutgoingEmail {
         kind: EmailKind::Activation,
+        language: locale,
         recipient: recipient.to_string(),
-        subject: format!("{code} is your activation code"),
+        subject: t_in!(locale, mail.activation_subject, code = code),
         text,
         html,
         expires_at: None,
@@ -185,6 +240,7 @@ pub fn activation_email(
 /// What a one-time-code email (other than activation) says.
 pub struct CodeMessage<'a> {
     pub kind: EmailKind,
+    pub language: Locale,
     pub recipient: &'a str,
     pub first_name: &'a str,
     pub subject: String,
@@ -200,16 +256,18 @@ pub struct CodeMessage<'a> {
 pub fn code_email(message: CodeMessage<'_>) -> Result<OutgoingEmail, ApiError> {
     let (text, html) = render(
         "code",
+        message.language,
         context! {
             first_name => message.first_name,
             purpose => message.purpose,
             ignore => message.ignore,
             code => message.code,
-            expires_in => human_duration(message.ttl.as_secs()),
+            expires_in => human_duration_in(message.language, message.ttl.as_secs()),
         },
     )?;
     Ok(OutgoingEmail {
         kind: message.kind,
+        language: message.language,
         recipient: message.recipient.to_string(),
         subject: message.subject,
         text,
@@ -220,7 +278,7 @@ pub fn code_email(message: CodeMessage<'_>) -> Result<OutgoingEmail, ApiError> {
 
 /// A notice about a change to the account, to an address that should know.
 pub fn notice_email(
-    kind: EmailKind,
+    (kind, locale): (EmailKind, Locale),
     recipient: &str,
     first_name: &str,
     subject: &str,
@@ -229,15 +287,17 @@ pub fn notice_email(
 ) -> Result<OutgoingEmail, ApiError> {
     let bodies = render(
         "notice",
+        locale,
         context! { first_name, subject, body, login_url => link(login_url) },
     )?;
-    Ok(OutgoingEmail::lasting(kind, recipient, subject, bodies))
+    Ok(OutgoingEmail::lasting((kind, locale), recipient, subject, bodies))
 }
 
 /// What an attempt to create an account came to, told to the address it named (instead of an
 /// answer that would tell anyone): what happened, and one thing to do about it.
 pub struct AttemptMessage<'a> {
     pub kind: EmailKind,
+    pub language: Locale,
     pub recipient: &'a str,
     pub first_name: &'a str,
     pub subject: &'a str,
@@ -250,6 +310,7 @@ pub struct AttemptMessage<'a> {
 pub fn attempt_email(message: AttemptMessage<'_>) -> Result<OutgoingEmail, ApiError> {
     let AttemptMessage {
         kind,
+        language,
         recipient,
         first_name,
         subject,
@@ -259,13 +320,15 @@ pub fn attempt_email(message: AttemptMessage<'_>) -> Result<OutgoingEmail, ApiEr
     } = message;
     let bodies = render(
         "attempt",
+        language,
         context! { first_name, subject, body, action, url => link(url) },
     )?;
-    Ok(OutgoingEmail::lasting(kind, recipient, subject, bodies))
+    Ok(OutgoingEmail::lasting((kind, language), recipient, subject, bodies))
 }
 
 /// The confirmation of a placed order: every line, the total and a link to the order.
 pub fn order_email(
+    locale: Locale,
     recipient: &str,
     first_name: &str,
     order: &crate::model::Order,
@@ -285,6 +348,7 @@ pub fn order_email(
         .collect();
     let (text, html) = render(
         "order",
+        locale,
         context! {
             first_name,
             lines,
@@ -295,8 +359,9 @@ pub fn order_email(
     )?;
     Ok(OutgoingEmail {
         kind: EmailKind::OrderConfirmation,
+        language: locale,
         recipient: recipient.to_string(),
-        subject: format!("Your order of {} is confirmed", order.total),
+        subject: t_in!(locale, mail.order_subject, total = order.total),
         text,
         html,
         expires_at: None,
@@ -310,6 +375,7 @@ mod tests {
     #[test]
     fn activation_email_carries_the_code_and_the_expiry() {
         let email = activation_email(
+            Locale::En,
             "ada@example.com",
             "<Ada & \"Bob\">",
             "0427",
@@ -332,10 +398,84 @@ mod tests {
         assert!(email.text.ends_with('\n'));
     }
 
+    /// Every kind of email, rendered in every language: no template syntax or key name left,
+    /// `<html lang>` and the row's language agree, data is escaped in HTML, and in French and
+    /// German no sentence of the English email is left.
+    #[test]
+    fn every_email_renders_in_every_language() {
+        use crate::language::named_keys;
+        let render_all = |locale: Locale| -> Vec<OutgoingEmail> {
+            let code = |kind| CodeMessage {
+                kind,
+                language: locale,
+                recipient: "ada@example.com",
+                first_name: "<Ada>",
+                subject: t_in!(locale, mail.reset_subject, code = "123456"),
+                purpose: t_in!(locale, mail.reset_purpose),
+                ignore: t_in!(locale, mail.reset_ignore),
+                code: "123456",
+                ttl: Duration::from_secs(600),
+            };
+            vec![
+                activation_email(locale, "ada@example.com", "<Ada>", "0427", Duration::from_secs(60), "http://x/activate")
+                    .expect("activation"),
+                code_email(code(EmailKind::PasswordReset)).expect("code"),
+                notice_email(
+                    (EmailKind::Goodbye, locale),
+                    "ada@example.com",
+                    "<Ada>",
+                    t_in!(locale, mail.goodbye_subject),
+                    t_in!(locale, mail.goodbye_body),
+                    "http://x/login",
+                )
+                .expect("notice"),
+                attempt_email(AttemptMessage {
+                    kind: EmailKind::RegistrationAttempt,
+                    language: locale,
+                    recipient: "ada@example.com",
+                    first_name: "<Ada>",
+                    subject: t_in!(locale, mail.registration_attempt_subject),
+                    body: t_in!(locale, mail.registration_attempt_body),
+                    action: t_in!(locale, mail.registration_attempt_action),
+                    url: "http://x/login",
+                })
+                .expect("attempt"),
+                order_email(locale, "ada@example.com", "<Ada>", &sample_order(), "http://x/orders/1")
+                    .expect("order"),
+            ]
+        };
+        let english: Vec<&str> = named_keys()
+            .filter(|(name, _)| name.starts_with("mail."))
+            .map(|(_, key)| crate::language::text_in(Locale::En, key))
+            .filter(|text| !text.contains("{{") && text.split_whitespace().count() >= 3)
+            .collect();
+        for locale in Locale::ALL {
+            for email in render_all(*locale) {
+                assert_eq!(email.language, *locale);
+                for body in [&email.subject, &email.text, &email.html] {
+                    assert!(!body.contains("{{") && !body.contains("mail."), "{body}");
+                }
+                assert!(email.html.contains(&format!(r#"<html lang="{}">"#, locale.code())));
+                assert!(email.html.contains("&lt;Ada&gt;") && !email.html.contains("<Ada>"));
+                assert!(email.text.contains("<Ada>"));
+                if *locale != Locale::En {
+                    for sentence in &english {
+                        assert!(
+                            !email.text.contains(sentence) && !email.html.contains(sentence),
+                            "{:?} in {}: {sentence}",
+                            email.kind,
+                            locale.code()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn notices_escape_their_body_in_html_only() {
         let email = notice_email(
-            EmailKind::Goodbye,
+            (EmailKind::Goodbye, Locale::En),
             "ada@example.com",
             "Ada",
             "Your account was deleted",
@@ -348,13 +488,12 @@ mod tests {
         assert!(email.html.contains(r#"href="http://127.0.0.1:3000/login""#));
     }
 
-    #[test]
-    fn order_emails_list_every_line_and_escape_names() {
+    fn sample_order() -> crate::model::Order {
         use crate::{
             domain::Money,
             model::{Order, OrderItem, OrderStatus},
         };
-        let order = Order {
+        Order {
             id: Uuid::nil(),
             status: OrderStatus::Placed,
             items: vec![
@@ -375,8 +514,14 @@ mod tests {
             ],
             total: Money::from_cents(1660),
             created_at: "2026-11-30T12:00:00Z".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn order_emails_list_every_line_and_escape_names() {
+        let order = sample_order();
         let email = order_email(
+            Locale::En,
             "ada@example.com",
             "Ada",
             &order,
