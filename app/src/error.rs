@@ -337,8 +337,9 @@ impl ApiError {
         Self::new(ErrorCode::Forbidden, message)
     }
 
-    pub fn not_found(what: &str) -> Self {
-        Self::new(ErrorCode::NotFound, format!("No such {what}."))
+    /// 404 `not_found`, with its whole sentence (`t!(errors.no_such_product)`).
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
     }
 
     pub fn insufficient_stock(lines: Vec<crate::model::StockShortage>) -> Self {

@@ -9,6 +9,7 @@ use super::{
     paging::{self, Paging, blank_to_none},
     query::{escape_like, parse_enum, plain_text},
 };
+use crate::t;
 use crate::{
     domain::Money,
     error::{ApiError, Context as _, ErrorCode},
@@ -72,7 +73,7 @@ fn parse_bool(raw: Option<&str>, field: &str) -> Result<bool, ApiError> {
     match blank_to_none(raw) {
         None | Some("false" | "0") => Ok(false),
         Some("true" | "1" | "on") => Ok(true),
-        Some(_) => Err(ApiError::invalid(field, "Use true or false.")),
+        Some(_) => Err(ApiError::invalid(field, t!(errors.use_true_or_false))),
     }
 }
 
@@ -82,7 +83,7 @@ impl ProductQuery {
         if keyword.chars().count() > MAX_KEYWORD_CHARS {
             return Err(ApiError::invalid(
                 "keyword",
-                format!("Search with at most {MAX_KEYWORD_CHARS} characters."),
+                t!(errors.search_at_most_chars, max = MAX_KEYWORD_CHARS),
             ));
         }
         let mut words: Vec<String> = keyword.split_whitespace().map(str::to_lowercase).collect();
@@ -91,7 +92,7 @@ impl ProductQuery {
         if words.len() > MAX_KEYWORD_WORDS {
             return Err(ApiError::invalid(
                 "keyword",
-                format!("Search with at most {MAX_KEYWORD_WORDS} words."),
+                t!(errors.search_at_most_words, max = MAX_KEYWORD_WORDS),
             ));
         }
         let min_price = parse_price_filter(self.min_price.as_deref(), "min_price")?;
@@ -101,7 +102,7 @@ impl ProductQuery {
         {
             return Err(ApiError::invalid(
                 "max_price",
-                "The highest price must not be below the lowest.",
+                t!(errors.price_range_inverted),
             ));
         }
         Ok(ProductFilter {
@@ -172,11 +173,11 @@ pub async fn list(state: &AppState, query: &ProductQuery) -> Result<Page<Product
 }
 
 pub fn parse_product_id(raw: &str, field: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw.trim()).map_err(|_| ApiError::invalid(field, "This is not a product id."))
+    Uuid::parse_str(raw.trim()).map_err(|_| ApiError::invalid(field, t!(errors.not_a_product_id)))
 }
 
 fn product_not_found() -> ApiError {
-    ApiError::not_found("product")
+    ApiError::not_found(t!(errors.no_such_product))
 }
 
 async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Option<Product>, ApiError> {
@@ -213,10 +214,10 @@ pub fn parse_whole(
     number.filter(|n| range.contains(n)).ok_or_else(|| {
         ApiError::invalid(
             field,
-            format!(
-                "Use a whole number from {} to {}.",
-                range.start(),
-                range.end()
+            t!(
+                errors.whole_number_range,
+                min = range.start(),
+                max = range.end()
             ),
         )
     })
@@ -225,15 +226,12 @@ pub fn parse_whole(
 fn parse_name(raw: &str) -> Result<String, ApiError> {
     let name = plain_text(raw, "name")?.trim();
     if name.is_empty() || name.contains(['\n', '\t']) {
-        return Err(ApiError::invalid(
-            "name",
-            "Give the product a name on one line.",
-        ));
+        return Err(ApiError::invalid("name", t!(errors.product_name_required)));
     }
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(ApiError::invalid(
             "name",
-            format!("Use at most {MAX_NAME_CHARS} characters."),
+            t!(errors.at_most_chars, max = MAX_NAME_CHARS),
         ));
     }
     Ok(name.to_string())
@@ -244,7 +242,7 @@ fn parse_description(raw: &str) -> Result<String, ApiError> {
     if description.chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(ApiError::invalid(
             "description",
-            format!("Use at most {MAX_DESCRIPTION_CHARS} characters."),
+            t!(errors.at_most_chars, max = MAX_DESCRIPTION_CHARS),
         ));
     }
     Ok(description.to_string())
@@ -256,15 +254,11 @@ fn parse_price(value: &Value) -> Result<Money, ApiError> {
 
 fn parse_stock(value: &Value) -> Result<i32, ApiError> {
     let stock = parse_whole(value, "stock", 0..=MAX_STOCK)?;
-    i32::try_from(stock).map_err(|_| ApiError::invalid("stock", "This stock is too large."))
+    i32::try_from(stock).map_err(|_| ApiError::invalid("stock", t!(errors.stock_too_large)))
 }
 
 fn name_taken() -> ApiError {
-    ApiError::new(
-        ErrorCode::NameTaken,
-        "Another product already has this name.",
-    )
-    .with_field("name")
+    ApiError::new(ErrorCode::NameTaken, t!(errors.product_name_taken)).with_field("name")
 }
 
 /// What an administrator sends to create a product.
@@ -288,13 +282,13 @@ pub async fn create(
         input
             .price
             .as_ref()
-            .ok_or_else(|| ApiError::invalid("price", "Give the product a price."))?,
+            .ok_or_else(|| ApiError::invalid("price", t!(errors.product_price_required)))?,
     )?;
     let stock = parse_stock(
         input
             .stock
             .as_ref()
-            .ok_or_else(|| ApiError::invalid("stock", "Say how many are in stock."))?,
+            .ok_or_else(|| ApiError::invalid("stock", t!(errors.product_stock_required)))?,
     )?;
     let mut tx = state
         .pool
@@ -349,12 +343,7 @@ pub struct ProductChanges {
 }
 
 fn version_conflict() -> ApiError {
-    ApiError::new(
-        ErrorCode::VersionConflict,
-        "Someone changed this product since you loaded it (an edit or an order). Reload it, \
-         then make your change again.",
-    )
-    .with_field("version")
+    ApiError::new(ErrorCode::VersionConflict, t!(errors.product_changed)).with_field("version")
 }
 
 /// Changes a product, if it is still at the version the administrator saw.
@@ -368,7 +357,7 @@ pub async fn update(
         input
             .version
             .as_ref()
-            .ok_or_else(|| ApiError::invalid("version", "Send the version you are changing."))?,
+            .ok_or_else(|| ApiError::invalid("version", t!(errors.version_required)))?,
         "version",
         1..=i64::from(i32::MAX),
     )?;

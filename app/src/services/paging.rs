@@ -2,6 +2,7 @@
 //! is a 422 naming its field rather than a framework error.
 
 use crate::error::{ApiError, Context as _};
+use crate::t;
 
 /// The default page size of list endpoints.
 pub const DEFAULT_LIMIT: u32 = 20;
@@ -25,7 +26,7 @@ impl Paging {
                 .ok()
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
                 .ok_or_else(|| {
-                    ApiError::invalid("limit", format!("Use a limit from 1 to {MAX_LIMIT}."))
+                    ApiError::invalid("limit", t!(errors.limit_range, max = MAX_LIMIT))
                 })?,
         };
         let offset = match blank_to_none(offset) {
@@ -35,7 +36,7 @@ impl Paging {
                 .ok()
                 .filter(|n| *n <= MAX_OFFSET)
                 .ok_or_else(|| {
-                    ApiError::invalid("offset", format!("Use an offset from 0 to {MAX_OFFSET}."))
+                    ApiError::invalid("offset", t!(errors.offset_range, max = MAX_OFFSET))
                 })?,
         };
         Ok(Self { limit, offset })

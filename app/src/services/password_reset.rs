@@ -14,7 +14,6 @@ use std::time::Duration;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::t;
 use crate::{
     domain::{Email, Password, VerificationCode},
     error::{ApiError, Context as _},

@@ -3,6 +3,7 @@
 
 use super::paging::blank_to_none;
 use crate::error::ApiError;
+use crate::t;
 
 /// Free text a person types (a search, a reason, a name): control characters (a NUL
 /// would not even reach Postgres) and invisible direction overrides are refused.
@@ -11,10 +12,7 @@ pub fn plain_text<'a>(raw: &'a str, field: &str) -> Result<&'a str, ApiError> {
     if raw.chars().all(allowed) {
         Ok(raw)
     } else {
-        Err(ApiError::invalid(
-            field,
-            "Use plain text, without control characters.",
-        ))
+        Err(ApiError::invalid(field, t!(errors.plain_text_only)))
     }
 }
 
@@ -29,7 +27,7 @@ pub fn parse_enum<T: std::str::FromStr + std::fmt::Display>(
         .map(|text| {
             text.parse::<T>().map_err(|_| {
                 let allowed: Vec<String> = all.iter().map(ToString::to_string).collect();
-                ApiError::invalid(field, format!("Use one of: {}.", allowed.join(", ")))
+                ApiError::invalid(field, t!(errors.one_of, choices = allowed.join(", ")))
             })
         })
         .transpose()

@@ -3,6 +3,7 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::t;
 use crate::{
     error::{ApiError, Context as _, ErrorCode},
     infra::{
@@ -42,7 +43,7 @@ pub async fn sign_in(
     if account.status != AccountStatus::Active {
         return Err(ApiError::new(
             ErrorCode::NotActivated,
-            "This account is not activated yet. Enter the code we emailed you, or ask for a new one.",
+            t!(errors.not_activated),
         ));
     }
     let mut tx = state.pool.begin().await.context("begin a sign-in")?;
