@@ -6,6 +6,7 @@
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::{ApiError, ErrorCode};
+use crate::t;
 
 /// Milliseconds since the epoch, from the browser's clock (0 on the server).
 pub fn now_ms() -> f64 {
@@ -163,7 +164,7 @@ pub async fn passkey(ceremony: Ceremony, options: &str) -> Result<String, String
     #[cfg(feature = "hydrate")]
     {
         use js_sys::wasm_bindgen::{JsCast as _, JsValue};
-        let unsupported = || "This browser cannot use passkeys.".to_string();
+        let unsupported = || t!(errors.passkeys_unsupported).to_string();
         let window = web_sys::window().ok_or_else(unsupported)?;
         let run = js_sys::Reflect::get(window.as_ref(), &JsValue::from_str("passkeyCeremony"))
             .ok()
@@ -191,13 +192,13 @@ pub async fn passkey(ceremony: Ceremony, options: &str) -> Result<String, String
                     .unwrap_or_default();
                 Err(match (name.as_str(), ceremony) {
                     ("InvalidStateError", Ceremony::Create) => {
-                        "This device already has a passkey for your account.".to_string()
+                        t!(errors.passkey_exists_on_device).to_string()
                     }
                     ("NotAllowedError" | "AbortError", _) => {
-                        "No passkey was used: the prompt was closed or timed out.".to_string()
+                        t!(errors.passkey_prompt_closed).to_string()
                     }
                     ("TypeError", _) => unsupported(),
-                    _ => "The passkey did not work on this device. Try again.".to_string(),
+                    _ => t!(errors.passkey_failed_on_device).to_string(),
                 })
             }
         }
@@ -205,7 +206,7 @@ pub async fn passkey(ceremony: Ceremony, options: &str) -> Result<String, String
     #[cfg(not(feature = "hydrate"))]
     {
         let _ = (ceremony, options);
-        Err("Passkeys work in the browser only.".to_string())
+        Err(t!(errors.passkeys_browser_only).to_string())
     }
 }
 
@@ -216,10 +217,7 @@ pub fn basic_authorization(email: &str, password: &str) -> String {
 }
 
 fn network_error() -> ApiError {
-    ApiError::new(
-        ErrorCode::Unavailable,
-        "Could not reach the server. Check your connection and try again.",
-    )
+    ApiError::new(ErrorCode::Unavailable, t!(errors.unreachable))
 }
 
 /// POSTs `body` as JSON to `path` with an `Authorization` header and decodes the answer: the
@@ -259,20 +257,13 @@ pub async fn post_json_with_auth<B: Serialize, T: DeserializeOwned>(
             .as_string()
             .unwrap_or_default();
         if response.ok() {
-            serde_json::from_str(&text).map_err(|_| {
-                ApiError::new(
-                    ErrorCode::Internal,
-                    "The server sent an answer we could not read.",
-                )
-            })
+            serde_json::from_str(&text)
+                .map_err(|_| ApiError::new(ErrorCode::Internal, t!(errors.answer_unreadable)))
         } else {
             Err(serde_json::from_str::<ApiError>(&text).unwrap_or_else(|_| {
                 ApiError::new(
                     ErrorCode::Internal,
-                    format!(
-                        "The server answered {}. Please try again.",
-                        response.status()
-                    ),
+                    t!(errors.server_answered, status = response.status()),
                 )
             }))
         }

@@ -8,6 +8,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
+use crate::t;
 use crate::{
     error::{ApiError, ErrorCode},
     infra::{
@@ -70,8 +71,7 @@ impl Request {
     /// `Authorization: Basic` credentials; 401 with a challenge when there are none.
     pub fn basic_credentials(&self) -> Result<BasicCredentials, ApiError> {
         basic_auth::parse(&self.headers).ok_or_else(|| {
-            ApiError::invalid_credentials()
-                .with_message("Send your email address and password with HTTP Basic Auth.")
+            ApiError::invalid_credentials().with_message(t!(errors.basic_auth_required))
         })
     }
 }

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 use serde_json::value::RawValue;
 
+use crate::t;
 use crate::{
     error::ApiError,
     model::{Done, PasskeyCeremony, PasskeyInfo, PasskeyPurpose, SecondStepDone, Secret},
@@ -37,7 +38,7 @@ pub async fn passkey_options(
     let Some(purpose) = purpose else {
         return Err(ApiError::invalid(
             "purpose",
-            "Say what the passkey is for: register, login or second_factor.",
+            t!(errors.passkey_purpose_required),
         ));
     };
     let caller = match purpose {
@@ -113,10 +114,7 @@ pub async fn passkey_login(
         None | Some("session") => SessionKind::Cookie,
         Some("token") => SessionKind::Bearer,
         Some(_) => {
-            return Err(ApiError::invalid(
-                "as",
-                "Use \"token\" for a bearer token, or leave it out for a session.",
-            ));
+            return Err(ApiError::invalid("as", t!(errors.passkey_as_token)));
         }
     };
     let signed_in = passkeys::sign_in(

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use crate::t;
 use crate::{
     error::ApiError,
     model::{AuthenticatorSetup, Done, RecoveryCodeSet, SecondStepDone, Secret},
@@ -122,7 +123,7 @@ pub async fn second_factor(
     let Some(code) = code.or(recovery_code) else {
         return Err(ApiError::invalid(
             "code",
-            "Enter the code from your authenticator app, or a recovery code.",
+            t!(errors.authenticator_code_required),
         ));
     };
     let signed_in =

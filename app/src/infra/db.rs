@@ -3,6 +3,7 @@
 //! Never by message text: by error kind and SQLSTATE.
 
 use crate::error::{ApiError, ErrorCode};
+use crate::t;
 
 /// The unique index on `lower(users.email)`.
 pub const USERS_EMAIL_KEY: &str = "users_email_key";
@@ -10,19 +11,11 @@ pub const USERS_EMAIL_KEY: &str = "users_email_key";
 pub const USERS_PHONE_KEY: &str = "users_phone_number_key";
 
 pub fn email_taken() -> ApiError {
-    ApiError::new(
-        ErrorCode::EmailTaken,
-        "An account with this email address already exists.",
-    )
-    .with_field("email")
+    ApiError::new(ErrorCode::EmailTaken, t!(errors.email_taken)).with_field("email")
 }
 
 pub fn phone_taken() -> ApiError {
-    ApiError::new(
-        ErrorCode::PhoneTaken,
-        "An account with this phone number already exists.",
-    )
-    .with_field("phone_number")
+    ApiError::new(ErrorCode::PhoneTaken, t!(errors.phone_taken)).with_field("phone_number")
 }
 
 /// What a client is asked to wait (`Retry-After`) when Postgres is out of reach: a restart

@@ -16,6 +16,7 @@ use super::{
     client::ClientInfo,
     config::{SessionSettings, Settings},
 };
+use crate::t;
 use crate::{
     error::{ApiError, Context as _, ErrorCode},
     model::{AccountStatus, Profile, Role, SessionKind},
@@ -65,11 +66,10 @@ impl Caller {
         match self.role {
             Role::Admin if second_factor_required && !self.second_factor => Err(ApiError::new(
                 ErrorCode::SecondFactorSetupRequired,
-                "Administrators need two-step sign-in: set up an authenticator app or a passkey \
-                 on your account page first.",
+                t!(errors.admin_second_factor_required),
             )),
             Role::Admin => Ok(Administrator(self)),
-            Role::User => Err(ApiError::forbidden("This needs an administrator.")),
+            Role::User => Err(ApiError::forbidden(t!(errors.administrator_required))),
         }
     }
 }
@@ -236,7 +236,7 @@ pub fn presented(
         return match cross_site {
             CrossSite::Refuse => Err(ApiError::new(
                 ErrorCode::Forbidden,
-                "Cross-site requests cannot use the session cookie.",
+                t!(errors.cross_site_refused),
             )),
             CrossSite::NavigationOnly if is_navigation(headers) => Ok(Some(presented)),
             CrossSite::NavigationOnly => Ok(None),
