@@ -334,6 +334,19 @@ pub fn choose(
         .unwrap_or_default()
 }
 
+/// The `Set-Cookie` value that keeps `locale` for a year (`None`: forgets the choice).
+#[cfg(feature = "ssr")]
+pub fn cookie(locale: Option<Locale>, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    match locale {
+        Some(locale) => format!(
+            "{COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
+            locale.code()
+        ),
+        None => format!("{COOKIE}=; Path=/; Max-Age=0; SameSite=Lax{secure}"),
+    }
+}
+
 /// The value of the language cookie among a request's `Cookie` headers.
 #[cfg(feature = "ssr")]
 pub fn cookie_value(headers: &http::HeaderMap) -> Option<&str> {

@@ -80,16 +80,7 @@ pub async fn switch(State(state): State<AppState>, Query(switch): Query<Switch>)
     let Some(locale) = language::supported(&switch.set) else {
         return Redirect::to(&back).into_response();
     };
-    let secure = if state.settings.http.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
-        language::COOKIE,
-        locale.code()
-    );
+    let cookie = language::cookie(Some(locale), state.settings.http.secure_cookies());
     let mut response = Redirect::to(&back).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);

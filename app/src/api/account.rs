@@ -27,7 +27,9 @@ pub async fn get_profile() -> Result<Profile, ApiError> {
         .ok_or_else(ApiError::unauthenticated)
 }
 
-/// Changes any of `first_name`, `last_name`, `phone_number`; any other key is refused.
+/// Changes any of `first_name`, `last_name`, `phone_number`, `language` (a code, or `null` to
+/// follow the browser's `Accept-Language`); any other key is refused. From a browser, the
+/// language also goes into its language cookie.
 #[cfg_attr(feature = "ssr", utoipa::path(
     post,
     path = "/api/update-profile",
@@ -44,7 +46,16 @@ pub async fn update_profile(
 
     let request = extract::Request::current().await;
     let caller = request.caller().await?;
-    account::update_profile(&request.state, &caller, &changes).await
+    let profile = account::update_profile(&request.state, &caller, &changes).await?;
+    // A browser follows the language picked here at once, its API calls included.
+    if changes.contains_key("language") && caller.kind == crate::model::SessionKind::Cookie {
+        let secure = request.state.settings.http.secure_cookies();
+        let cookie = crate::language::cookie(profile.language, secure);
+        if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+            extract::set_cookie(value);
+        }
+    }
+    Ok(profile)
 }
 
 /// Revokes every other session and token; a notice goes to the account's email.

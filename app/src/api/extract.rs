@@ -92,6 +92,19 @@ pub fn set_header(name: &'static str, value: HeaderValue) {
     }
 }
 
+/// After a browser signs in: its pages and API calls follow the language the person picked,
+/// through the language cookie (kept unless the browser has a choice of its own already).
+pub fn remember_language(request: &Request, picked: Option<crate::language::Locale>) {
+    let Some(picked) = picked else { return };
+    if crate::language::cookie_value(&request.headers).is_some() {
+        return;
+    }
+    let cookie = crate::language::cookie(Some(picked), request.state.settings.http.secure_cookies());
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        set_cookie(value);
+    }
+}
+
 pub fn set_cookie(cookie: HeaderValue) {
     if let Some(response) = response() {
         response.append_header(header::SET_COOKIE, cookie);

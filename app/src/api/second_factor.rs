@@ -149,6 +149,7 @@ pub(crate) fn finished(
                 &request.state.settings,
                 &signed_in.session.token,
             ));
+            extract::remember_language(request, signed_in.profile.language);
             SecondStepDone::Session(SignedIn {
                 user: signed_in.profile,
             })

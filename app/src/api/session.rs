@@ -36,6 +36,7 @@ pub async fn login(
         &request.state.settings,
         &signed_in.session.token,
     ));
+    extract::remember_language(&request, signed_in.profile.language);
     Ok(SignedIn {
         user: signed_in.profile,
     })

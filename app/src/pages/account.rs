@@ -79,11 +79,19 @@ fn ProfileForm(profile: Profile) -> impl IntoView {
     first.value.set(profile.first_name);
     last.value.set(profile.last_name);
     phone.value.set(profile.phone_display.0);
+    // The language of the pages and emails: a code, or "" for the browser's own.
+    let picked = profile.language.map(|l| l.code()).unwrap_or_default();
+    let language = RwSignal::new(picked.to_string());
     let save = ServerAction::<UpdateProfile>::new();
     let form = NodeRef::<leptos::html::Form>::new();
     let notice = RwSignal::new(None::<Result<String, String>>);
     Effect::new(move |_| match save.value().get() {
-        Some(Ok(_)) => {
+        Some(Ok(saved)) => {
+            if saved.language.map(|l| l.code()).unwrap_or_default() != picked {
+                // Every word on the page changes: the server renders it again.
+                load_page("/account");
+                return;
+            }
             notice.set(Some(Ok(t!(account.saved).into())));
             user.refresh();
         }
@@ -109,6 +117,11 @@ fn ProfileForm(profile: Profile) -> impl IntoView {
             changes.insert("first_name".into(), first.value.get_untracked().into());
             changes.insert("last_name".into(), last.value.get_untracked().into());
             changes.insert("phone_number".into(), phone.value.get_untracked().into());
+            let code = language.get_untracked();
+            changes.insert(
+                "language".into(),
+                if code.is_empty() { serde_json::Value::Null } else { code.into() },
+            );
             save.dispatch(UpdateProfile { changes });
         } else {
             focus_first_error(form);
@@ -123,6 +136,28 @@ fn ProfileForm(profile: Profile) -> impl IntoView {
                     <Field state=last id="last_name" label=t!(account.surname) autocomplete="family-name" />
                 </div>
                 <Field state=phone id="phone_number" label=t!(account.phone_number) kind="tel" autocomplete="tel" />
+                <div class="field">
+                    <label for="language">{t!(account.language)}</label>
+                    <select
+                        id="language"
+                        name="language"
+                        aria-describedby="language-hint"
+                        on:change=move |ev| language.set(event_target_value(&ev))
+                    >
+                        <option value="" selected=picked.is_empty()>{t!(account.language_browser)}</option>
+                        {crate::language::Locale::ALL
+                            .iter()
+                            .map(|locale| {
+                                view! {
+                                    <option value=locale.code() lang=locale.code() selected=locale.code() == picked>
+                                        {locale.name()}
+                                    </option>
+                                }
+                            })
+                            .collect_view()}
+                    </select>
+                    <p class="field-hint" id="language-hint">{t!(account.language_hint)}</p>
+                </div>
                 <Notice notice />
                 <button type="submit" class="button" disabled=move || save.pending().get()>{t!(account.save_profile)}</button>
             </form>
