@@ -2,13 +2,16 @@
 
 use std::{panic::AssertUnwindSafe, time::Duration};
 
-use app::error::{ApiError, ErrorCode};
+use app::{
+    error::{ApiError, ErrorCode},
+    language::{self, Locale, k, text_in},
+};
 use axum::{
     Json,
     body::{Body, Bytes},
     extract::Request,
     extract::State,
-    http::{HeaderValue, StatusCode, header},
+    http::{Extensions, HeaderMap, HeaderValue, StatusCode, header},
     middleware::Next,
     response::{Html, IntoResponse, Response},
 };
@@ -55,15 +58,27 @@ pub fn error_response(error: &ApiError) -> Response {
     response
 }
 
+/// The language a request is answered in: the one `language::choose` (server/src/language.rs)
+/// put on it, or, in the layers outside that one, the same choice an API call gets there (the
+/// language cookie, then `Accept-Language`, then English; no lookup of a stored language).
+fn language_of(extensions: &Extensions, headers: &HeaderMap) -> Locale {
+    extensions.get::<Locale>().copied().unwrap_or_else(|| {
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        language::choose(language::cookie_value(headers), None, accept)
+    })
+}
+
 /// Refuses bodies over [`MAX_BODY_BYTES`] with 413 before any handler sees them: at once when
 /// `Content-Length` says so, otherwise while reading, so a chunked body cannot sneak past.
 pub async fn limit_body(request: Request, next: Next) -> Response {
-    let too_large = || {
+    let too_large = |locale: Locale| {
         error_response(&ApiError::new(
             ErrorCode::PayloadTooLarge,
-            format!(
-                "The request body is larger than {} KiB.",
-                MAX_BODY_BYTES / 1024
+            language::fill(
+                text_in(locale, k::errors::body_too_large),
+                &[("kib", &(MAX_BODY_BYTES / 1024))],
             ),
         ))
     };
@@ -74,10 +89,11 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
         .and_then(|v| v.parse::<u64>().ok());
     match declared {
         Some(length) if length > MAX_BODY_BYTES as u64 => {
+            let locale = language_of(request.extensions(), request.headers());
             if length <= DRAIN_MAX_BYTES {
                 drain(request.into_body()).await;
             }
-            let mut response = too_large();
+            let mut response = too_large(locale);
             // The connection is not reused: the rest of the body (if any) is never read.
             response
                 .headers_mut()
@@ -93,10 +109,15 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
                     next.run(Request::from_parts(parts, Body::from(bytes)))
                         .await
                 }
-                Err(e) if e.is::<http_body_util::LengthLimitError>() => too_large(),
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                    too_large(language_of(&parts.extensions, &parts.headers))
+                }
                 Err(_) => error_response(&ApiError::new(
                     ErrorCode::Invalid,
-                    "The request body could not be read.",
+                    text_in(
+                        language_of(&parts.extensions, &parts.headers),
+                        k::errors::body_unreadable,
+                    ),
                 )),
             }
         }
@@ -128,10 +149,12 @@ async fn drain(body: Body) {
 const TIMED_OUT_RETRY_AFTER_SECS: u64 = 5;
 
 /// Answers 503 `unavailable` (with `Retry-After`) when the request, body included, has not been
-/// answered within `limit` (`REQUEST_TIMEOUT_SECS`): JSON under `/api`, a short page elsewhere.
-/// The handler is dropped where it waits, so its open transaction rolls back.
+/// answered within `limit` (`REQUEST_TIMEOUT_SECS`): JSON under `/api`, a short page elsewhere,
+/// in the request's language. The handler is dropped where it waits, so its open transaction
+/// rolls back.
 pub async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
+    let locale = language_of(request.extensions(), request.headers());
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -142,10 +165,14 @@ pub async fn time_limit(State(limit): State<Duration>, request: Request, next: N
             let mut response = if is_api {
                 error_response(&ApiError::new(
                     ErrorCode::Unavailable,
-                    "The server took too long to answer. Please try again shortly.",
+                    text_in(locale, k::errors::timed_out),
                 ))
             } else {
-                (StatusCode::SERVICE_UNAVAILABLE, Html(timed_out_page())).into_response()
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Html(timed_out_page(locale)),
+                )
+                    .into_response()
             };
             response.headers_mut().insert(
                 header::RETRY_AFTER,
@@ -157,33 +184,49 @@ pub async fn time_limit(State(limit): State<Duration>, request: Request, next: N
 }
 
 /// The page a timed-out page request gets: nothing to render it with but the stylesheet.
-fn timed_out_page() -> String {
+fn timed_out_page(locale: Locale) -> String {
     let stylesheet = &app::infra::assets::Assets::get().stylesheet;
+    let lang = locale.code();
+    let text = |key| text_in(locale, key);
+    let (title, heading, body, home) = (
+        text(k::errors::busy_title),
+        text(k::errors::busy_heading),
+        text(k::errors::busy_text),
+        text(k::errors::busy_home_link),
+    );
     format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"color-scheme\" content=\"light dark\">\
-         <title>Busy · Accounts</title><link rel=\"stylesheet\" href=\"{stylesheet}\"></head>\
+         <title>{title}</title><link rel=\"stylesheet\" href=\"{stylesheet}\"></head>\
          <body><main id=\"main\" class=\"container main\"><section class=\"message-page\">\
-         <p class=\"message-code\" aria-hidden=\"true\">503</p><h1>The server is busy</h1>\
-         <p>This page took too long to prepare. Please try again in a moment.</p>\
-         <a class=\"button\" href=\"/\">Go to the home page</a></section></main></body></html>"
+         <p class=\"message-code\" aria-hidden=\"true\">503</p><h1>{heading}</h1>\
+         <p>{body}</p>\
+         <a class=\"button\" href=\"/\">{home}</a></section></main></body></html>"
     )
 }
 
 /// Gives server-function errors the status their code calls for (server functions themselves
-/// answer 500 for every error) and turns bare framework rejections under `/api` into typed JSON.
+/// answer 500 for every error) and turns bare framework rejections under `/api` into typed JSON,
+/// in the language the response says it is in (`Content-Language`, set by `language::choose`).
 pub async fn api_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
+    let locale = response
+        .headers()
+        .get(header::CONTENT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Locale::from_code)
+        .unwrap_or_default();
     if response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
         let (mut parts, body) = response.into_parts();
         // Error bodies are a few hundred bytes; anything bigger is not one of ours.
         let bytes = match Limited::new(body, 16 * 1024).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(_) => {
-                return error_response(&ApiError::internal(
-                    "unreadable server function error body",
-                ));
+                return error_response(
+                    &ApiError::internal("unreadable server function error body")
+                        .with_message(text_in(locale, k::errors::internal)),
+                );
             }
         };
         return match serde_json::from_slice::<ApiError>(&bytes) {
@@ -197,15 +240,16 @@ pub async fn api_errors(request: Request, next: Next) -> Response {
                     }));
                 response
             }
-            Err(e) => error_response(&ApiError::internal(format!(
-                "undecodable server function error: {e}"
-            ))),
+            Err(e) => error_response(
+                &ApiError::internal(format!("undecodable server function error: {e}"))
+                    .with_message(text_in(locale, k::errors::internal)),
+            ),
         };
     }
     if response.status() == StatusCode::METHOD_NOT_ALLOWED {
         let mut typed = error_response(&ApiError::new(
             ErrorCode::MethodNotAllowed,
-            "This method is not allowed here.",
+            text_in(locale, k::errors::method_not_allowed),
         ));
         if let Some(allow) = response.headers().get(header::ALLOW) {
             typed.headers_mut().insert(header::ALLOW, allow.clone());
@@ -216,17 +260,20 @@ pub async fn api_errors(request: Request, next: Next) -> Response {
 }
 
 /// `/api/…` paths that name no endpoint.
-pub async fn api_not_found() -> Response {
+pub async fn api_not_found(request: Request) -> Response {
+    let locale = language_of(request.extensions(), request.headers());
     error_response(&ApiError::new(
         ErrorCode::NotFound,
-        "There is no API endpoint at this path.",
+        text_in(locale, k::errors::no_endpoint),
     ))
 }
 
-/// Turns a panic in a handler into a 500 that names no internal detail: JSON under `/api`, the
-/// error page elsewhere. The panic itself is logged by the hook `telemetry::init` installs.
+/// Turns a panic in a handler into a 500 that names no internal detail: JSON under `/api` (in
+/// the request's language), the error page elsewhere. The panic itself is logged by the hook
+/// `telemetry::init` installs.
 pub async fn catch_panics(request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
+    let locale = language_of(request.extensions(), request.headers());
     let request_id = request
         .extensions()
         .get::<RequestId>()
@@ -238,7 +285,7 @@ pub async fn catch_panics(request: Request, next: Next) -> Response {
             if is_api {
                 error_response(&ApiError::new(
                     ErrorCode::Internal,
-                    "Something went wrong on our side. Please try again.",
+                    text_in(locale, k::errors::internal),
                 ))
             } else {
                 (
