@@ -5,7 +5,6 @@
 
 use leptos::prelude::*;
 
-use crate::t;
 use crate::{
     error::ApiError,
     model::{AuditEntry, CodeSent, Done, OutboxView, Page, UserDetail, UserSummary},
@@ -276,7 +275,8 @@ pub async fn retry_email(#[server(default)] id: Option<i64>) -> Result<Done, Api
 
     let request = extract::Request::current().await;
     let admin = request.administrator().await?;
-    let id = id.ok_or_else(|| ApiError::invalid("id", t!(errors.queued_email_id_required)))?;
+    let id =
+        id.ok_or_else(|| ApiError::invalid("id", crate::t!(errors.queued_email_id_required)))?;
     let actor = Actor::administrator(&admin, &request.client);
     admin::retry_email(&request.state, &actor, id).await?;
     Ok(Done::OK)

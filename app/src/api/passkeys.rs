@@ -6,7 +6,6 @@
 use leptos::prelude::*;
 use serde_json::value::RawValue;
 
-use crate::t;
 use crate::{
     error::ApiError,
     model::{Done, PasskeyCeremony, PasskeyInfo, PasskeyPurpose, SecondStepDone, Secret},
@@ -38,7 +37,7 @@ pub async fn passkey_options(
     let Some(purpose) = purpose else {
         return Err(ApiError::invalid(
             "purpose",
-            t!(errors.passkey_purpose_required),
+            crate::t!(errors.passkey_purpose_required),
         ));
     };
     let caller = match purpose {
@@ -114,7 +113,7 @@ pub async fn passkey_login(
         None | Some("session") => SessionKind::Cookie,
         Some("token") => SessionKind::Bearer,
         Some(_) => {
-            return Err(ApiError::invalid("as", t!(errors.passkey_as_token)));
+            return Err(ApiError::invalid("as", crate::t!(errors.passkey_as_token)));
         }
     };
     let signed_in = passkeys::sign_in(

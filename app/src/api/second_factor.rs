@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 
-use crate::t;
 use crate::{
     error::ApiError,
     model::{AuthenticatorSetup, Done, RecoveryCodeSet, SecondStepDone, Secret},
@@ -123,7 +122,7 @@ pub async fn second_factor(
     let Some(code) = code.or(recovery_code) else {
         return Err(ApiError::invalid(
             "code",
-            t!(errors.authenticator_code_required),
+            crate::t!(errors.authenticator_code_required),
         ));
     };
     let signed_in =
