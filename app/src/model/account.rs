@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::text_enum;
+use crate::t;
 
 text_enum! {
     /// Where an account is in its life.
@@ -63,33 +64,33 @@ text_enum! {
 }
 
 impl EventKind {
-    /// The event as the history pages say it.
+    /// The event as the history pages say it, in the page's language.
     pub fn label(self) -> &'static str {
         match self {
-            Self::Registered => "registered",
-            Self::CodeSent => "activation code sent",
-            Self::ActivationFailed => "wrong activation code",
-            Self::Activated => "activated",
-            Self::AccountLocked => "locked after too many wrong codes",
-            Self::LoginSucceeded => "signed in",
-            Self::LoginFailed => "wrong password",
-            Self::PasswordChanged => "password changed",
-            Self::SessionRevoked => "session revoked",
-            Self::EmailChangeRequested => "email change requested",
-            Self::EmailChanged => "email changed",
-            Self::PasswordReset => "password reset",
-            Self::DisabledByAdmin => "disabled by an administrator",
-            Self::EnabledByAdmin => "enabled by an administrator",
-            Self::RoleChangedByAdmin => "role changed by an administrator",
-            Self::CodeSentByAdmin => "activation code sent by an administrator",
-            Self::SecondFactorEnabled => "two-step sign-in turned on",
-            Self::SecondFactorDisabled => "two-step sign-in turned off",
-            Self::RecoveryCodeUsed => "recovery code used",
-            Self::RecoveryCodesRenewed => "new recovery codes made",
-            Self::SecondStepFailed => "wrong two-step code",
-            Self::SecondFactorsRemovedByAdmin => "two-step sign-in removed by an administrator",
-            Self::PasskeyAdded => "passkey added",
-            Self::PasskeyRemoved => "passkey removed",
+            Self::Registered => t!(history.registered),
+            Self::CodeSent => t!(history.code_sent),
+            Self::ActivationFailed => t!(history.activation_failed),
+            Self::Activated => t!(history.activated),
+            Self::AccountLocked => t!(history.account_locked),
+            Self::LoginSucceeded => t!(history.login_succeeded),
+            Self::LoginFailed => t!(history.login_failed),
+            Self::PasswordChanged => t!(history.password_changed),
+            Self::SessionRevoked => t!(history.session_revoked),
+            Self::EmailChangeRequested => t!(history.email_change_requested),
+            Self::EmailChanged => t!(history.email_changed),
+            Self::PasswordReset => t!(history.password_reset),
+            Self::DisabledByAdmin => t!(history.disabled_by_admin),
+            Self::EnabledByAdmin => t!(history.enabled_by_admin),
+            Self::RoleChangedByAdmin => t!(history.role_changed_by_admin),
+            Self::CodeSentByAdmin => t!(history.code_sent_by_admin),
+            Self::SecondFactorEnabled => t!(history.second_factor_enabled),
+            Self::SecondFactorDisabled => t!(history.second_factor_disabled),
+            Self::RecoveryCodeUsed => t!(history.recovery_code_used),
+            Self::RecoveryCodesRenewed => t!(history.recovery_codes_renewed),
+            Self::SecondStepFailed => t!(history.second_step_failed),
+            Self::SecondFactorsRemovedByAdmin => t!(history.second_factors_removed_by_admin),
+            Self::PasskeyAdded => t!(history.passkey_added),
+            Self::PasskeyRemoved => t!(history.passkey_removed),
         }
     }
 }
