@@ -1,13 +1,29 @@
 //! What a person reads instead of raw wire values: times relative to now in their own time zone
 //! ("today 07:43", "3 minutes ago"), and a short device name for a user agent ("Chrome on
-//! Linux"). Pure functions, the same in both builds; the browser supplies the clock and the
-//! time zone (see [`crate::browser`]).
+//! Linux"), in the page's language (the `time` texts). Pure functions, the same in both builds;
+//! the browser supplies the clock and the time zone (see [`crate::browser`]).
+
+use crate::{
+    language::{self, Key, k},
+    t,
+};
 
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 60 * MINUTE_MS;
 const DAY_MS: i64 = 24 * HOUR_MS;
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+const MONTHS: [Key; 12] = [
+    k::time::month_jan,
+    k::time::month_feb,
+    k::time::month_mar,
+    k::time::month_apr,
+    k::time::month_may,
+    k::time::month_jun,
+    k::time::month_jul,
+    k::time::month_aug,
+    k::time::month_sep,
+    k::time::month_oct,
+    k::time::month_nov,
+    k::time::month_dec,
 ];
 
 /// Milliseconds since the epoch of an RFC 3339 time as the server writes it
@@ -118,8 +134,10 @@ impl Local {
         }
     }
 
+    /// "28 Nov 2026"; the order and the month's name are the language's ("28. Nov. 2026").
     fn date(&self) -> String {
-        format!("{} {} {}", self.day, MONTHS[self.month - 1], self.year)
+        let month = language::text(MONTHS[self.month - 1]);
+        t!(time.date, day = self.day, month = month, year = self.year)
     }
 
     fn clock(&self) -> String {
@@ -133,24 +151,19 @@ impl Local {
 pub fn relative_time(then_ms: i64, now_ms: i64, offset_minutes: i64) -> String {
     let ago = now_ms - then_ms;
     if (-MINUTE_MS..MINUTE_MS).contains(&ago) {
-        return "just now".into();
+        return t!(time.just_now).into();
     }
     if (MINUTE_MS..HOUR_MS).contains(&ago) {
-        let minutes = ago / MINUTE_MS;
-        return if minutes == 1 {
-            "1 minute ago".into()
-        } else {
-            format!("{minutes} minutes ago")
-        };
+        return language::plural(k::time::minutes_ago, (ago / MINUTE_MS) as u64);
     }
     let (then, now) = (
         Local::of(then_ms, offset_minutes),
         Local::of(now_ms, offset_minutes),
     );
     match now.day_number - then.day_number {
-        0 => format!("today {}", then.clock()),
-        1 => format!("yesterday {}", then.clock()),
-        _ => format!("{}, {}", then.date(), then.clock()),
+        0 => t!(time.today, time = then.clock()),
+        1 => t!(time.yesterday, time = then.clock()),
+        _ => t!(time.date_time, date = then.date(), time = then.clock()),
     }
 }
 
@@ -177,14 +190,15 @@ pub fn exact_time(ms: i64, offset_minutes: i64) -> String {
     } else {
         format!("UTC{sign}{:02}:{:02}", offset / 60, offset % 60)
     };
-    format!("{}, {}:{seconds:02} {zone}", local.date(), local.clock())
+    let clock = format!("{}:{seconds:02}", local.clock());
+    t!(time.exact, date = local.date(), time = clock, zone = zone)
 }
 
 /// "Chrome on Linux", "Safari on iPhone", "Firefox on Windows"; a program's agent by its name
 /// ("curl"); "Unknown device" when there is nothing to go on.
 pub fn device_name(user_agent: Option<&str>) -> String {
     let Some(agent) = user_agent.map(str::trim).filter(|a| !a.is_empty()) else {
-        return "Unknown device".into();
+        return t!(time.device_unknown).into();
     };
     let has = |needle: &str| agent.contains(needle);
     let browser = if has("Edg/") || has("Edge/") {
@@ -220,9 +234,9 @@ pub fn device_name(user_agent: Option<&str>) -> String {
         None
     };
     match (browser, system) {
-        (Some(browser), Some(system)) => format!("{browser} on {system}"),
+        (Some(browser), Some(system)) => t!(time.device, browser = browser, system = system),
         (Some(browser), None) => browser.to_string(),
-        (None, Some(system)) => format!("A browser on {system}"),
+        (None, Some(system)) => t!(time.device_on_system, system = system),
         // A program: the product token before the first `/` ("curl/8.5.0" reads "curl").
         (None, None) => {
             let product: String = agent
@@ -233,7 +247,7 @@ pub fn device_name(user_agent: Option<&str>) -> String {
                 .take(40)
                 .collect();
             if product.is_empty() {
-                "Unknown device".into()
+                t!(time.device_unknown).into()
             } else {
                 product
             }
@@ -244,6 +258,7 @@ pub fn device_name(user_agent: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::language::Locale;
 
     const NOW: &str = "2026-11-30T06:43:57.017Z";
 
@@ -391,5 +406,72 @@ mod tests {
             assert_eq!(device_name(Some(agent)), name, "{agent}");
         }
         assert_eq!(device_name(None), "Unknown device");
+    }
+
+    /// `render`'s texts in `locale`, as on a page in that language (its `Locale` context).
+    fn in_language<T>(locale: Locale, render: impl FnOnce() -> T) -> T {
+        use leptos::prelude::{Owner, provide_context};
+        Owner::new().with(|| {
+            provide_context(locale);
+            render()
+        })
+    }
+
+    #[test]
+    fn times_and_devices_read_in_the_pages_language() {
+        let now = ms(NOW);
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+        let render = || {
+            [
+                relative_time(now - 5_000, now, 0),
+                relative_time(now - MINUTE_MS, now, 0),
+                relative_time(now - 3 * MINUTE_MS, now, 0),
+                relative_time(ms("2026-11-30T01:05:00Z"), now, 0),
+                relative_time(ms("2026-11-29T21:05:00Z"), now, 0),
+                relative_time(ms("2026-11-28T09:15:00Z"), now, 0),
+                relative_time(ms("2026-05-01T12:00:00Z"), now, 0),
+                relative_time(ms("2026-03-03T12:00:00Z"), now, 0),
+                exact_time(now, 60),
+                device_name(Some(chrome)),
+                device_name(Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64)")),
+                device_name(None),
+            ]
+        };
+        assert_eq!(
+            in_language(Locale::Fr, render),
+            [
+                "à l’instant",
+                "il y a 1 minute",
+                "il y a 3 minutes",
+                "aujourd’hui 01:05",
+                "hier 21:05",
+                "28 nov. 2026, 09:15",
+                "1 mai 2026, 12:00",
+                "3 mars 2026, 12:00",
+                "30 nov. 2026, 07:43:57 UTC+01:00",
+                "Chrome sur Linux",
+                "Un navigateur sur Windows",
+                "Appareil inconnu",
+            ]
+        );
+        assert_eq!(
+            in_language(Locale::De, render),
+            [
+                "gerade eben",
+                "vor 1 Minute",
+                "vor 3 Minuten",
+                "heute 01:05",
+                "gestern 21:05",
+                "28. Nov. 2026, 09:15",
+                "1. Mai 2026, 12:00",
+                "3. März 2026, 12:00",
+                "30. Nov. 2026, 07:43:57 UTC+01:00",
+                "Chrome auf Linux",
+                "Ein Browser auf Windows",
+                "Unbekanntes Gerät",
+            ]
+        );
+        // Outside a page (as in the tests above), English.
+        assert_eq!(render()[5], "28 Nov 2026, 09:15");
     }
 }
