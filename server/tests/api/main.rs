@@ -12,6 +12,7 @@ mod emails;
 mod faults;
 mod health;
 mod helpers;
+mod languages;
 mod hostile;
 mod limits;
 mod metrics;
