@@ -5,6 +5,7 @@
 //! run in full on the server only; the browser runs a light check of the same shape.
 
 mod code;
+mod currency;
 mod email;
 mod money;
 mod name;
@@ -12,8 +13,9 @@ mod password;
 mod phone;
 
 pub use code::{CODE_LENGTH_RANGE, VerificationCode};
+pub use currency::Currency;
 pub use email::Email;
-pub use money::{MAX_PRICE_CENTS, Money};
+pub use money::{MAX_PRICE_CENTS, Money, NumberStyle};
 pub use name::PersonName;
 pub use password::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, Password};
 pub use phone::check_phone_shape;
