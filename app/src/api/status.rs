@@ -31,7 +31,7 @@ pub async fn service_status() -> Result<StatusReport, ApiError> {
     })
 }
 
-/// Code length and timers, as this server applies them.
+/// Code length and timers, as this server applies them, and the store's currency.
 #[cfg_attr(feature = "ssr", utoipa::path(
     get,
     path = "/api/settings",
@@ -44,6 +44,6 @@ pub async fn get_settings() -> Result<PublicSettings, ApiError> {
 
     // Also asked while the router lists its routes at start-up, outside any request.
     Ok(use_context::<AppState>()
-        .map(|state| state.settings.codes.public(&state.settings.limits))
+        .map(|state| state.settings.public())
         .unwrap_or_default())
 }

@@ -15,7 +15,7 @@ use sqlx::postgres::PgConnectOptions;
 use url::Url;
 
 use crate::{
-    domain::{CODE_LENGTH_RANGE, Region},
+    domain::{CODE_LENGTH_RANGE, Currency, Region},
     model::PublicSettings,
 };
 
@@ -77,6 +77,7 @@ struct Env {
     password_hash_slots: Option<usize>,
     password_hash_max_wait_ms: u64,
     catalog_cache_ms: u64,
+    store_currency: String,
     webhook_urls: Option<String>,
     webhook_secret: Option<String>,
     request_timeout_secs: u64,
@@ -130,6 +131,7 @@ impl Default for Env {
             password_hash_slots: None,
             password_hash_max_wait_ms: 2000,
             catalog_cache_ms: 1000,
+            store_currency: "EUR".into(),
             webhook_urls: None,
             webhook_secret: None,
             request_timeout_secs: 15,
@@ -325,18 +327,6 @@ impl CodeSettings {
     pub fn bits(&self) -> f64 {
         self.length as f64 * 10f64.log2()
     }
-
-    /// What the pages explain, with the reset limit from `limits`.
-    pub fn public(&self, limits: &LimitSettings) -> PublicSettings {
-        PublicSettings {
-            code_length: self.length,
-            code_ttl_secs: self.ttl_secs(),
-            resend_cooldown_secs: self.resend_cooldown().as_secs(),
-            reset_code_length: self.reset_length,
-            reset_code_ttl_secs: self.reset_ttl.as_secs(),
-            reset_failures_per_day: limits.reset_failures_per_day,
-        }
-    }
 }
 
 impl std::fmt::Debug for CodeSettings {
@@ -410,6 +400,9 @@ pub struct CatalogSettings {
     /// (`CATALOG_CACHE_MS`; 0 turns it off). Its own writes clear it at once; another
     /// replica's show after at most this long.
     pub cache_ttl: Duration,
+    /// The currency of every price (`STORE_CURRENCY`). Prices are stored as amounts alone:
+    /// another currency relabels them all, past orders included, and converts nothing.
+    pub currency: Currency,
 }
 
 /// Domain events sent as signed webhooks (the Standard Webhooks convention).
@@ -523,6 +516,20 @@ fn seconds_1_to_30(var: &str, value: u64) -> Result<Duration, SettingsError> {
 }
 
 impl Settings {
+    /// What the pages explain (`GET /api/settings`).
+    pub fn public(&self) -> PublicSettings {
+        let codes = &self.codes;
+        PublicSettings {
+            code_length: codes.length,
+            code_ttl_secs: codes.ttl_secs(),
+            resend_cooldown_secs: codes.resend_cooldown().as_secs(),
+            reset_code_length: codes.reset_length,
+            reset_code_ttl_secs: codes.reset_ttl.as_secs(),
+            reset_failures_per_day: self.limits.reset_failures_per_day,
+            currency: self.catalog.currency,
+        }
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, SettingsError> {
         Self::from_vars(std::env::vars_os().filter_map(|(name, value)| {
@@ -827,6 +834,20 @@ impl Settings {
             hash_max_wait: Duration::from_millis(env.password_hash_max_wait_ms),
         };
 
+        let catalog = CatalogSettings {
+            cache_ttl: Duration::from_millis(env.catalog_cache_ms),
+            currency: Currency::parse(&env.store_currency.to_ascii_uppercase()).ok_or_else(
+                || {
+                    invalid(
+                        "STORE_CURRENCY",
+                        format!(
+                            "{:?} is not a three-letter ISO 4217 currency code like EUR, USD or GBP",
+                            env.store_currency
+                        ),
+                    )
+                },
+            )?,
+        };
         let webhooks =
             webhook_settings(env.webhook_urls.as_deref(), env.webhook_secret.as_deref())?;
 
@@ -841,9 +862,7 @@ impl Settings {
             sessions,
             limits,
             passwords,
-            catalog: CatalogSettings {
-                cache_ttl: Duration::from_millis(env.catalog_cache_ms),
-            },
+            catalog,
             webhooks,
         })
     }
@@ -1116,9 +1135,31 @@ mod tests {
             ("LOGIN_FAILURE_WINDOW_SECS", "x"),
             ("METRICS_ADDR", "everywhere"),
             ("MAIL_STALL_SECS", "-1"),
+            ("STORE_CURRENCY", "euro"),
         ] {
             let err = settings(&[(var, value)]).expect_err(var);
             assert_eq!(err.var, var, "{err}");
+        }
+    }
+
+    #[test]
+    fn the_store_currency_is_euros_unless_another_iso_code_is_set() {
+        let s = settings(&[]).expect("defaults parse");
+        assert_eq!(s.catalog.currency, Currency::EUR);
+        assert_eq!(s.public().currency, Currency::EUR);
+        for (value, code) in [("USD", "USD"), ("gbp", "GBP"), (" CHF ", "CHF")] {
+            let s = settings(&[("STORE_CURRENCY", value)]).expect(value);
+            assert_eq!(s.catalog.currency.code(), code, "{value:?}");
+            assert_eq!(s.public().currency.code(), code, "{value:?}");
+        }
+        for bad in ["€", "EU", "EURO", "E1R", "US$", "EUR,USD"] {
+            let err = settings(&[("STORE_CURRENCY", bad)]).expect_err(bad);
+            assert_eq!(err.var, "STORE_CURRENCY", "{err}");
+            assert!(err.to_string().contains("ISO 4217"), "{err}");
+            assert!(
+                err.to_string().contains(bad),
+                "the value is no secret: {err}"
+            );
         }
     }
 
@@ -1135,7 +1176,7 @@ mod tests {
     fn the_resend_cooldown_never_outlives_the_code() {
         let s = settings(&[("ACTIVATION_CODE_TTL_SECS", "2")]).expect("parses");
         assert_eq!(s.codes.resend_cooldown(), Duration::from_secs(2));
-        assert_eq!(s.codes.public(&s.limits).resend_cooldown_secs, 2);
+        assert_eq!(s.public().resend_cooldown_secs, 2);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::text_enum;
-use crate::domain::Money;
+use crate::domain::{Currency, Money};
 
 /// A product of the catalogue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,9 +14,13 @@ pub struct Product {
     pub id: Uuid,
     pub name: String,
     pub description: String,
-    /// A string with two decimals: `"2.20"`.
+    /// A string with two decimals: `"2.20"`, in `currency`.
     #[cfg_attr(feature = "ssr", sqlx(rename = "price_cents"))]
     pub price: Money,
+    /// The store's currency, the same for every product: `"EUR"`.
+    // Not a column: the catalogue service sets it from the settings.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub currency: Currency,
     pub stock: i32,
     /// Bumped by every change, orders included; send it back to update the product.
     pub version: i32,
@@ -66,6 +70,8 @@ pub struct OrderItem {
     pub unit_price: Money,
     pub quantity: i32,
     pub line_total: Money,
+    /// The currency of `unit_price` and `line_total`: the store's, `"EUR"`.
+    pub currency: Currency,
 }
 
 /// An order as its owner sees it.
@@ -76,6 +82,8 @@ pub struct Order {
     pub status: OrderStatus,
     pub items: Vec<OrderItem>,
     pub total: Money,
+    /// The currency of `total`: the store's, `"EUR"`.
+    pub currency: Currency,
     /// RFC 3339.
     pub created_at: String,
 }

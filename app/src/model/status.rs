@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Currency;
+
 /// Whether the parts the product needs are answering.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -27,6 +29,8 @@ pub struct PublicSettings {
     pub reset_code_ttl_secs: u64,
     /// Wrong reset codes one address allows per 24 hours, over all its codes.
     pub reset_failures_per_day: u32,
+    /// The currency of every price (ISO 4217): `"EUR"`.
+    pub currency: Currency,
 }
 
 impl Default for PublicSettings {
@@ -39,6 +43,7 @@ impl Default for PublicSettings {
             reset_code_length: 10,
             reset_code_ttl_secs: 600,
             reset_failures_per_day: 20,
+            currency: Currency::EUR,
         }
     }
 }

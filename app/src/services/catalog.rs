@@ -161,8 +161,11 @@ pub async fn list(state: &AppState, query: &ProductQuery) -> Result<Page<Product
     });
     let mut count = QueryBuilder::new("select count(*) from (select 1 from products");
     push_filters(&mut count, &filter);
-    let page: Page<Product> =
+    let mut page: Page<Product> =
         paging::fetch_page(&mut conn, filter.paging, page, count, "products").await?;
+    for product in &mut page.items {
+        priced(state, product);
+    }
     let bytes = page
         .items
         .iter()
@@ -178,6 +181,12 @@ pub fn parse_product_id(raw: &str, field: &str) -> Result<Uuid, ApiError> {
 
 fn product_not_found() -> ApiError {
     ApiError::not_found(t!(errors.no_such_product))
+}
+
+/// Sets a product's currency, the store's (`STORE_CURRENCY`): every product read from the
+/// database goes through here before it is answered.
+fn priced(state: &AppState, product: &mut Product) {
+    product.currency = state.settings.catalog.currency;
 }
 
 async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Option<Product>, ApiError> {
@@ -197,7 +206,9 @@ async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Option<Product>, ApiE
 pub async fn get(state: &AppState, id: &str) -> Result<Product, ApiError> {
     let id = parse_product_id(id, "id")?;
     let mut conn = state.pool.acquire().await.context("acquire a connection")?;
-    load(&mut conn, id).await?.ok_or_else(product_not_found)
+    let mut product = load(&mut conn, id).await?.ok_or_else(product_not_found)?;
+    priced(state, &mut product);
+    Ok(product)
 }
 
 /// A whole number from a JSON number or a string of digits, within `range`.
@@ -307,11 +318,12 @@ pub async fn create(
         .push_bind(stock)
         .push(") returning ")
         .push(PRODUCT_COLUMNS);
-    let product = insert
+    let mut product = insert
         .build_query_as::<Product>()
         .fetch_one(&mut *tx)
         .await
         .on_constraint("products_name_key", name_taken, "create a product")?;
+    priced(state, &mut product);
     audit::record(
         &mut tx,
         actor,
@@ -400,13 +412,14 @@ pub async fn update(
         .fetch_optional(&mut *tx)
         .await
         .on_constraint("products_name_key", name_taken, "change a product")?;
-    let Some(product) = updated else {
+    let Some(mut product) = updated else {
         // Either it is gone or it moved on: tell which.
         return Err(match load(&mut tx, id).await? {
             Some(_) => version_conflict(),
             None => product_not_found(),
         });
     };
+    priced(state, &mut product);
     let mut changes = serde_json::Map::new();
     changes.insert("product_id".into(), json!(product.id));
     if name.is_some() {

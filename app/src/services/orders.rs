@@ -18,7 +18,7 @@ use super::{
 };
 use crate::t;
 use crate::{
-    domain::Money,
+    domain::{Currency, Money},
     error::{ApiError, Context as _, ErrorCode},
     infra::{
         mail,
@@ -121,6 +121,7 @@ async fn claim_key(
     user_id: Uuid,
     key: &str,
     request: &Value,
+    currency: Currency,
 ) -> Result<Claim, ApiError> {
     // A claim whose transaction rolled back leaves nothing behind, so this settles in at most
     // two rounds unless the key is being hammered; then the caller hears "try again".
@@ -139,7 +140,7 @@ async fn claim_key(
         if inserted == 1 {
             return Ok(Claim::Claimed);
         }
-        let stored: Option<(sqlx::types::Json<Value>, Option<sqlx::types::Json<Order>>)> =
+        let stored: Option<(sqlx::types::Json<Value>, Option<sqlx::types::Json<Value>>)> =
             sqlx::query_as(
                 "select request, response from idempotency_keys where user_id = $1 and key = $2",
             )
@@ -157,11 +158,29 @@ async fn claim_key(
                 )
                 .with_field("Idempotency-Key"));
             }
-            Some((_, Some(order))) => return Ok(Claim::Replay(Box::new(order.0))),
+            Some((_, Some(order))) => {
+                let order = stored_order(order.0, currency)
+                    .map_err(|e| ApiError::internal(e).context("read a stored order"))?;
+                return Ok(Claim::Replay(Box::new(order)));
+            }
             Some((_, None)) => continue,
         }
     }
     Err(ApiError::unavailable(1))
+}
+
+/// An order's response as an idempotency key keeps it. One stored before orders named their
+/// currency gets the store's, which was theirs.
+fn stored_order(mut response: Value, currency: Currency) -> Result<Order, serde_json::Error> {
+    if let Value::Object(order) = &mut response {
+        order.entry("currency").or_insert(json!(currency));
+        if let Some(Value::Array(items)) = order.get_mut("items") {
+            for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                item.entry("currency").or_insert(json!(currency));
+            }
+        }
+    }
+    serde_json::from_value(response)
 }
 
 /// A product as an order locks it.
@@ -194,9 +213,11 @@ pub async fn place(
 ) -> Result<Placed, ApiError> {
     let lines = parse_lines(items)?;
     let request = canonical_request(&lines);
+    let currency = state.settings.catalog.currency;
     let mut tx = state.pool.begin().await.context("begin an order")?;
     if let Some(key) = idempotency_key
-        && let Claim::Replay(order) = claim_key(&mut tx, caller.user_id, key, &request).await?
+        && let Claim::Replay(order) =
+            claim_key(&mut tx, caller.user_id, key, &request, currency).await?
     {
         return Ok(Placed {
             order: *order,
@@ -262,6 +283,7 @@ pub async fn place(
             unit_price: product.price_cents,
             quantity: line.quantity,
             line_total,
+            currency,
         });
     }
     if !short.is_empty() {
@@ -277,6 +299,7 @@ pub async fn place(
         status: OrderStatus::Placed,
         items,
         total,
+        currency,
         created_at,
     };
     let confirmation = mail::order_email(
@@ -384,8 +407,13 @@ struct ItemRow {
     quantity: i32,
 }
 
-/// The orders of `rows` with their lines, in the order of `rows`.
-async fn with_items(conn: &mut PgConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>, ApiError> {
+/// The orders of `rows` with their lines, in the order of `rows`; every amount in `currency`,
+/// the store's.
+async fn with_items(
+    conn: &mut PgConnection,
+    rows: Vec<OrderRow>,
+    currency: Currency,
+) -> Result<Vec<Order>, ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let item_rows: Vec<ItemRow> = sqlx::query_as(
         "select order_id, product_id, name, unit_price_cents, quantity from order_items
@@ -406,6 +434,7 @@ async fn with_items(conn: &mut PgConnection, rows: Vec<OrderRow>) -> Result<Vec<
                 .unit_price_cents
                 .times(i64::from(item.quantity))
                 .unwrap_or(item.unit_price_cents),
+            currency,
         });
     }
     Ok(rows
@@ -415,6 +444,7 @@ async fn with_items(conn: &mut PgConnection, rows: Vec<OrderRow>) -> Result<Vec<
             id: row.id,
             status: row.status,
             total: row.total_cents,
+            currency,
             created_at: row.created_at,
         })
         .collect())
@@ -447,7 +477,7 @@ pub async fn list(
         .fetch_one(&mut *conn)
         .await
         .context("count orders")?;
-    let items = with_items(&mut conn, rows).await?;
+    let items = with_items(&mut conn, rows, state.settings.catalog.currency).await?;
     Ok(Page {
         items,
         total,
@@ -465,7 +495,12 @@ fn order_not_found() -> ApiError {
     ApiError::not_found(t!(errors.no_such_order))
 }
 
-async fn load(conn: &mut PgConnection, user_id: Uuid, id: Uuid) -> Result<Order, ApiError> {
+async fn load(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    id: Uuid,
+    currency: Currency,
+) -> Result<Order, ApiError> {
     let row: OrderRow = sqlx::query_as(&format!(
         "select {ORDER_COLUMNS} from orders where id = $1 and user_id = $2"
     ))
@@ -475,7 +510,7 @@ async fn load(conn: &mut PgConnection, user_id: Uuid, id: Uuid) -> Result<Order,
     .await
     .context("load an order")?
     .ok_or_else(order_not_found)?;
-    let mut orders = with_items(conn, vec![row]).await?;
+    let mut orders = with_items(conn, vec![row], currency).await?;
     orders.pop().ok_or_else(order_not_found)
 }
 
@@ -483,7 +518,13 @@ async fn load(conn: &mut PgConnection, user_id: Uuid, id: Uuid) -> Result<Order,
 pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Order, ApiError> {
     let id = parse_order_id(id)?;
     let mut conn = state.pool.acquire().await.context("acquire a connection")?;
-    load(&mut conn, caller.user_id, id).await
+    load(
+        &mut conn,
+        caller.user_id,
+        id,
+        state.settings.catalog.currency,
+    )
+    .await
 }
 
 /// Cancels one of the caller's orders and puts its stock back, in one transaction.
@@ -529,7 +570,7 @@ pub async fn cancel(state: &AppState, caller: &Caller, id: &str) -> Result<Order
     .execute(&mut *tx)
     .await
     .context("cancel an order")?;
-    let order = load(&mut tx, caller.user_id, id).await?;
+    let order = load(&mut tx, caller.user_id, id, state.settings.catalog.currency).await?;
     webhooks::publish(
         &mut tx,
         &state.settings.webhooks,
@@ -580,6 +621,26 @@ mod tests {
             assert_eq!(e.field.as_deref(), Some(field), "{items:?}");
             assert_eq!(e.status(), 422);
         }
+    }
+
+    #[test]
+    fn a_stored_response_replays_in_the_store_currency() {
+        let stored = json!({
+            "id": A, "status": "placed", "total": "4.40", "created_at": "2026-12-01T10:00:00Z",
+            "items": [{"product_id": B, "name": "Tea", "unit_price": "2.20", "quantity": 2, "line_total": "4.40"}],
+        });
+        let pounds = Currency::parse("GBP").expect("a code");
+        let order = stored_order(stored.clone(), pounds).expect("an order from before currencies");
+        assert_eq!(order.currency, pounds);
+        assert_eq!(order.items[0].currency, pounds);
+        assert_eq!(order.total, Money::from_cents(440));
+        // A response that names its currency keeps it.
+        let order = stored_order(
+            serde_json::to_value(&order).expect("serialises"),
+            Currency::EUR,
+        )
+        .expect("an order");
+        assert_eq!((order.currency, order.items[0].currency), (pounds, pounds));
     }
 
     #[test]

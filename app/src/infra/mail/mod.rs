@@ -326,7 +326,8 @@ pub fn attempt_email(message: AttemptMessage<'_>) -> Result<OutgoingEmail, ApiEr
     Ok(OutgoingEmail::lasting((kind, language), recipient, subject, bodies))
 }
 
-/// The confirmation of a placed order: every line, the total and a link to the order.
+/// The confirmation of a placed order: every line, the total and a link to the order; prices
+/// as the email's language writes them (`€2.20`, `2,20 €`).
 pub fn order_email(
     locale: Locale,
     recipient: &str,
@@ -334,6 +335,7 @@ pub fn order_email(
     order: &crate::model::Order,
     order_url: &str,
 ) -> Result<OutgoingEmail, ApiError> {
+    let price = |amount: crate::domain::Money, currency| amount.display_in(currency, locale);
     let lines: Vec<Value> = order
         .items
         .iter()
@@ -341,18 +343,19 @@ pub fn order_email(
             context! {
                 name => item.name,
                 quantity => item.quantity,
-                unit_price => item.unit_price.to_string(),
-                line_total => item.line_total.to_string(),
+                unit_price => price(item.unit_price, item.currency),
+                line_total => price(item.line_total, item.currency),
             }
         })
         .collect();
+    let total = price(order.total, order.currency);
     let (text, html) = render(
         "order",
         locale,
         context! {
             first_name,
             lines,
-            total => order.total.to_string(),
+            total => total,
             order_id => order.id.to_string(),
             order_url => link(order_url),
         },
@@ -361,7 +364,7 @@ pub fn order_email(
         kind: EmailKind::OrderConfirmation,
         language: locale,
         recipient: recipient.to_string(),
-        subject: t_in!(locale, mail.order_subject, total = order.total),
+        subject: t_in!(locale, mail.order_subject, total = total),
         text,
         html,
         expires_at: None,
@@ -490,7 +493,7 @@ mod tests {
 
     fn sample_order() -> crate::model::Order {
         use crate::{
-            domain::Money,
+            domain::{Currency, Money},
             model::{Order, OrderItem, OrderStatus},
         };
         Order {
@@ -503,6 +506,7 @@ mod tests {
                     unit_price: Money::from_cents(220),
                     quantity: 3,
                     line_total: Money::from_cents(660),
+                    currency: Currency::EUR,
                 },
                 OrderItem {
                     product_id: Uuid::nil(),
@@ -510,11 +514,57 @@ mod tests {
                     unit_price: Money::from_cents(1000),
                     quantity: 1,
                     line_total: Money::from_cents(1000),
+                    currency: Currency::EUR,
                 },
             ],
             total: Money::from_cents(1660),
+            currency: Currency::EUR,
             created_at: "2026-11-30T12:00:00Z".into(),
         }
+    }
+
+    #[test]
+    fn order_emails_write_prices_the_way_their_language_does() {
+        let mut order = sample_order();
+        order.total = crate::domain::Money::from_cents(123_456);
+        let email = |locale| {
+            order_email(
+                locale,
+                "ada@example.com",
+                "Ada",
+                &order,
+                "http://x/orders/x",
+            )
+            .expect("renders")
+        };
+        let french = email(Locale::Fr);
+        assert_eq!(
+            french.subject,
+            "Votre commande de 1\u{202f}234,56\u{a0}€ est confirmée"
+        );
+        assert!(
+            french
+                .text
+                .contains("3 × Tea <green> à 2,20\u{a0}€ = 6,60\u{a0}€\n"),
+            "{}",
+            french.text
+        );
+        assert!(
+            french.html.contains("1\u{202f}234,56\u{a0}€"),
+            "{}",
+            french.html
+        );
+        let german = email(Locale::De);
+        assert_eq!(
+            german.subject,
+            "Ihre Bestellung über 1.234,56\u{a0}€ ist bestätigt"
+        );
+        assert!(
+            german.text.contains("Summe: 1.234,56\u{a0}€"),
+            "{}",
+            german.text
+        );
+        assert!(email(Locale::En).text.contains("Total: €1,234.56"));
     }
 
     #[test]
@@ -528,14 +578,14 @@ mod tests {
             "http://127.0.0.1:3000/orders/x",
         )
         .expect("renders");
-        assert_eq!(email.subject, "Your order of 16.60 is confirmed");
+        assert_eq!(email.subject, "Your order of €16.60 is confirmed");
         assert!(
-            email.text.contains("3 × Tea <green> at 2.20 = 6.60\n"),
+            email.text.contains("3 × Tea <green> at €2.20 = €6.60\n"),
             "{}",
             email.text
         );
-        assert!(email.text.contains("1 × Mug at 10.00 = 10.00\n"));
-        assert!(email.text.contains("Total: 16.60"));
+        assert!(email.text.contains("1 × Mug at €10.00 = €10.00\n"));
+        assert!(email.text.contains("Total: €16.60"));
         assert!(email.html.contains("Tea &lt;green&gt;") && !email.html.contains("<green>"));
         assert!(
             email
