@@ -152,7 +152,7 @@ fn CartLines() -> impl IntoView {
                 _ => None,
             })
             .try_fold(Money::ZERO, Money::checked_add)
-            .map(|m| m.to_string())
+            .map(|m| m.display(crate::rules::Rules::get().currency))
             .unwrap_or_default()
     };
     let hydrated = crate::rules::Hydrated::get();
@@ -285,14 +285,14 @@ fn CartRow(
         })
     };
     let unit = move || match known.get() {
-        Known::Found(p) => p.price.to_string(),
+        Known::Found(p) => p.price.display(p.currency),
         _ => String::new(),
     };
     let amount = move || match known.get() {
         Known::Found(p) => p
             .price
             .times(i64::from(quantity()))
-            .map(|m| m.to_string())
+            .map(|m| m.display(p.currency))
             .unwrap_or_default(),
         _ => String::new(),
     };

@@ -103,7 +103,7 @@ fn OrderList() -> impl IntoView {
                                                     <td><a href=format!("/orders/{}", order.id)>{t!(shop.order_name, number = order_number(&order))}</a></td>
                                                     <td><When at=order.created_at.clone() /></td>
                                                     <td>{items}</td>
-                                                    <td class="amount">{order.total.to_string()}</td>
+                                                    <td class="amount">{order.total.display(order.currency)}</td>
                                                     <td><span class=format!("badge badge-{}", order.status)>{status_text(order.status)}</span></td>
                                                 </tr>
                                             }
@@ -211,16 +211,16 @@ fn OrderDetail(
                         {order.items.into_iter().map(|item| view! {
                             <tr>
                                 <th scope="row"><a href=format!("/products/{}", item.product_id)>{item.name}</a></th>
-                                <td>{item.unit_price.to_string()}</td>
+                                <td>{item.unit_price.display(item.currency)}</td>
                                 <td>{item.quantity}</td>
-                                <td class="amount">{item.line_total.to_string()}</td>
+                                <td class="amount">{item.line_total.display(item.currency)}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>
                     <tfoot>
                         <tr>
                             <th scope="row" colspan="3">{t!(shop.total)}</th>
-                            <td class="amount" data-testid="order-total">{order.total.to_string()}</td>
+                            <td class="amount" data-testid="order-total">{order.total.display(order.currency)}</td>
                         </tr>
                     </tfoot>
                 </table>

@@ -143,7 +143,7 @@ fn ProductCard(product: Product) -> impl IntoView {
     view! {
         <li class="card product-card">
             <h2><a href=format!("/products/{}", product.id)>{product.name}</a></h2>
-            <p class="price">{product.price.to_string()}</p>
+            <p class="price">{product.price.display(product.currency)}</p>
             <p class=stock_class>{stock_text(product.stock)}</p>
         </li>
     }
@@ -230,7 +230,7 @@ fn ProductDetail(product: Product) -> impl IntoView {
         <article class="product">
             <p class="muted"><a href="/products">{t!(shop.all_products)}</a></p>
             <h1>{product.name.clone()}</h1>
-            <p class="price price-large">{product.price.to_string()}</p>
+            <p class="price price-large">{product.price.display(product.currency)}</p>
             <p class=if out { "stock stock-out" } else { "stock" }>{stock_text(stock)}</p>
             {(!product.description.is_empty()).then(|| view! { <p class="description">{product.description.clone()}</p> })}
             <form class="card form add-to-cart" method="post" novalidate node_ref=form on:submit=on_submit>

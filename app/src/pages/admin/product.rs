@@ -56,7 +56,7 @@ fn EditProduct(product: Product) -> impl IntoView {
     let shown = RwSignal::new(product);
     let fill = move |p: Product| {
         name.value.set(p.name.clone());
-        price.value.set(p.price.to_string());
+        price.value.set(p.price.input_text());
         stock.value.set(p.stock.to_string());
         description.set(p.description.clone());
         for field in [name, price, stock] {

@@ -175,7 +175,7 @@ fn ProductsTable(created: RwSignal<u32>) -> impl IntoView {
                                         {page.items.into_iter().map(|p| view! {
                                             <tr>
                                                 <td><a href=format!("/admin/products/{}", p.id)>{p.name}</a></td>
-                                                <td class="amount">{p.price.to_string()}</td>
+                                                <td class="amount">{p.price.display(p.currency)}</td>
                                                 <td>{stock_text(p.stock)}</td>
                                                 <td><When at=p.updated_at.clone() /></td>
                                             </tr>
