@@ -64,10 +64,11 @@ async fn a_product_has_the_documented_shape_and_an_exact_price() {
         .collect();
     assert_eq!(
         keys.len(),
-        8,
-        "id, name, description, price, stock, version, created_at, updated_at: {product}"
+        9,
+        "id, name, description, price, currency, stock, version, created_at, updated_at: {product}"
     );
     assert_eq!(product["price"], "2.20");
+    assert_eq!(product["currency"], "EUR");
     assert_eq!(product["stock"], 12);
     assert_eq!(product["version"], 1);
     assert_eq!(product["description"], "About Green tea");

@@ -647,7 +647,7 @@ const PRICE_NUMBERS: &[&str] = &[
     "99999999999999999999",
 ];
 
-/// Amounts written as text: the edges of a price, and spellings it refuses.
+/// Amounts written as text: the edges of a price, the decimal comma, and spellings it refuses.
 const PRICE_TEXTS: &[&str] = &[
     "0.01",
     "1000000.00",

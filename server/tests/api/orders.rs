@@ -68,11 +68,12 @@ async fn an_order_deducts_stock_is_confirmed_by_email_and_cancels() {
     let order = body(response).await;
     assert_eq!(order["status"], "placed");
     assert_eq!(order["total"], "21.60");
+    assert_eq!(order["currency"], "EUR");
     assert_eq!(
         order["items"],
         json!([
-            {"product_id": tea["id"], "name": "Tea", "unit_price": "2.20", "quantity": 3, "line_total": "6.60"},
-            {"product_id": pot["id"], "name": "Pot", "unit_price": "15.00", "quantity": 1, "line_total": "15.00"},
+            {"product_id": tea["id"], "name": "Tea", "unit_price": "2.20", "quantity": 3, "line_total": "6.60", "currency": "EUR"},
+            {"product_id": pot["id"], "name": "Pot", "unit_price": "15.00", "quantity": 1, "line_total": "15.00", "currency": "EUR"},
         ])
     );
     assert_eq!(app.stock_of(&tea["id"]).await, 7);
@@ -85,9 +86,9 @@ async fn an_order_deducts_stock_is_confirmed_by_email_and_cancels() {
         .mail
         .wait_for_nth(&person.email, 2, crate::smtp::MAIL_WITHIN)
         .await;
-    assert_eq!(email.subject(), "Your order of 21.60 is confirmed");
+    assert_eq!(email.subject(), "Your order of €21.60 is confirmed");
     let text = email.text_body();
-    assert!(text.contains("3 × Tea at 2.20 = 6.60"), "{text}");
+    assert!(text.contains("3 × Tea at €2.20 = €6.60"), "{text}");
     assert!(text.contains(&format!("/orders/{order_id}")), "{text}");
 
     // The order changed the products' versions: an edit from before it is stale.
@@ -172,6 +173,52 @@ async fn an_order_deducts_stock_is_confirmed_by_email_and_cancels() {
         .await;
     assert_eq!(error_code(response, 409).await, "already_cancelled");
     assert_eq!(app.stock_of(&tea["id"]).await, 10);
+}
+
+/// Every price names the store's currency (`STORE_CURRENCY`), a price may be typed with a
+/// decimal comma, and the confirmation writes prices the way its language does.
+#[tokio::test]
+async fn prices_name_the_store_currency_and_the_confirmation_writes_them_in_its_language() {
+    let app = spawn_app_with(&[("STORE_CURRENCY", "GBP")]).await;
+    assert_eq!(
+        body(app.get("/api/settings").await).await["currency"],
+        "GBP"
+    );
+    let (_, admin) = app.admin().await;
+    let tea = app.create_product(&admin, "Tea", json!("1234,5"), 10).await;
+    assert_eq!(tea["price"], "1234.50");
+    assert_eq!(tea["currency"], "GBP");
+    let listed = body(app.get("/api/products").await).await;
+    assert_eq!(listed["items"][0]["currency"], "GBP");
+
+    let person = app.activated_person().await;
+    let token = app.token(&person).await;
+    let response = app
+        .place_order(&token, &json!([line(&tea, 2)]))
+        .header(reqwest::header::ACCEPT_LANGUAGE, "fr-FR")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 201);
+    let order = body(response).await;
+    assert_eq!(order["total"], "2469.00");
+    assert_eq!(order["currency"], "GBP");
+    assert_eq!(order["items"][0]["currency"], "GBP");
+
+    // The activation code was the first email, the confirmation is the second.
+    let email = app
+        .mail
+        .wait_for_nth(&person.email, 2, crate::smtp::MAIL_WITHIN)
+        .await;
+    assert_eq!(
+        email.subject(),
+        "Votre commande de 2\u{202f}469,00\u{a0}£ est confirmée"
+    );
+    let text = email.text_body();
+    assert!(
+        text.contains("2 × Tea à 1\u{202f}234,50\u{a0}£ = 2\u{202f}469,00\u{a0}£"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -65,6 +65,7 @@ async fn reset_codes_have_ten_digits_and_a_code_of_another_length_is_refused_as_
     assert_eq!(settings["reset_code_length"], 10);
     assert_eq!(settings["reset_code_ttl_secs"], 600);
     assert_eq!(settings["reset_failures_per_day"], 20);
+    assert_eq!(settings["currency"], "EUR");
 }
 
 #[tokio::test]

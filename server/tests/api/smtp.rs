@@ -25,8 +25,10 @@ impl ReceivedMail {
         entity.header(name).map(str::to_string)
     }
 
+    /// The subject as written: lettre sends one that is not ASCII (`Your order of €21.60 …`)
+    /// as RFC 2047 encoded words, decoded here.
     pub fn subject(&self) -> String {
-        self.header("subject").unwrap_or_default()
+        decode_words(&self.header("subject").unwrap_or_default())
     }
 
     /// The `text/plain` part, decoded (7bit, quoted-printable or base64), lines ending in `\n`.
@@ -98,6 +100,26 @@ impl<'a> Entity<'a> {
             .find(|(found, _)| found.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
     }
+}
+
+/// A header value made of RFC 2047 encoded words (`=?utf-8?b?…?=`, the white space between them
+/// not part of the text), decoded; any other value as it is.
+fn decode_words(value: &str) -> String {
+    let words: Option<Vec<Vec<u8>>> = value
+        .split_whitespace()
+        .map(|word| {
+            let prefix = word.get(..10)?;
+            let encoded = word[10..].strip_suffix("?=")?;
+            if !prefix.eq_ignore_ascii_case("=?utf-8?b?") {
+                return None;
+            }
+            STANDARD.decode(encoded).ok()
+        })
+        .collect();
+    words
+        .filter(|words| !words.is_empty())
+        .and_then(|words| String::from_utf8(words.concat()).ok())
+        .unwrap_or_else(|| value.to_string())
 }
 
 /// The media type of a `Content-Type` value, lower-cased: `text/plain`, `multipart/alternative`.
