@@ -148,9 +148,11 @@ impl Money {
         // The pattern's placeholders, spaces inside their braces aside.
         let pattern = style.price.replace("{{ ", "{{").replace(" }}", "}}");
         let letters = |c: Option<char>| c.is_some_and(char::is_alphabetic);
-        let symbol = if pattern.contains("{{symbol}}{{amount}}") && letters(symbol.chars().last()) {
+        let symbol_first = pattern.contains("{{symbol}}{{amount}}");
+        let symbol_last = pattern.contains("{{amount}}{{symbol}}");
+        let symbol = if symbol_first && letters(symbol.chars().next_back()) {
             format!("{symbol}{NO_BREAK_SPACE}")
-        } else if pattern.contains("{{amount}}{{symbol}}") && letters(symbol.chars().next()) {
+        } else if symbol_last && letters(symbol.chars().next()) {
             format!("{NO_BREAK_SPACE}{symbol}")
         } else {
             symbol.to_string()
@@ -183,7 +185,7 @@ fn grouped(cents: u64, decimal: &str, group: &str) -> String {
     let units = (cents / 100).to_string();
     let mut out = String::with_capacity(units.len() * 2 + 4);
     for (index, digit) in units.chars().enumerate() {
-        if index > 0 && (units.len() - index) % 3 == 0 {
+        if index > 0 && (units.len() - index).is_multiple_of(3) {
             out.push_str(group);
         }
         out.push(digit);

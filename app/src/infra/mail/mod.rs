@@ -355,7 +355,7 @@ pub fn order_email(
         context! {
             first_name,
             lines,
-            total => total,
+            total,
             order_id => order.id.to_string(),
             order_url => link(order_url),
         },
