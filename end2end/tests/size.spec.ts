@@ -86,7 +86,8 @@ async function firstVisit(
   const names = new Set<string>();
   page.on('request', (request) => {
     const { pathname } = new URL(request.url());
-    if (pathname.startsWith('/pkg/')) names.add(pathname.slice('/pkg/'.length));
+    // The page's texts (`/texts/<language>.<hash>.json`) count too: the page waits for them.
+    if (pathname.startsWith('/pkg/') || pathname.startsWith('/texts/')) names.add(pathname);
   });
   const response = await page.goto(path);
   expect(response?.headers()['cache-control'], `${path}: the page is revalidated`).toBe('no-cache');
@@ -104,18 +105,18 @@ async function firstVisit(
 }
 
 /**
- * What `/pkg/<name>` costs a browser that accepts brotli (every browser over HTTPS; Chromium
+ * What a file under `/pkg` or `/texts` costs a browser that accepts brotli (every browser over HTTPS; Chromium
  * asks plain-HTTP servers for gzip only, so the browser above cannot show it): the length of the
  * brotli body. The file must also be cacheable for a year, its name carrying its hash.
  */
-async function brotliBytes(api: APIRequestContext, name: string): Promise<number> {
-  const response = await api.get(`/pkg/${name}`, { headers: { 'Accept-Encoding': 'br' } });
-  expect(response.status(), `/pkg/${name}`).toBe(200);
+async function brotliBytes(api: APIRequestContext, path: string): Promise<number> {
+  const response = await api.get(path, { headers: { 'Accept-Encoding': 'br' } });
+  expect(response.status(), path).toBe(200);
   const headers = response.headers();
-  expect(headers['content-encoding'], `/pkg/${name} is sent brotli-compressed`).toBe('br');
-  expect(headers['cache-control'], `/pkg/${name} is kept for a year`).toBe('public, max-age=31536000, immutable');
+  expect(headers['content-encoding'], `${path} is sent brotli-compressed`).toBe('br');
+  expect(headers['cache-control'], `${path} is kept for a year`).toBe('public, max-age=31536000, immutable');
   const length = Number(headers['content-length']);
-  expect(length, `/pkg/${name} says its length`).toBeGreaterThan(0);
+  expect(length, `${path} says its length`).toBeGreaterThan(0);
   return length;
 }
 
