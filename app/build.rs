@@ -51,7 +51,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut languages = Vec::new();
     for code in &codes {
         if !code.chars().all(|c| c.is_ascii_lowercase()) || !(2..=3).contains(&code.len()) {
-            return Err(format!("locales/{code}: a language folder is a 2- or 3-letter code").into());
+            return Err(
+                format!("locales/{code}: a language folder is a 2- or 3-letter code").into(),
+            );
         }
         languages.push((code.clone(), read_language(&root.join(code))?));
     }
@@ -95,22 +97,46 @@ fn main() -> Result<(), Box<dyn Error>> {
     for (code, _) in &languages {
         writeln!(out_languages, "        Self::{},", variant(code))?;
     }
-    writeln!(out_languages, "    ];\n\n    /// The language's code: `\"fr\"`.\n    pub const fn code(self) -> &'static str {{\n        match self {{")?;
+    writeln!(
+        out_languages,
+        "    ];\n\n    /// The language's code: `\"fr\"`.\n    pub const fn code(self) -> &'static str {{\n        match self {{"
+    )?;
     for (code, _) in &languages {
-        writeln!(out_languages, "            Self::{} => {code:?},", variant(code))?;
+        writeln!(
+            out_languages,
+            "            Self::{} => {code:?},",
+            variant(code)
+        )?;
     }
-    writeln!(out_languages, "        }}\n    }}\n\n    /// The language's name in itself: `\"Français\"`.\n    pub const fn name(self) -> &'static str {{\n        match self {{")?;
+    writeln!(
+        out_languages,
+        "        }}\n    }}\n\n    /// The language's name in itself: `\"Français\"`.\n    pub const fn name(self) -> &'static str {{\n        match self {{"
+    )?;
     for (code, texts) in &languages {
         let name = texts
             .get(&("common".to_string(), "language_name".to_string()))
             .ok_or_else(|| format!("locales/{code}/common.json has no language_name"))?;
-        writeln!(out_languages, "            Self::{} => {name:?},", variant(code))?;
+        writeln!(
+            out_languages,
+            "            Self::{} => {name:?},",
+            variant(code)
+        )?;
     }
-    writeln!(out_languages, "        }}\n    }}\n\n    /// The language a code names exactly (`\"fr\"`).\n    pub fn from_code(code: &str) -> Option<Self> {{\n        match code {{")?;
+    writeln!(
+        out_languages,
+        "        }}\n    }}\n\n    /// The language a code names exactly (`\"fr\"`).\n    pub fn from_code(code: &str) -> Option<Self> {{\n        match code {{"
+    )?;
     for (code, _) in &languages {
-        writeln!(out_languages, "            {code:?} => Some(Self::{}),", variant(code))?;
+        writeln!(
+            out_languages,
+            "            {code:?} => Some(Self::{}),",
+            variant(code)
+        )?;
     }
-    writeln!(out_languages, "            _ => None,\n        }}\n    }}\n}}")?;
+    writeln!(
+        out_languages,
+        "            _ => None,\n        }}\n    }}\n}}"
+    )?;
     fs::write(out.join("languages.rs"), out_languages)?;
 
     // keys.rs
@@ -119,14 +145,21 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut namespaces: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (index, (namespace, key, category)) in slots.iter().enumerate() {
         let line = match category {
-            None => format!("    pub const {key}: crate::language::Key = crate::language::Key({index});"),
-            Some("zero") => format!("    pub const {key}: crate::language::Plural = crate::language::Plural({index});"),
+            None => format!(
+                "    pub const {key}: crate::language::Key = crate::language::Key({index});"
+            ),
+            Some("zero") => format!(
+                "    pub const {key}: crate::language::Plural = crate::language::Plural({index});"
+            ),
             Some(_) => continue,
         };
         namespaces.entry(namespace).or_default().push(line);
     }
     for (namespace, lines) in namespaces {
-        writeln!(out_keys, "#[allow(non_upper_case_globals, dead_code)]\npub mod {namespace} {{")?;
+        writeln!(
+            out_keys,
+            "#[allow(non_upper_case_globals, dead_code)]\npub mod {namespace} {{"
+        )?;
         for line in lines {
             writeln!(out_keys, "{line}")?;
         }
@@ -145,7 +178,9 @@ fn main() -> Result<(), Box<dyn Error>> {
                     Some(category) => format!("{key}_{category}"),
                     None => key.clone(),
                 };
-                texts.get(&(namespace.clone(), key)).map_or("", String::as_str)
+                texts
+                    .get(&(namespace.clone(), key))
+                    .map_or("", String::as_str)
             })
             .collect();
         writeln!(out_texts, "    &{values:?},")?;
@@ -153,13 +188,21 @@ fn main() -> Result<(), Box<dyn Error>> {
             .iter()
             .zip(&values)
             .map(|((namespace, _, _), text)| {
-                if SERVER_ONLY.contains(&namespace.as_str()) { "" } else { *text }
+                if SERVER_ONLY.contains(&namespace.as_str()) {
+                    ""
+                } else {
+                    *text
+                }
             })
             .collect();
         let json = serde_json::to_string(&browser)?;
         let mut hasher = DefaultHasher::new();
         json.hash(&mut hasher);
-        writeln!(out_json, "    ({:?}, {json:?}),", format!("{:016x}", hasher.finish()))?;
+        writeln!(
+            out_json,
+            "    ({:?}, {json:?}),",
+            format!("{:016x}", hasher.finish())
+        )?;
     }
     out_texts.push_str("];\n");
     out_json.push_str("];\n");
@@ -202,7 +245,10 @@ fn read_language(folder: &Path) -> Result<Texts, Box<dyn Error>> {
             let text = value
                 .as_str()
                 .ok_or_else(|| format!("{}: `{key}` is not a string", file.display()))?;
-            if !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            if !key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
                 return Err(format!("{}: `{key}`: keys are snake_case", file.display()).into());
             }
             texts.insert((namespace.clone(), key), text.to_string());
@@ -228,15 +274,26 @@ fn check_language(
     let base_keys = |texts: &Texts| -> BTreeSet<(String, String)> {
         texts
             .keys()
-            .map(|(ns, key)| (ns.clone(), split_plural(key).map_or(key.as_str(), |(b, _)| b).to_string()))
+            .map(|(ns, key)| {
+                (
+                    ns.clone(),
+                    split_plural(key)
+                        .map_or(key.as_str(), |(b, _)| b)
+                        .to_string(),
+                )
+            })
             .collect()
     };
     let (ours, theirs) = (base_keys(texts), base_keys(reference));
     if let Some((ns, key)) = theirs.difference(&ours).next() {
-        return Err(format!("locales/{code}/{ns}.json lacks `{key}` (locales/{DEFAULT} has it)").into());
+        return Err(
+            format!("locales/{code}/{ns}.json lacks `{key}` (locales/{DEFAULT} has it)").into(),
+        );
     }
     if let Some((ns, key)) = ours.difference(&theirs).next() {
-        return Err(format!("locales/{code}/{ns}.json has `{key}`, which locales/{DEFAULT} lacks").into());
+        return Err(
+            format!("locales/{code}/{ns}.json has `{key}`, which locales/{DEFAULT} lacks").into(),
+        );
     }
     for (ns, base) in plurals {
         if !texts.contains_key(&(ns.clone(), format!("{base}_other"))) {

@@ -178,7 +178,9 @@ macro_rules! t_in {
 /// Every plain (not plural) key with its name (`"mail.hello"`), for tests that look at them all.
 #[cfg(feature = "ssr")]
 pub fn named_keys() -> impl Iterator<Item = (&'static str, Key)> {
-    texts::NAMES.iter().map(|(name, index)| (*name, Key(*index)))
+    texts::NAMES
+        .iter()
+        .map(|(name, index)| (*name, Key(*index)))
 }
 
 /// A text by its name (`"mail"`, `"hello"`), for the email templates; `None` when no such key.
@@ -502,7 +504,10 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled_by_name_and_unknown_ones_are_kept() {
-        assert_eq!(fill("{{ a }} and {{b}}", &[("a", &1), ("b", &"two")]), "1 and two");
+        assert_eq!(
+            fill("{{ a }} and {{b}}", &[("a", &1), ("b", &"two")]),
+            "1 and two"
+        );
         assert_eq!(fill("{{ missing }}!", &[]), "{{ missing }}!");
         assert_eq!(fill("open {{ end", &[]), "open {{ end");
     }

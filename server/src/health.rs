@@ -50,6 +50,31 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// `GET /readyz/process`: whether this process can serve (its database pool answers), and
+/// nothing shared with the other replicas. An orchestrator takes a replica out of service on
+/// it: a stalled mail worker is every replica's problem at once, and taking them all out would
+/// turn a late email into an outage, so it is left to `/readyz`, the
+/// `email_outbox_oldest_pending_age_seconds` metric and its alert.
+pub async fn readyz_process(State(state): State<AppState>) -> impl IntoResponse {
+    match check_database(&state.pool).await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "checks": { "database": "ok" } })),
+        ),
+        Err(cause) => {
+            tracing::warn!(error.cause = %cause, "process readiness: database not answering");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({
+                    "status": "unavailable",
+                    "failed": ["database"],
+                    "checks": { "database": "unavailable" },
+                })),
+            )
+        }
+    }
+}
+
 /// Whether the oldest pending email has waited longer than `stall_after`: then the mail worker
 /// of every replica is stuck, or SMTP has refused or ignored it for that long.
 async fn mail_check(pool: &PgPool, stall_after: Option<Duration>) -> &'static str {

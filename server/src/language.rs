@@ -30,7 +30,9 @@ pub async fn choose(State(state): State<AppState>, mut request: Request, next: N
         return next.run(request).await;
     }
     let is_page = matches!(*request.method(), Method::GET | Method::HEAD)
-        && !["/api/", "/docs"].iter().any(|prefix| path.starts_with(prefix));
+        && !["/api/", "/docs"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix));
     let headers = request.headers();
     let cookie = language::cookie_value(headers).map(str::to_owned);
     let stored = match cookie.as_deref().and_then(language::supported) {
@@ -44,8 +46,14 @@ pub async fn choose(State(state): State<AppState>, mut request: Request, next: N
     request.extensions_mut().insert(locale);
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(locale.code()));
-    headers.append(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
+    headers.insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(locale.code()),
+    );
+    headers.append(
+        header::VARY,
+        HeaderValue::from_static("Accept-Language, Cookie"),
+    );
     response
 }
 
@@ -117,13 +125,17 @@ pub async fn texts(
     if let Some(compressed) = takes_brotli.then(|| brotli_of(&file, json)).flatten() {
         let mut response = compressed.into_response();
         for (name, value) in headers_of(Some("br")) {
-            response.headers_mut().insert(name, HeaderValue::from_static(value));
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
         }
         return response;
     }
     let mut response = json.into_response();
     for (name, value) in headers_of(None) {
-        response.headers_mut().insert(name, HeaderValue::from_static(value));
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_static(value));
     }
     response
 }
@@ -132,7 +144,9 @@ pub async fn texts(
 fn brotli_of(file: &str, json: &'static str) -> Option<axum::body::Bytes> {
     use std::{collections::HashMap, sync::Mutex};
     static DONE: Mutex<Option<HashMap<String, Option<axum::body::Bytes>>>> = Mutex::new(None);
-    let mut done = DONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut done = DONE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     done.get_or_insert_with(HashMap::new)
         .entry(file.to_string())
         .or_insert_with(|| {

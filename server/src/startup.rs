@@ -283,6 +283,7 @@ pub fn router(state: AppState, dev_mailbox: bool) -> Router {
     let pages_and_api = pages_and_api
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/readyz/process", get(health::readyz_process))
         .route("/language", get(language::switch))
         .route("/texts/{file}", get(language::texts))
         .merge(api_docs(&state))
@@ -293,7 +294,10 @@ pub fn router(state: AppState, dev_mailbox: bool) -> Router {
             move || shell(options.clone())
         })
         .fallback(file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn_with_state(state.clone(), language::choose))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            language::choose,
+        ))
         .with_state(state);
     with_middleware(pages_and_api, request_timeout)
 }

@@ -99,7 +99,8 @@ pub fn remember_language(request: &Request, picked: Option<crate::language::Loca
     if crate::language::cookie_value(&request.headers).is_some() {
         return;
     }
-    let cookie = crate::language::cookie(Some(picked), request.state.settings.http.secure_cookies());
+    let cookie =
+        crate::language::cookie(Some(picked), request.state.settings.http.secure_cookies());
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         set_cookie(value);
     }

@@ -123,7 +123,11 @@ fn LanguageSwitcher() -> impl IntoView {
     let back = move || {
         let path = location.pathname.get();
         let query = location.search.get();
-        let back = if query.is_empty() { path } else { format!("{path}?{query}") };
+        let back = if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{query}")
+        };
         crate::browser::encode_query_value(&back)
     };
     view! {

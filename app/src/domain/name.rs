@@ -1,5 +1,5 @@
-use crate::t;
 use super::{FieldError, is_forbidden_char};
+use crate::t;
 
 /// A first name or surname: 1–100 characters after trimming, no control characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,7 +14,10 @@ impl PersonName {
             return Err(FieldError::new(t!(fields.required)));
         }
         if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(FieldError::new(t!(fields.at_most_chars, max = Self::MAX_CHARS)));
+            return Err(FieldError::new(t!(
+                fields.at_most_chars,
+                max = Self::MAX_CHARS
+            )));
         }
         if trimmed.chars().any(is_forbidden_char) {
             return Err(FieldError::new(t!(fields.control_chars)));

@@ -17,10 +17,16 @@ impl Password {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let chars = raw.chars().count();
         if chars < PASSWORD_MIN_CHARS {
-            return Err(FieldError::new(t!(fields.at_least_chars, min = PASSWORD_MIN_CHARS)));
+            return Err(FieldError::new(t!(
+                fields.at_least_chars,
+                min = PASSWORD_MIN_CHARS
+            )));
         }
         if chars > PASSWORD_MAX_CHARS {
-            return Err(FieldError::new(t!(fields.at_most_chars, max = PASSWORD_MAX_CHARS)));
+            return Err(FieldError::new(t!(
+                fields.at_most_chars,
+                max = PASSWORD_MAX_CHARS
+            )));
         }
         #[cfg(feature = "ssr")]
         if common::is_common(raw) {

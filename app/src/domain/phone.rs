@@ -1,5 +1,5 @@
-use crate::t;
 use super::FieldError;
+use crate::t;
 
 /// Longest input worth handing to the parser: E.164 has at most 15 digits; spaces, dashes and
 /// brackets fit comfortably in 32 characters.
@@ -45,9 +45,7 @@ mod server {
     impl PhoneNumber {
         pub fn parse(raw: &str, default_region: Region) -> Result<Self, FieldError> {
             check_phone_shape(raw)?;
-            let invalid = || {
-                FieldError::new(t!(fields.phone_invalid))
-            };
+            let invalid = || FieldError::new(t!(fields.phone_invalid));
             let raw = raw.trim();
             // A number with its country code must not depend on the default region (the
             // parser would otherwise strip e.g. a US trunk prefix "1" after "+43").

@@ -84,7 +84,6 @@ pub fn human_duration(secs: u64) -> String {
 
 /// The same in a given language (emails).
 #[cfg(feature = "ssr")]
-
 pub fn human_duration_in(locale: crate::language::Locale, secs: u64) -> String {
     let (key, count) = duration_parts(secs);
     crate::language::plural_in(locale, key, count)

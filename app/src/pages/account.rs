@@ -120,7 +120,11 @@ fn ProfileForm(profile: Profile) -> impl IntoView {
             let code = language.get_untracked();
             changes.insert(
                 "language".into(),
-                if code.is_empty() { serde_json::Value::Null } else { code.into() },
+                if code.is_empty() {
+                    serde_json::Value::Null
+                } else {
+                    code.into()
+                },
             );
             save.dispatch(UpdateProfile { changes });
         } else {

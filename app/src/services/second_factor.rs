@@ -660,7 +660,7 @@ async fn judge(
             events::record(&mut *tx, user_id, EventKind::RecoveryCodeUsed, client).await?;
             let left = factors_of(&mut *tx, user_id).await?.recovery_codes_left;
             notify(&mut *tx, state, owner, |l| {
-                let left = u64::try_from(left).unwrap_or(0);
+                let left = u64::from(left);
                 (
                     t_in!(l, mail.recovery_code_used_subject),
                     crate::language::plural_in(

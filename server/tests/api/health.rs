@@ -76,6 +76,12 @@ async fn readyz_answers_503_once_the_database_is_gone() {
 
     let response = app.get("/readyz").await;
     assert_eq!(response.status(), 503);
+    let response = app.get("/readyz/process").await;
+    assert_eq!(
+        response.status(),
+        503,
+        "without its database this process cannot serve"
+    );
 }
 
 #[tokio::test]

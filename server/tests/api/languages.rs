@@ -29,7 +29,10 @@ async fn page(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (String, S
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_default()
         .to_string();
-    assert_eq!(language, lang, "{path}: Content-Language and <html lang> agree");
+    assert_eq!(
+        language, lang,
+        "{path}: Content-Language and <html lang> agree"
+    );
     (language, lang, html)
 }
 
@@ -55,7 +58,7 @@ async fn session_cookie(app: &TestApp, person: &Person) -> String {
 
 #[tokio::test]
 async fn the_header_picks_a_language_by_quality_and_region_and_an_unknown_one_falls_back_to_english()
-{
+ {
     let app = spawn_app().await;
     let (language, _, html) = page(&app, "/", &[("accept-language", "fr-CH, de;q=0.8")]).await;
     assert_eq!(language, "fr");
@@ -85,7 +88,10 @@ async fn the_header_picks_a_language_by_quality_and_region_and_an_unknown_one_fa
     let strings: Vec<String> = file.json().await.expect("a JSON array of texts");
     assert!(strings.iter().any(|s| s == "Ihr Konto – richtig gemacht."));
     assert!(!strings.iter().any(|s| s == "Your account, done properly."));
-    assert_eq!(app.get("/texts/de.0000000000000000.json").await.status(), 404);
+    assert_eq!(
+        app.get("/texts/de.0000000000000000.json").await.status(),
+        404
+    );
 }
 
 #[tokio::test]
@@ -121,7 +127,10 @@ async fn a_stored_language_beats_the_header_and_the_cookie_beats_both() {
     assert_eq!(language, "en", "the switcher's cookie beats both");
     let unknown = format!("{session}; lang=xx");
     let (language, _, _) = page(&app, "/", &[french, ("cookie", &unknown)]).await;
-    assert_eq!(language, "de", "a cookie naming no language of ours is ignored");
+    assert_eq!(
+        language, "de",
+        "a cookie naming no language of ours is ignored"
+    );
 
     // Signing in again on a browser with no choice of its own hands it the stored language.
     let response = reqwest::Client::new()
@@ -148,11 +157,16 @@ async fn the_switcher_remembers_the_choice_and_goes_back_to_a_page_of_this_site_
         .build()
         .expect("a client");
     let switch = |query: &str| client.get(app.url(&format!("/language?{query}"))).send();
-    let response = switch("set=fr&back=/products%3Fkeyword%3Dtea").await.expect("switch");
+    let response = switch("set=fr&back=/products%3Fkeyword%3Dtea")
+        .await
+        .expect("switch");
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], "/products?keyword=tea");
     let cookie = response.headers()[SET_COOKIE].to_str().unwrap_or_default();
-    assert!(cookie.starts_with("lang=fr; Path=/; Max-Age=31536000; SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.starts_with("lang=fr; Path=/; Max-Age=31536000; SameSite=Lax"),
+        "{cookie}"
+    );
     let response = switch("set=de&back=//evil.example/").await.expect("switch");
     assert_eq!(response.headers()["location"], "/");
     let response = switch("set=xx&back=/login").await.expect("switch");
@@ -164,8 +178,17 @@ async fn the_switcher_remembers_the_choice_and_goes_back_to_a_page_of_this_site_
 async fn update_profile_takes_a_language_of_ours_or_null_and_refuses_anything_else() {
     let app = spawn_app().await;
     let person = app.activated_person().await;
-    assert_eq!(app.login(&person.email, &person.password).await.status(), 200);
-    for refused in [json!("xx"), json!("fr-FR"), json!("FR"), json!(7), json!(["fr"])] {
+    assert_eq!(
+        app.login(&person.email, &person.password).await.status(),
+        200
+    );
+    for refused in [
+        json!("xx"),
+        json!("fr-FR"),
+        json!("FR"),
+        json!(7),
+        json!(["fr"]),
+    ] {
         let response = app
             .post_json("/api/update-profile", &json!({ "language": refused }))
             .await;
@@ -208,8 +231,10 @@ async fn api_error_messages_are_in_the_requests_language_and_their_codes_are_not
         let response = reqwest::Client::new()
             .post(app.url("/api/register"))
             .header(ACCEPT_LANGUAGE, language)
-            .json(&json!({"first_name": "", "last_name": "L", "email": "a@example.com",
-                          "phone_number": "+442079460958", "password": "long enough password"}))
+            .json(
+                &json!({"first_name": "", "last_name": "L", "email": "a@example.com",
+                          "phone_number": "+442079460958", "password": "long enough password"}),
+            )
             .send()
             .await
             .expect("register");
@@ -244,15 +269,31 @@ async fn emails_go_out_in_the_registrations_language_then_in_the_one_picked() {
     assert_eq!(response.status(), 201);
     let activation = app.mail.wait_for(&person.email).await;
     assert_eq!(activation.header("content-language").as_deref(), Some("de"));
-    assert!(activation.subject().ends_with("ist Ihr Aktivierungscode"), "{}", activation.subject());
+    assert!(
+        activation.subject().ends_with("ist Ihr Aktivierungscode"),
+        "{}",
+        activation.subject()
+    );
     let text = activation.text_body();
-    assert!(text.contains(&format!("Hallo {},", person.first_name)), "{text}");
-    assert!(text.contains("Er läuft in einer Minute ab") || text.contains("Er läuft in"), "{text}");
+    assert!(
+        text.contains(&format!("Hallo {},", person.first_name)),
+        "{text}"
+    );
+    assert!(
+        text.contains("Er läuft in einer Minute ab") || text.contains("Er läuft in"),
+        "{text}"
+    );
     assert!(activation.html_body().contains("<html lang=\"de\">"));
-    assert_eq!(app.activate(&person, &activation.code()).await.status(), 200);
+    assert_eq!(
+        app.activate(&person, &activation.code()).await.status(),
+        200
+    );
 
     // Picked on the account page: the next email follows it, whatever the browser says.
-    assert_eq!(app.login(&person.email, &person.password).await.status(), 200);
+    assert_eq!(
+        app.login(&person.email, &person.password).await.status(),
+        200
+    );
     let response = app
         .post_json("/api/update-profile", &json!({"language": "fr"}))
         .await;
@@ -265,7 +306,12 @@ async fn emails_go_out_in_the_registrations_language_then_in_the_one_picked() {
         .send()
         .await
         .expect("change the password");
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+    assert_eq!(
+        response.status(),
+        200,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
     let notice = loop {
         let mails = app.mail.to(&person.email).await;
         if let Some(notice) = mails.into_iter().nth(1) {
@@ -275,8 +321,14 @@ async fn emails_go_out_in_the_registrations_language_then_in_the_one_picked() {
     };
     assert_eq!(notice.header("content-language").as_deref(), Some("fr"));
     let text = notice.text_body();
-    assert!(text.starts_with(&format!("Bonjour {},", person.first_name)), "{text}");
-    assert!(text.contains("Le mot de passe de votre compte vient d’être modifié"), "{text}");
+    assert!(
+        text.starts_with(&format!("Bonjour {},", person.first_name)),
+        "{text}"
+    );
+    assert!(
+        text.contains("Le mot de passe de votre compte vient d’être modifié"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -288,7 +340,16 @@ async fn pages_show_texts_never_the_names_of_their_keys() {
         .filter_map(|entry| entry.path().file_stem()?.to_str().map(str::to_string))
         .collect::<Vec<_>>();
     assert!(namespaces.len() >= 5, "{namespaces:?}");
-    for path in ["/", "/register", "/activate", "/login", "/forgot-password", "/products", "/cart", "/nowhere"] {
+    for path in [
+        "/",
+        "/register",
+        "/activate",
+        "/login",
+        "/forgot-password",
+        "/products",
+        "/cart",
+        "/nowhere",
+    ] {
         for language in ["en", "fr", "de"] {
             let response = reqwest::Client::new()
                 .get(app.url(path))
@@ -297,13 +358,18 @@ async fn pages_show_texts_never_the_names_of_their_keys() {
                 .await
                 .expect("GET a page");
             let page = response.text().await.expect("the page");
-            assert!(page.contains(&format!("<html lang=\"{language}\"")), "{path} {language}");
+            assert!(
+                page.contains(&format!("<html lang=\"{language}\"")),
+                "{path} {language}"
+            );
             // What a person reads: the page without its scripts.
             let mut html = String::new();
             let mut rest = page.as_str();
             while let Some(start) = rest.find("<script") {
                 html.push_str(&rest[..start]);
-                rest = rest[start..].split_once("</script>").map_or("", |(_, after)| after);
+                rest = rest[start..]
+                    .split_once("</script>")
+                    .map_or("", |(_, after)| after);
             }
             html.push_str(rest);
             for namespace in &namespaces {

@@ -304,6 +304,11 @@ async fn readyz_reports_the_mail_worker_stalled_when_an_email_waits_too_long() {
     assert_eq!(body["failed"], serde_json::json!(["mail"]));
     assert_eq!(body["checks"]["mail"], "stalled");
     assert_eq!(body["checks"]["database"], "ok");
+    // This process can still serve: the probe an orchestrator reads keeps it in service.
+    let response = app.get("/readyz/process").await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["checks"], serde_json::json!({"database": "ok"}));
 
     let scraped = scrape(&app).await;
     assert_eq!(

@@ -290,7 +290,12 @@ pub fn notice_email(
         locale,
         context! { first_name, subject, body, login_url => link(login_url) },
     )?;
-    Ok(OutgoingEmail::lasting((kind, locale), recipient, subject, bodies))
+    Ok(OutgoingEmail::lasting(
+        (kind, locale),
+        recipient,
+        subject,
+        bodies,
+    ))
 }
 
 /// What an attempt to create an account came to, told to the address it named (instead of an
@@ -323,7 +328,12 @@ pub fn attempt_email(message: AttemptMessage<'_>) -> Result<OutgoingEmail, ApiEr
         language,
         context! { first_name, subject, body, action, url => link(url) },
     )?;
-    Ok(OutgoingEmail::lasting((kind, language), recipient, subject, bodies))
+    Ok(OutgoingEmail::lasting(
+        (kind, language),
+        recipient,
+        subject,
+        bodies,
+    ))
 }
 
 /// The confirmation of a placed order: every line, the total and a link to the order; prices
@@ -420,8 +430,15 @@ mod tests {
                 ttl: Duration::from_secs(600),
             };
             vec![
-                activation_email(locale, "ada@example.com", "<Ada>", "0427", Duration::from_secs(60), "http://x/activate")
-                    .expect("activation"),
+                activation_email(
+                    locale,
+                    "ada@example.com",
+                    "<Ada>",
+                    "0427",
+                    Duration::from_secs(60),
+                    "http://x/activate",
+                )
+                .expect("activation"),
                 code_email(code(EmailKind::PasswordReset)).expect("code"),
                 notice_email(
                     (EmailKind::Goodbye, locale),
@@ -443,8 +460,14 @@ mod tests {
                     url: "http://x/login",
                 })
                 .expect("attempt"),
-                order_email(locale, "ada@example.com", "<Ada>", &sample_order(), "http://x/orders/1")
-                    .expect("order"),
+                order_email(
+                    locale,
+                    "ada@example.com",
+                    "<Ada>",
+                    &sample_order(),
+                    "http://x/orders/1",
+                )
+                .expect("order"),
             ]
         };
         let english: Vec<&str> = named_keys()
@@ -458,7 +481,11 @@ mod tests {
                 for body in [&email.subject, &email.text, &email.html] {
                     assert!(!body.contains("{{") && !body.contains("mail."), "{body}");
                 }
-                assert!(email.html.contains(&format!(r#"<html lang="{}">"#, locale.code())));
+                assert!(
+                    email
+                        .html
+                        .contains(&format!(r#"<html lang="{}">"#, locale.code()))
+                );
                 assert!(email.html.contains("&lt;Ada&gt;") && !email.html.contains("<Ada>"));
                 assert!(email.text.contains("<Ada>"));
                 if *locale != Locale::En {
