@@ -105,21 +105,37 @@ impl<'a> Entity<'a> {
 /// A header value made of RFC 2047 encoded words (`=?utf-8?b?…?=`, the white space between them
 /// not part of the text), decoded; any other value as it is.
 fn decode_words(value: &str) -> String {
-    let words: Option<Vec<Vec<u8>>> = value
-        .split_whitespace()
-        .map(|word| {
-            let prefix = word.get(..10)?;
-            let encoded = word[10..].strip_suffix("?=")?;
-            if !prefix.eq_ignore_ascii_case("=?utf-8?b?") {
-                return None;
+    // Words as the header has them: an encoded word (`=?utf-8?b?…?=`) is decoded; the space
+    // between two encoded words is dropped (RFC 2047, 6.2), any other is kept.
+    let decode = |word: &str| -> Option<String> {
+        let prefix = word.get(..10)?;
+        if !prefix.eq_ignore_ascii_case("=?utf-8?b?") {
+            return None;
+        }
+        let encoded = word[10..].strip_suffix("?=")?;
+        String::from_utf8(STANDARD.decode(encoded).ok()?).ok()
+    };
+    let mut out = String::new();
+    let mut previous_encoded = false;
+    for (index, word) in value.split(' ').enumerate() {
+        match decode(word) {
+            Some(text) => {
+                if index > 0 && !previous_encoded {
+                    out.push(' ');
+                }
+                out.push_str(&text);
+                previous_encoded = true;
             }
-            STANDARD.decode(encoded).ok()
-        })
-        .collect();
-    words
-        .filter(|words| !words.is_empty())
-        .and_then(|words| String::from_utf8(words.concat()).ok())
-        .unwrap_or_else(|| value.to_string())
+            None => {
+                if index > 0 {
+                    out.push(' ');
+                }
+                out.push_str(word);
+                previous_encoded = false;
+            }
+        }
+    }
+    out
 }
 
 /// The media type of a `Content-Type` value, lower-cased: `text/plain`, `multipart/alternative`.
