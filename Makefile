@@ -6,7 +6,7 @@ DEV_PG_DIR ?= .data/postgres
 DEV_PG_PORT ?= 54329
 export DEV_PG_DIR DEV_PG_PORT
 
-.PHONY: help run watch admin seed cluster test lint unit e2e size lighthouse bench soak db stop-db tools fmt
+.PHONY: help run watch admin seed cluster kubernetes test lint unit e2e size lighthouse bench soak db stop-db tools fmt
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ seed: ## Fill the database `make run` uses with ~40 demo products (again: adds n
 
 cluster: ## Serve the release build from 3 app servers behind nginx at https://127.0.0.1:8443 (REPLICAS=2 for two)
 	@scripts/cluster.sh $(REPLICAS)
+
+kubernetes: ## Render deploy/kubernetes/ with kubectl kustomize, validate it against Kubernetes 1.32, check it against the code
+	@scripts/kubernetes.sh
 
 test: ## Every check and test: fmt, clippy (server and WASM), unit, integration, end-to-end
 	@scripts/test.sh all

@@ -188,6 +188,9 @@ wasm_lane() {
 if [ "$what" = all ] || [ "$what" = lint ]; then
   step "rustfmt" cargo fmt --all --check
 fi
+if [ "$what" = all ]; then
+  step "Kubernetes manifests (kustomize, schemas, drift)" scripts/kubernetes.sh
+fi
 if [ "$what" = lint ]; then
   step "clippy (WASM build)" cargo clippy -p frontend -p app --target wasm32-unknown-unknown \
     --target-dir target/front --profile wasm-release -- -D warnings
