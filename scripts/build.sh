@@ -33,7 +33,10 @@ front_inputs() {
     printf '%s\n' Cargo.lock scripts/build.sh end2end/package-lock.json
     find . -name Cargo.toml -not -path './target/*' -not -path './end2end/*'
     find .cargo style public -type f
-  } | sort -u | xargs sha256sum || return 1
+  } | sort -u | while IFS= read -r path; do
+    # A folder the build reads as a whole (the translations, `app/locales`): every file in it.
+    if [ -d "$path" ]; then find "$path" -type f; else printf '%s\n' "$path"; fi
+  done | sort -u | xargs sha256sum || return 1
   rustc -vV && cargo leptos --version && wasm-bindgen --version && wasm-opt --version
   env | grep -E '^(RUSTFLAGS|RUSTC|CARGO_BUILD|CARGO_ENCODED|CARGO_PROFILE|CARGO_TARGET|LEPTOS_)' | sort || true
 }

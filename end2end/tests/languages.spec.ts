@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { expectAccessible, waitForHydration } from './helpers';
 import { activatedPerson, newPerson, origin, readCode, readSubjects } from './mailbox';
@@ -6,7 +7,7 @@ import { openLogin, signIn } from './session';
 
 /** A language's texts of one namespace, read from the same files the app is built from. */
 function texts(language: string, namespace: string): Record<string, string> {
-  const path = new URL(`../../app/locales/${language}/${namespace}.json`, import.meta.url);
+  const path = join(process.cwd(), '..', 'app', 'locales', language, `${namespace}.json`);
   return JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>;
 }
 
