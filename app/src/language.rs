@@ -30,7 +30,9 @@ pub struct Plural(pub usize);
 
 const OTHER: usize = 5;
 
-/// The text of `key` in this page's language.
+/// The text of `key` in this page's language. Never inlined: every `t!` of every page calls it,
+/// and a call is a few bytes of WASM where its body would be a few dozen.
+#[inline(never)]
 pub fn text(key: Key) -> &'static str {
     slot(key.0)
 }
@@ -61,6 +63,7 @@ pub fn text_in(locale: Locale, key: Key) -> &'static str {
 }
 
 /// The text for `count` in this page's language, `{{ count }}` filled in.
+#[inline(never)]
 pub fn plural(key: Plural, count: u64) -> String {
     let category = category(page_language(), count);
     let text = match slot(key.0 + category) {
@@ -122,6 +125,7 @@ fn category(locale: Locale, count: u64) -> usize {
 }
 
 /// `text` with each `{{ name }}` replaced by its value (left as it is when none is given).
+#[inline(never)]
 pub fn fill(text: &str, values: &[(&str, &dyn std::fmt::Display)]) -> String {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(text.len() + 16);

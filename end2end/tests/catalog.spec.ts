@@ -210,7 +210,7 @@ test.describe('catalogue and orders', () => {
       // The limit only stops a hang: the mail is there once the outbox worker has handled it.
       await expect
         .poll(() => readSubjects(request, server, person.email), { timeout: 60_000 })
-        .toContain('Your order of 39.70 is confirmed');
+        .toContain('Your order of €39.70 is confirmed');
     });
 
     await test.step('the sold-out teapot is left out by "In stock only"', async () => {

@@ -78,12 +78,12 @@ test('switching to German on the account page changes the page and the next emai
   const german = texts('de', 'account');
   const mail = texts('de', 'mail');
 
-  await page.getByLabel(english.language, { exact: true }).selectOption('de');
+  await page.getByRole('combobox', { name: english.language, exact: true }).selectOption('de');
   await page.getByRole('button', { name: english.save_profile }).click();
   await expect(page.locator('html')).toHaveAttribute('lang', 'de');
   await expect(page.getByRole('heading', { name: german.your_account, level: 1 })).toBeVisible();
   await waitForHydration(page);
-  await expect(page.getByLabel(german.language, { exact: true })).toHaveValue('de');
+  await expect(page.getByRole('combobox', { name: german.language, exact: true })).toHaveValue('de');
   await expectAccessible(page, '/account in German');
   await page.setViewportSize({ width: 360, height: 740 });
   await expectAccessible(page, '/account in German on a phone');
