@@ -18,9 +18,14 @@ import { onPath } from './session';
  * side), and a group of pages adds 8 KiB (home) to 204 KiB (administration). The budgets enforced
  * here are the sizes measured with five groups of pages, with a little room. They stop a page from
  * growing unnoticed; lowering them to the goal is open work.
+ *
+ * Languages (English, French, German) raised them from 330 and 400 KiB: every page now fetches its
+ * language's texts (5.4 KiB in English) and each `t!` costs a call where a literal cost nothing,
+ * 10.5 to 15 KiB a page in all (/products 326.0 → 340.4, /admin 399.7 → 412.6). Winning that back
+ * (texts per group of pages, cheaper text nodes) is open work, with the goal above.
  */
-const FIRST_PAGES_BUDGET_KIB = 330;
-const ANY_PAGE_BUDGET_KIB = 400;
+const FIRST_PAGES_BUDGET_KIB = 345;
+const ANY_PAGE_BUDGET_KIB = 415;
 const GOAL_KIB = { firstPages: 150, anyPage: 250 };
 const FIRST_PAGES = new Set(['/', '/register', '/activate', '/login', '/products']);
 
