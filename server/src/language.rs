@@ -81,9 +81,11 @@ pub struct Switch {
 /// JavaScript; an unknown code changes nothing.
 pub async fn switch(State(state): State<AppState>, Query(switch): Query<Switch>) -> Response {
     // Back to a path of this site only (`session::safe_next`'s rule), the home page otherwise.
+    // (No control characters either: a line break would make no valid `Location`.)
     let back = switch
         .back
         .filter(|back| safe_next(Some(back.clone())) == *back)
+        .filter(|back| !back.chars().any(char::is_control))
         .unwrap_or_else(|| "/".to_string());
     let Some(locale) = language::supported(&switch.set) else {
         return Redirect::to(&back).into_response();

@@ -15,7 +15,7 @@ async fn page(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (String, S
         request = request.header(*name, *value);
     }
     let response = request.send().await.expect("GET a page");
-    assert_eq!(response.status(), 200, "{path}");
+    let status = response.status();
     let language = response
         .headers()
         .get(CONTENT_LANGUAGE)
@@ -23,6 +23,7 @@ async fn page(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (String, S
         .unwrap_or_default()
         .to_string();
     let html = response.text().await.expect("the page");
+    assert_eq!(status, 200, "{path} with {headers:?}: {html}");
     let lang = html
         .split("<html lang=\"")
         .nth(1)
@@ -169,6 +170,27 @@ async fn the_switcher_remembers_the_choice_and_goes_back_to_a_page_of_this_site_
     );
     let response = switch("set=de&back=//evil.example/").await.expect("switch");
     assert_eq!(response.headers()["location"], "/");
+    for hostile in [
+        "/%0D%0ASet-Cookie:%20x=1",
+        "/%00",
+        "/%7F",
+        "%2F%2Fevil.example",
+    ] {
+        let response = switch(&format!("set=de&back={hostile}"))
+            .await
+            .expect("switch");
+        assert_eq!(response.status(), 303, "{hostile}");
+        assert_eq!(response.headers()["location"], "/", "{hostile}");
+    }
+    let response = switch("set=&back=/").await.expect("switch");
+    assert_eq!(response.status(), 303);
+    assert!(response.headers().get(SET_COOKIE).is_none());
+    let response = switch("back=/").await.expect("switch");
+    assert!(
+        response.status().is_client_error(),
+        "no language named: {}",
+        response.status()
+    );
     let response = switch("set=xx&back=/login").await.expect("switch");
     assert_eq!(response.headers()["location"], "/login");
     assert!(response.headers().get(SET_COOKIE).is_none());
