@@ -290,7 +290,7 @@ pub async fn catch_panics(request: Request, next: Next) -> Response {
             } else {
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    Html(app::pages::error::server_error_document(request_id)),
+                    Html(app::pages::error::server_error_document(request_id, locale)),
                 )
                     .into_response()
             }

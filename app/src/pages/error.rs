@@ -18,16 +18,24 @@ pub fn ServerError(request_id: Option<String>) -> impl IntoView {
 }
 
 /// A whole HTML document around [`ServerError`], for the server to send when rendering the app
-/// itself is what failed. It loads the stylesheet but no script.
+/// itself is what failed, in `locale` (the request's). It loads the stylesheet but no script.
 #[cfg(feature = "ssr")]
-pub fn server_error_document(request_id: Option<String>) -> String {
-    let body = Owner::new().with(|| view! { <ServerError request_id=request_id /> }.to_html());
+pub fn server_error_document(
+    request_id: Option<String>,
+    locale: crate::language::Locale,
+) -> String {
+    let body = Owner::new().with(|| {
+        provide_context(locale);
+        view! { <ServerError request_id=request_id /> }.to_html()
+    });
     let stylesheet = &crate::infra::assets::Assets::get().stylesheet;
+    let lang = locale.code();
+    let title = crate::t_in!(locale, pages.error_heading);
     format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"color-scheme\" content=\"light dark\">\
-         <title>Something went wrong · Accounts</title>\
+         <title>{title} · Accounts</title>\
          <link rel=\"stylesheet\" href=\"{stylesheet}\"></head>\
          <body><main id=\"main\" class=\"container main\">{body}</main></body></html>"
     )

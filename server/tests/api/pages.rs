@@ -205,6 +205,29 @@ async fn a_panic_becomes_a_500_page_that_reveals_nothing() {
         "the page gives the request id as a reference"
     );
     assert!(!html.contains("secret internal detail"));
+    assert!(
+        html.starts_with("<!DOCTYPE html><html lang=\"en\">"),
+        "{html}"
+    );
+
+    // In the reader's language, like every page.
+    let response = client
+        .get(format!("{address}/boom"))
+        .header("accept-language", "de-DE, de;q=0.9")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 500);
+    let html = response.text().await.expect("body");
+    assert!(
+        html.starts_with("<!DOCTYPE html><html lang=\"de\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<title>Etwas ist schiefgelaufen · Accounts</title>"),
+        "{html}"
+    );
+    assert!(!html.contains("Something went wrong"), "{html}");
 
     let response = client
         .get(format!("{address}/api/boom"))
