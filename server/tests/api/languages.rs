@@ -7,10 +7,21 @@ use serde_json::json;
 
 use crate::helpers::{Person, TestApp, body, spawn_app};
 
-/// A page fetched with these headers and no cookie store: its `Content-Language`, its
-/// `<html lang>` and its HTML.
-async fn page(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (String, String, String) {
-    let mut request = reqwest::Client::new().get(app.url(path));
+/// A client without a cookie store (each test's requests say their own headers), kept for the
+/// whole test: one connection, as a browser keeps one.
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+/// A page fetched by `client` with these headers: its `Content-Language`, its `<html lang>` and
+/// its HTML.
+async fn page(
+    client: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (String, String, String) {
+    let mut request = client.get(app.url(path));
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -61,19 +72,32 @@ async fn session_cookie(app: &TestApp, person: &Person) -> String {
 async fn the_header_picks_a_language_by_quality_and_region_and_an_unknown_one_falls_back_to_english()
  {
     let app = spawn_app().await;
-    let (language, _, html) = page(&app, "/", &[("accept-language", "fr-CH, de;q=0.8")]).await;
+    let client = plain_client();
+    let (language, _, html) = page(
+        &client,
+        &app,
+        "/",
+        &[("accept-language", "fr-CH, de;q=0.8")],
+    )
+    .await;
     assert_eq!(language, "fr");
     assert!(html.contains("Votre compte, fait correctement."), "{html}");
-    let (language, _, html) = page(&app, "/", &[("accept-language", "de;q=0.9, fr;q=0.5")]).await;
+    let (language, _, html) = page(
+        &client,
+        &app,
+        "/",
+        &[("accept-language", "de;q=0.9, fr;q=0.5")],
+    )
+    .await;
     assert_eq!(language, "de");
     assert!(html.contains("Ihr Konto – richtig gemacht."));
     for header in ["es, it;q=0.5", "*", "", "fr;q=0"] {
-        let (language, _, html) = page(&app, "/", &[("accept-language", header)]).await;
+        let (language, _, html) = page(&client, &app, "/", &[("accept-language", header)]).await;
         assert_eq!(language, "en", "{header:?}");
         assert!(html.contains("Your account, done properly."));
     }
     // The browser gets its language's texts only, from a file named by their hash.
-    let (_, _, html) = page(&app, "/", &[("accept-language", "de")]).await;
+    let (_, _, html) = page(&client, &app, "/", &[("accept-language", "de")]).await;
     let texts = html
         .split("\"/texts/")
         .nth(1)
@@ -120,14 +144,15 @@ async fn a_stored_language_beats_the_header_and_the_cookie_beats_both() {
     );
     assert_eq!(body(response).await["language"], "de");
 
+    let client = plain_client();
     let french = ("accept-language", "fr-FR, fr;q=0.9");
-    let (language, _, _) = page(&app, "/", &[french, ("cookie", &session)]).await;
+    let (language, _, _) = page(&client, &app, "/", &[french, ("cookie", &session)]).await;
     assert_eq!(language, "de", "the stored language beats the header");
     let both = format!("{session}; lang=en");
-    let (language, _, _) = page(&app, "/", &[french, ("cookie", &both)]).await;
+    let (language, _, _) = page(&client, &app, "/", &[french, ("cookie", &both)]).await;
     assert_eq!(language, "en", "the switcher's cookie beats both");
     let unknown = format!("{session}; lang=xx");
-    let (language, _, _) = page(&app, "/", &[french, ("cookie", &unknown)]).await;
+    let (language, _, _) = page(&client, &app, "/", &[french, ("cookie", &unknown)]).await;
     assert_eq!(
         language, "de",
         "a cookie naming no language of ours is ignored"
@@ -234,9 +259,10 @@ async fn update_profile_takes_a_language_of_ours_or_null_and_refuses_anything_el
 #[tokio::test]
 async fn api_error_messages_are_in_the_requests_language_and_their_codes_are_not() {
     let app = spawn_app().await;
+    let client = plain_client();
     let mut messages = Vec::new();
     for language in ["en", "fr", "de"] {
-        let response = reqwest::Client::new()
+        let response = client
             .post(app.url("/api/login"))
             .header(ACCEPT_LANGUAGE, language)
             .json(&json!({"email": "nobody@example.com", "password": "wrong password here"}))
@@ -250,7 +276,7 @@ async fn api_error_messages_are_in_the_requests_language_and_their_codes_are_not
         messages.push(error["message"].as_str().unwrap_or_default().to_string());
 
         // A field the server refuses: the same field and code, the sentence in the language.
-        let response = reqwest::Client::new()
+        let response = client
             .post(app.url("/api/register"))
             .header(ACCEPT_LANGUAGE, language)
             .json(
@@ -362,6 +388,7 @@ async fn pages_show_texts_never_the_names_of_their_keys() {
         .filter_map(|entry| entry.path().file_stem()?.to_str().map(str::to_string))
         .collect::<Vec<_>>();
     assert!(namespaces.len() >= 5, "{namespaces:?}");
+    let client = plain_client();
     for path in [
         "/",
         "/register",
@@ -373,7 +400,7 @@ async fn pages_show_texts_never_the_names_of_their_keys() {
         "/nowhere",
     ] {
         for language in ["en", "fr", "de"] {
-            let response = reqwest::Client::new()
+            let response = client
                 .get(app.url(path))
                 .header(ACCEPT_LANGUAGE, language)
                 .send()
