@@ -10,6 +10,7 @@
 //! server promote --email E    make an existing account an administrator
 //! server demote --email E     make an administrator a plain user (never the last one)
 //! server migrate              apply the migrations and exit (what `make seed` runs first)
+//! server --version            `server 0.1.0 (3f2a9c1e7b)`: the version and the commit built
 //! ```
 
 use std::{
@@ -32,6 +33,7 @@ use crate::{settings::Settings, startup};
 pub enum Command {
     Serve,
     Help,
+    Version,
     CreateAdmin {
         email: String,
         first_name: String,
@@ -52,7 +54,8 @@ pub const USAGE: &str = "usage:
                               standard input (one line), or asked for on a terminal
   server promote --email E    make an existing account an administrator
   server demote --email E     make an administrator a plain user
-  server migrate              apply the database migrations and exit";
+  server migrate              apply the database migrations and exit
+  server --version, -V        print the version (and the commit it was built from)";
 
 /// Parses the arguments after the program name; `Err` is one line for the operator.
 pub fn parse(args: &[String]) -> Result<Command, String> {
@@ -82,6 +85,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             Ok(Command::Serve)
         }
         "help" | "--help" | "-h" => Ok(Command::Help),
+        "--version" | "-V" => {
+            allow(&[])?;
+            Ok(Command::Version)
+        }
         "migrate" => {
             allow(&[])?;
             Ok(Command::Migrate)
@@ -107,6 +114,16 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             })
         }
         other => Err(format!("unknown command `{other}`")),
+    }
+}
+
+/// `server <version>`, and the commit in brackets when the build knew it (`build.rs`): what
+/// `--version` prints, so a running image can be traced to its source.
+pub fn version() -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    match option_env!("SERVER_GIT_COMMIT") {
+        Some(commit) => format!("server {version} ({commit})"),
+        None => format!("server {version}"),
     }
 }
 
@@ -192,7 +209,7 @@ pub async fn run(command: Command, settings: Settings) -> ExitCode {
         Command::SetRole { email, role } => set_role(&state, &email, role).await,
         // Opening the state applied them.
         Command::Migrate => Ok("the database's migrations are applied".to_string()),
-        Command::Serve | Command::Help => Ok(String::new()),
+        Command::Serve | Command::Help | Command::Version => Ok(String::new()),
     };
     match outcome {
         Ok(line) => {
@@ -268,6 +285,8 @@ mod tests {
             })
         );
         assert_eq!(parse(&args("migrate")), Ok(Command::Migrate));
+        assert_eq!(parse(&args("--version")), Ok(Command::Version));
+        assert_eq!(parse(&args("-V")), Ok(Command::Version));
         assert_eq!(
             parse(&args("demote --email a@b.example")),
             Ok(Command::SetRole {
@@ -300,6 +319,7 @@ mod tests {
                 "migrate does not take --email",
             ),
             ("promote a@b.example", "unexpected argument `a@b.example`"),
+            ("--version --email a", "--version does not take --email"),
         ] {
             let error = parse(&args(line)).expect_err(line);
             assert!(error.starts_with(expected), "{line}: {error}");

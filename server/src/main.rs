@@ -10,12 +10,19 @@ use server::{
 /// more than tokio's default 2 MiB of stack per worker thread.
 const WORKER_STACK_BYTES: usize = 8 * 1024 * 1024;
 
-#[allow(clippy::print_stdout, reason = "`server help` prints the usage")]
+#[allow(
+    clippy::print_stdout,
+    reason = "`server help` prints the usage, `--version` the version"
+)]
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = match cli::parse(&args) {
         Ok(Command::Help) => {
             println!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Version) => {
+            println!("{}", cli::version());
             return ExitCode::SUCCESS;
         }
         Ok(command) => command,

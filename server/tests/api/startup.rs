@@ -38,6 +38,34 @@ fn run_server(vars: &[(&str, &str)], limit: Duration) -> std::process::Output {
 }
 
 #[test]
+fn version_prints_the_crate_version_and_the_commit_when_the_build_knew_it() {
+    for flag in ["--version", "-V"] {
+        // No setting at all, and no database: the version needs neither.
+        let output = Command::new(SERVER)
+            .arg(flag)
+            .env_clear()
+            .output()
+            .expect("run the server binary");
+        assert!(output.status.success(), "{flag}: {output:?}");
+        assert!(output.stderr.is_empty(), "{flag}: {output:?}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let line = stdout
+            .strip_suffix('\n')
+            .unwrap_or_else(|| panic!("{flag}: one line: {stdout:?}"));
+        let rest = line
+            .strip_prefix(concat!("server ", env!("CARGO_PKG_VERSION")))
+            .unwrap_or_else(|| panic!("{flag}: {line}"));
+        // ` (3f2a9c1e7b)` when the build ran in a git checkout, nothing otherwise.
+        let commit = rest.strip_prefix(" (").and_then(|r| r.strip_suffix(')'));
+        assert!(
+            rest.is_empty()
+                || commit.is_some_and(|c| c.len() >= 7 && c.chars().all(|c| c.is_ascii_hexdigit())),
+            "{flag}: {line}"
+        );
+    }
+}
+
+#[test]
 fn an_invalid_setting_stops_startup_with_one_clear_line() {
     for (var, value) in [
         ("LOG_FORMAT", "xml"),
