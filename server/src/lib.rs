@@ -2,6 +2,7 @@
 //! integration tests start exactly what `main` starts.
 
 pub mod cli;
+pub mod connections;
 pub mod email_worker;
 pub mod health;
 pub mod language;

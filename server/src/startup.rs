@@ -462,6 +462,7 @@ fn warn_if_codes_are_weak(settings: &Settings) {
 /// command-line subcommands do first.
 pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<PgPool> {
     let pool = connect_with_retry(settings).await?;
+    crate::connections::check(&pool, settings.database.max_connections).await?;
     sqlx::migrate!("../migrations")
         .run(&pool)
         .await

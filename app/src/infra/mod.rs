@@ -9,6 +9,7 @@ pub mod basic_auth;
 pub mod client;
 pub mod codes;
 pub mod config;
+pub mod connections;
 pub mod credentials;
 pub mod db;
 pub mod events;

@@ -19,7 +19,13 @@ const HANG_GUARD: Duration = Duration::from_secs(60);
 /// Runs the server binary with a clean environment plus `vars`, and waits for it to exit (for
 /// at most `limit`, a guard against a hang).
 fn run_server(vars: &[(&str, &str)], limit: Duration) -> std::process::Output {
+    run_command(&[], vars, limit)
+}
+
+/// [`run_server`] with arguments (a subcommand).
+fn run_command(args: &[&str], vars: &[(&str, &str)], limit: Duration) -> std::process::Output {
     let mut child = Command::new(SERVER)
+        .args(args)
         .env_clear()
         .envs(vars.iter().copied())
         .stdout(Stdio::piped())
@@ -179,6 +185,104 @@ fn the_binary_exits_non_zero_when_postgres_stays_down() {
         serde_json::from_str::<serde_json::Value>(line)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
     }
+}
+
+/// `max_connections` less the reserved slots, read on the tests' Postgres.
+async fn available_connections(conn: &mut sqlx::PgConnection) -> u32 {
+    let (max, superuser, reserved): (i32, i32, i32) = sqlx::query_as(
+        "select current_setting('max_connections')::int4,
+                current_setting('superuser_reserved_connections')::int4,
+                coalesce(current_setting('reserved_connections', true), '0')::int4",
+    )
+    .fetch_one(conn)
+    .await
+    .expect("read the limits");
+    u32::try_from(max - superuser - reserved).expect("a positive limit")
+}
+
+#[tokio::test]
+async fn a_pool_postgres_cannot_hold_stops_serve_and_migrate_with_the_numbers() {
+    let (database_url, _) = create_database().await;
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&database_url)
+        .await
+        .expect("connect");
+    let available = available_connections(&mut conn).await;
+    let too_many = (available + 1).to_string();
+    let limit = format!("reserved = {available}");
+    let vars = [
+        ("DATABASE_URL", database_url.as_str()),
+        ("DATABASE_MAX_CONNECTIONS", too_many.as_str()),
+        ("DATABASE_CONNECT_TIMEOUT_SECS", "10"),
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
+        ("METRICS_ADDR", "off"),
+        ("LOG_FORMAT", "json"),
+    ];
+
+    let served = run_server(&vars, HANG_GUARD);
+    assert_eq!(served.status.code(), Some(1), "{served:?}");
+    let stdout = String::from_utf8_lossy(&served.stdout);
+    let refusal = stdout
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("JSON logs"))
+        .find(|line| line["level"] == "ERROR")
+        .unwrap_or_else(|| panic!("an error line: {stdout}"));
+    let message = refusal["message"].as_str().expect("a message");
+    assert!(
+        message.contains(&format!("DATABASE_MAX_CONNECTIONS is {too_many}"))
+            && message.contains(&limit),
+        "{message}"
+    );
+
+    let migrated = run_command(&["migrate"], &vars, HANG_GUARD);
+    assert_eq!(migrated.status.code(), Some(1), "{migrated:?}");
+    let stderr = String::from_utf8_lossy(&migrated.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.starts_with(&format!("error: DATABASE_MAX_CONNECTIONS is {too_many}"))
+            && stderr.contains(&limit),
+        "{stderr}"
+    );
+    // Refused before any migration: a Job with a pool that cannot fit changes nothing.
+    let migrations: Option<String> =
+        sqlx::query_scalar("select to_regclass('_sqlx_migrations')::text")
+            .fetch_one(&mut conn)
+            .await
+            .expect("look for the migrations table");
+    assert_eq!(migrations, None);
+}
+
+#[tokio::test]
+async fn a_pool_that_fits_only_alone_is_a_warning_with_the_numbers() {
+    let (database_url, _) = create_database().await;
+    // This connection stays open while the command runs: someone else is always connected.
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&database_url)
+        .await
+        .expect("connect");
+    let available = available_connections(&mut conn).await;
+    let every_slot = available.to_string();
+    let migrated = run_command(
+        &["migrate"],
+        &[
+            ("DATABASE_URL", database_url.as_str()),
+            ("DATABASE_MAX_CONNECTIONS", every_slot.as_str()),
+            ("DATABASE_CONNECT_TIMEOUT_SECS", "10"),
+        ],
+        HANG_GUARD,
+    );
+    assert!(migrated.status.success(), "{migrated:?}");
+    let stderr = String::from_utf8_lossy(&migrated.stderr);
+    assert!(
+        stderr.starts_with("warning: Postgres may run out of connections: ")
+            && stderr.contains(&format!("+ this pool of {available} = "))
+            && stderr.contains(&format!("reserved = {available}"))
+            && stderr.contains("1 in all"),
+        "{stderr}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&migrated.stdout).trim(),
+        "the database's migrations are applied"
+    );
+    drop(conn);
 }
 
 #[tokio::test]
