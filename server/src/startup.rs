@@ -23,7 +23,7 @@ use axum::{
     routing::{any, get},
 };
 use leptos::config::{Env, LeptosOptions};
-use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, file_and_error_handler, generate_route_list};
 use sqlx::{Connection, PgConnection, PgPool, postgres::PgPoolOptions};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -274,7 +274,7 @@ impl Application {
 /// every request passes through.
 pub fn router(state: AppState, dev_mailbox: bool) -> Router {
     let request_timeout = state.settings.http.request_timeout;
-    let routes = generate_route_list(App);
+    let routes = route_list().to_vec();
     let pkg_dir = state.settings.http.site_root.join("pkg");
     let mut pages_and_api = Router::new();
     if dev_mailbox {
@@ -300,6 +300,17 @@ pub fn router(state: AppState, dev_mailbox: bool) -> Router {
         ))
         .with_state(state);
     with_middleware(pages_and_api, request_timeout)
+}
+
+/// The pages the app serves, listed once per process. Listing them renders the app with every
+/// resource held back by a process-wide switch (`leptos_server::SuppressResourceLoad`): a
+/// resource of a page rendered by another router in the same process, first polled while the
+/// switch is on, would never load, and its page would hang until the time limit (leptos#4773).
+/// The list depends on the code only, so the second router of a process (the tests build many
+/// at once) reuses the first one's.
+pub fn route_list() -> &'static [AxumRouteListing] {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App))
 }
 
 /// The built WASM, JS and CSS under `/pkg`. With hashed names (see `app::infra::assets`) a file
@@ -569,6 +580,16 @@ mod tests {
     use tower::ServiceExt as _;
 
     use super::*;
+
+    /// Listing the routes renders the app with resources switched off process-wide, so it happens
+    /// once: a second router (the tests build one per app, many at once) must not list them
+    /// again while another router's page is loading its resources.
+    #[tokio::test]
+    async fn the_routes_are_listed_once_per_process() {
+        let first = route_list();
+        assert!(first.iter().any(|route| route.path() == "/register"));
+        assert!(std::ptr::eq(first, route_list()));
+    }
 
     /// A `pkg` directory with one file, its brotli copy, and nothing else.
     fn pkg_dir() -> std::path::PathBuf {

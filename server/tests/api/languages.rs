@@ -360,13 +360,10 @@ async fn emails_go_out_in_the_registrations_language_then_in_the_one_picked() {
         "{}",
         response.text().await.unwrap_or_default()
     );
-    let notice = loop {
-        let mails = app.mail.to(&person.email).await;
-        if let Some(notice) = mails.into_iter().nth(1) {
-            break notice;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let notice = app
+        .mail
+        .wait_for_nth(&person.email, 2, crate::smtp::MAIL_WITHIN)
+        .await;
     assert_eq!(notice.header("content-language").as_deref(), Some("fr"));
     let text = notice.text_body();
     assert!(
