@@ -12,6 +12,9 @@
 # CLUSTER_PORT (default 8443) is where nginx serves https; CLUSTER_HTTP_PORT (8080) only
 # redirects there; the app servers listen on CLUSTER_APP_PORT (3101) and the ports after it.
 # Postgres: DATABASE_URL when set, otherwise the project's own (as `make run`).
+# PGBOUNCER=1: the migrations and every app server reach it through Debian's PgBouncer in
+# session mode (scripts/pgbouncer.sh) on CLUSTER_PGBOUNCER_PORT (6432), with Postgres
+# connections for every replica's whole pool (PGBOUNCER_POOL_SIZE to change it).
 #
 # Mail: with SMTP_URL set, the servers run with APP_ENV=production (the settings production
 # demands: an https APP_BASE_URL, a SECRET_KEY of our own, SMTP). Without it they run in
@@ -95,6 +98,20 @@ if [ -z "${DATABASE_URL:-}" ]; then
   log "Postgres is up and stays up between runs; \`make stop-db\` stops it"
 fi
 
+pgbouncer_dir=""
+stop_pgbouncer() { [ -z "$pgbouncer_dir" ] || scripts/pgbouncer.sh stop "$pgbouncer_dir"; }
+if [ -n "${PGBOUNCER:-}" ] && [ "$PGBOUNCER" != 0 ]; then
+  scripts/tools.sh pgbouncer
+  pgbouncer_dir="$dir/pgbouncer"
+  # Session pooling keeps a Postgres connection per client connection: room for every
+  # replica's whole pool (the workers' LISTEN connections are in it) and the migrations.
+  export PGBOUNCER_POOL_SIZE=${PGBOUNCER_POOL_SIZE:-$((replicas * ${DATABASE_MAX_CONNECTIONS:-10} + 2))}
+  DATABASE_URL=$(scripts/pgbouncer.sh start "$pgbouncer_dir" "${CLUSTER_PGBOUNCER_PORT:-6432}" "$DATABASE_URL")
+  export DATABASE_URL
+  trap stop_pgbouncer EXIT
+  trap 'exit 130' INT TERM
+fi
+
 scripts/build.sh release
 # Once, before any server starts (each would otherwise race to apply them at start-up; sqlx's
 # advisory lock makes that safe, but one clear step is easier to read when it fails).
@@ -122,6 +139,7 @@ stop_all() {
   local pid
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}" $nginx_pid; do wait "$pid" 2>/dev/null || true; done
+  stop_pgbouncer
   log "stopped"
 }
 trap stop_all EXIT
@@ -173,6 +191,7 @@ until curl --noproxy '*' -ksS -o /dev/null --max-time 2 "$base_url/healthz" 2>/d
 done
 
 log "$replicas app servers on ports $app_port-$((app_port + replicas - 1)) (logs: $dir/server-*.log; metrics on 127.0.0.1:9101-$((9100 + replicas)))"
+[ -z "$pgbouncer_dir" ] || log "through PgBouncer (session pooling, $PGBOUNCER_POOL_SIZE Postgres connections): $pgbouncer_dir/pgbouncer.log"
 if [ -n "${SMTP_URL:-}" ]; then
   log "APP_ENV=production, mail through SMTP_URL"
 else

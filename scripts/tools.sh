@@ -6,6 +6,7 @@
 #   scripts/tools.sh nginx   Debian's nginx (with openssl and envsubst), the load balancer of `make cluster`
 #                            and of the several-replicas test
 #   scripts/tools.sh deploy  systemd-analyze and pg_dump/pg_restore, for the tests of deploy/
+#   scripts/tools.sh pgbouncer  Debian's PgBouncer (1.18 on Debian 12), for `make cluster PGBOUNCER=1`
 # Nothing here downloads from outside the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,6 +71,16 @@ nginx_tools() {
   fi
 }
 
+# Like nginx: Debian's package may start a system service (on 6432); the project never uses it,
+# scripts/pgbouncer.sh runs its own, as whoever runs it, from a directory under target/.
+pgbouncer_tools() {
+  local pgbouncer=${PGBOUNCER_BIN:-/usr/sbin/pgbouncer}
+  if [ ! -x "$pgbouncer" ] || ! command -v psql >/dev/null; then
+    log "installing Debian's pgbouncer (and psql)"
+    apt_install pgbouncer postgresql-client
+  fi
+}
+
 deploy_tools() {
   if ! command -v systemd-analyze >/dev/null; then
     log "installing Debian's systemd (for systemd-analyze)"
@@ -88,6 +99,7 @@ for what in "$@"; do
     browser) browser ;;
     nginx) nginx_tools ;;
     deploy) deploy_tools ;;
-    *) echo "usage: $0 build|node|browser|nginx|deploy ..." >&2; exit 2 ;;
+    pgbouncer) pgbouncer_tools ;;
+    *) echo "usage: $0 build|node|browser|nginx|deploy|pgbouncer ..." >&2; exit 2 ;;
   esac
 done

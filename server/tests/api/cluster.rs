@@ -7,6 +7,10 @@
 //! itself must do (forwarding the real client address, TLS, HSTS, `/pkg`, retrying on a dead
 //! replica) is checked through nginx, with clients on other loopback addresses (127.0.0.2,
 //! 127.0.0.3) that nginx sees as distinct clients and the app does not trust.
+//!
+//! With `PGBOUNCER=1` the migrations and the replicas reach Postgres through Debian's PgBouncer
+//! in session mode (`scripts/pgbouncer.sh`), as `make cluster PGBOUNCER=1` runs them; the test's
+//! own checks read Postgres directly.
 
 use std::{
     collections::HashSet,
@@ -27,6 +31,7 @@ use sqlx::PgPool;
 use crate::helpers::{MailSink, Person, basic, body, create_database, free_port};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_server");
+const PGBOUNCER_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pgbouncer.sh");
 const SITE_TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/nginx/accounts.conf");
 const SECRET_KEY: &str = "cluster-test-secret-key-shared-by-every-replica";
 /// Registrations per client address per minute, low enough to reach in a test.
@@ -77,6 +82,46 @@ fn distinct_port(taken: &mut HashSet<u16>) -> u16 {
     }
 }
 
+/// PgBouncer started by `scripts/pgbouncer.sh` from `dir`, stopped when dropped.
+struct PgBouncer {
+    dir: PathBuf,
+}
+
+impl PgBouncer {
+    /// When `PGBOUNCER` is set (and not `0`): session pooling in front of `database_url`'s
+    /// server, with room for every replica's pool; returns it with the URL through it.
+    fn start_if_asked(dir: &Path, port: u16, database_url: &str) -> Option<(Self, String)> {
+        let asked = std::env::var("PGBOUNCER").is_ok_and(|v| !v.is_empty() && v != "0");
+        if !asked {
+            return None;
+        }
+        let dir = dir.join("pgbouncer");
+        let started = Command::new(PGBOUNCER_SCRIPT)
+            .arg("start")
+            .arg(&dir)
+            .arg(port.to_string())
+            .arg(database_url)
+            .env("PGBOUNCER_POOL_MODE", "session")
+            // Three pools of 5, the migrations' connection, and room to spare.
+            .env("PGBOUNCER_POOL_SIZE", "20")
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/pgbouncer.sh");
+        assert!(started.status.success(), "PgBouncer did not start");
+        let url = String::from_utf8(started.stdout).expect("a URL");
+        Some((Self { dir }, url.trim().to_string()))
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        let _ = Command::new(PGBOUNCER_SCRIPT)
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
 struct Replica {
     child: Child,
     /// `host:port`
@@ -90,6 +135,8 @@ struct Cluster {
     mail: MailSink,
     replicas: Vec<Replica>,
     nginx: Option<Child>,
+    /// `Some` with `PGBOUNCER=1`: stopped after the replicas.
+    pgbouncer: Option<PgBouncer>,
     /// `https://127.0.0.1:PORT`, nginx's TLS port and the app's APP_BASE_URL.
     base: String,
     http_port: u16,
@@ -109,6 +156,7 @@ impl Drop for Cluster {
             let _ = replica.child.kill();
             let _ = replica.child.wait();
         }
+        drop(self.pgbouncer.take());
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -134,16 +182,22 @@ impl Cluster {
         )
         .expect("write");
 
+        let mut ports = HashSet::new();
+        // The replicas' (and the migrations') way to Postgres: direct, or through PgBouncer.
+        let (pgbouncer, server_url) =
+            match PgBouncer::start_if_asked(&dir, distinct_port(&mut ports), &database_url) {
+                Some((pgbouncer, url)) => (Some(pgbouncer), url),
+                None => (None, database_url.clone()),
+            };
         let migrated = Command::new(SERVER)
             .arg("migrate")
             .env_clear()
-            .env("DATABASE_URL", &database_url)
+            .env("DATABASE_URL", &server_url)
             .env("RUST_LOG", "warn")
             .output()
             .expect("run server migrate");
         assert!(migrated.status.success(), "migrate: {migrated:?}");
 
-        let mut ports = HashSet::new();
         let https_port = distinct_port(&mut ports);
         let http_port = distinct_port(&mut ports);
         let base = format!("https://127.0.0.1:{https_port}");
@@ -153,6 +207,7 @@ impl Cluster {
             mail,
             replicas: Vec::new(),
             nginx: None,
+            pgbouncer,
             base,
             http_port,
         };
@@ -162,7 +217,7 @@ impl Cluster {
                 .env_clear()
                 .envs([
                     ("APP_ENV", "production"),
-                    ("DATABASE_URL", database_url.as_str()),
+                    ("DATABASE_URL", server_url.as_str()),
                     ("DATABASE_MAX_CONNECTIONS", "5"),
                     ("LEPTOS_SITE_ADDR", &address),
                     ("LEPTOS_SITE_ROOT", &site.to_string_lossy()),
