@@ -150,6 +150,9 @@ scripts/tools.sh build || { echo "[test] could not install the build tools" >&2;
 if [ "$what" = all ] || [ "$what" = unit ]; then
   # The several-replicas test (server/tests/api/cluster.rs) runs nginx in front of the servers.
   scripts/tools.sh nginx || { echo "[test] could not install nginx" >&2; exit 1; }
+  # ...and reaches Postgres through PgBouncer in session mode, as `make cluster PGBOUNCER=1`.
+  scripts/tools.sh pgbouncer || { echo "[test] could not install PgBouncer" >&2; exit 1; }
+  export PGBOUNCER="${PGBOUNCER:-1}"
   # systemd-analyze and pg_dump, for server/tests/api/deploy.rs.
   scripts/tools.sh deploy || { echo "[test] could not install the deploy test tools" >&2; exit 1; }
 fi

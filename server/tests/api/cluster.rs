@@ -8,7 +8,7 @@
 //! replica) is checked through nginx, with clients on other loopback addresses (127.0.0.2,
 //! 127.0.0.3) that nginx sees as distinct clients and the app does not trust.
 //!
-//! With `PGBOUNCER=1` the migrations and the replicas reach Postgres through Debian's PgBouncer
+//! With `PGBOUNCER=1` (`make test` sets it) the migrations and the replicas reach Postgres through Debian's PgBouncer
 //! in session mode (`scripts/pgbouncer.sh`), as `make cluster PGBOUNCER=1` runs them; the test's
 //! own checks read Postgres directly.
 
