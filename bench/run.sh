@@ -20,6 +20,9 @@ RATE=25
 RATE_SECONDS=20
 PROFILE_CONNECTIONS=32
 PROFILE_SECONDS=20
+# The server's pool (DATABASE_MAX_CONNECTIONS's default): pgbench runs the profile's statement at
+# this concurrency too, the most the server itself ever has in flight.
+POOL_SIZE=10
 TOKEN_CONNECTIONS=8
 TOKEN_SECONDS=10
 ADMIN_SEARCH_ACCOUNTS=100000
@@ -542,6 +545,8 @@ bare = results.get("argon2")
 saturation = results.get("register-saturation")
 fixed = results.get("register-rate")
 profile = results.get("profile")
+profile_sql = results.get("profile-sql")
+profile_sql_pool = results.get("profile-sql-pool")
 token = results.get("token")
 search = results.get("admin-search")
 products = results.get("products-search")
@@ -597,6 +602,18 @@ if profile:
         and profile_p99 is not None
         and profile_p99 <= 10
         and profile["error_count"] == 0,
+    )
+if profile and profile_sql:
+    ratio = profile["requests_per_sec"] / profile_sql["tps"]
+    pool = (f", {profile['requests_per_sec'] / profile_sql_pool['tps']:.2f} of its "
+            f"{profile_sql_pool['tps']:.0f}/s at {profile_sql_pool['connections']}"
+            if profile_sql_pool else "")
+    profile_p99 = profile["latency_ms"]["p99"]
+    row(
+        "GET /api/profile / the same SQL in pgbench (>= 0.5, p99 <= 5 ms)",
+        f"{ratio:.2f} of {profile_sql['tps']:.0f}/s at {profile_sql['connections']}{pool}; "
+        f"p99 {ms(profile_p99)}",
+        ratio >= 0.5 and profile_p99 is not None and profile_p99 <= 5,
     )
 if token:
     row(
@@ -742,6 +759,14 @@ if wanted profile; then
   phase "profile with a bearer token, $PROFILE_CONNECTIONS connections, ${PROFILE_SECONDS} s" \
     profile --url "$url" --smtp-port "$smtp_port" \
     --seconds "$PROFILE_SECONDS" --connections "$PROFILE_CONNECTIONS"
+  # The limit it is judged against: the server's own session lookup (`server statements`) in
+  # pgbench, on the same database, at the same concurrency and at the pool's size.
+  phase "the same read in pgbench -M prepared: the session lookup, $PROFILE_CONNECTIONS clients, ${PROFILE_SECONDS} s" \
+    profile-sql --url "$url" --smtp-port "$smtp_port" --server target/release/server \
+    --database-url "$db_url" --seconds "$PROFILE_SECONDS" --connections "$PROFILE_CONNECTIONS"
+  cluster_phase profile-sql-pool "the same read in pgbench at the pool's size, $POOL_SIZE clients, ${PROFILE_SECONDS} s" \
+    profile-sql --url "$url" --smtp-port "$smtp_port" --server target/release/server \
+    --database-url "$db_url" --seconds "$PROFILE_SECONDS" --connections "$POOL_SIZE"
 fi
 if wanted token; then
   phase "token issue at saturation, $TOKEN_CONNECTIONS connections, ${TOKEN_SECONDS} s" \

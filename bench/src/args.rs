@@ -1,4 +1,4 @@
-//! Command-line parsing by hand: seven subcommands and a handful of `--name value` options do
+//! Command-line parsing by hand: a dozen subcommands and a handful of `--name value` options do
 //! not justify an argument-parsing dependency.
 
 use std::{collections::BTreeMap, fmt::Display, str::FromStr, time::Duration};
@@ -18,6 +18,11 @@ pub const USAGE: &str = "usage:
   bench token --url URL --smtp-port PORT --seconds N --connections C [--threads T]
       creates an activated account, then C concurrent clients send POST /api/token
       with its email and password back to back
+  bench profile-sql --url URL --smtp-port PORT --seconds N --connections C --server BINARY
+                    --database-url URL
+      creates an activated account and a bearer token, then runs the server's own session
+      lookup (`BINARY statements`) with that token in pgbench -M prepared, C clients, on the
+      server's database: the limit GET /api/profile is measured against
   bench admin-search --url URL --smtp-port PORT --email E --seconds N --connections C
                      [--threads T]
       signs in as the administrator E (the password from standard input, one line), picks
@@ -54,6 +59,7 @@ pub enum Command {
     },
     Register(RegisterArgs),
     Profile(SignedInArgs),
+    ProfileSql(crate::pgbench::SqlArgs),
     Token(SignedInArgs),
     AdminSearch(AdminSearchArgs),
     ProductsSearch(SignedInArgs),
@@ -149,6 +155,15 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command> 
         },
         "register" => Command::Register(register_args(&mut options)?),
         "profile" => Command::Profile(signed_in_args(&mut options)?),
+        "profile-sql" => {
+            let server: String = options.required("--server")?;
+            let database_url: String = options.required("--database-url")?;
+            Command::ProfileSql(crate::pgbench::SqlArgs {
+                run: signed_in_args(&mut options)?,
+                server: server.into(),
+                database_url,
+            })
+        }
         "token" => Command::Token(signed_in_args(&mut options)?),
         "admin-search" => Command::AdminSearch(AdminSearchArgs {
             email: email(&mut options)?,

@@ -26,6 +26,7 @@ mod flood;
 mod hash_loop;
 mod http;
 mod identity;
+mod pgbench;
 mod place_order;
 mod probe;
 mod products_search;
@@ -90,6 +91,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Profile(args) => {
             runtime(args.threads)?.block_on(signed_in::run(Endpoint::Profile, args))
         }
+        // pgbench drives the load; the bench only makes the account.
+        Command::ProfileSql(args) => runtime(1)?.block_on(pgbench::run(args)),
         Command::Token(args) => {
             runtime(args.threads)?.block_on(signed_in::run(Endpoint::Token, args))
         }

@@ -11,6 +11,7 @@
 //! server demote --email E     make an administrator a plain user (never the last one)
 //! server migrate              apply the migrations and exit (what `make seed` runs first)
 //! server --version            `server 0.1.0 (3f2a9c1e7b)`: the version and the commit built
+//! server statements           the hot paths' SQL as JSON (for EXPLAIN, and the bench's pgbench)
 //! ```
 
 use std::{
@@ -34,6 +35,7 @@ pub enum Command {
     Serve,
     Help,
     Version,
+    Statements,
     CreateAdmin {
         email: String,
         first_name: String,
@@ -55,7 +57,8 @@ pub const USAGE: &str = "usage:
   server promote --email E    make an existing account an administrator
   server demote --email E     make an administrator a plain user
   server migrate              apply the database migrations and exit
-  server --version, -V        print the version (and the commit it was built from)";
+  server --version, -V        print the version (and the commit it was built from)
+  server statements           print the SQL of the hot paths as JSON, by name";
 
 /// Parses the arguments after the program name; `Err` is one line for the operator.
 pub fn parse(args: &[String]) -> Result<Command, String> {
@@ -93,6 +96,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             allow(&[])?;
             Ok(Command::Migrate)
         }
+        "statements" => {
+            allow(&[])?;
+            Ok(Command::Statements)
+        }
         "create-admin" => {
             allow(&["email", "first-name", "last-name", "phone"])?;
             Ok(Command::CreateAdmin {
@@ -125,6 +132,16 @@ pub fn version() -> String {
         Some(commit) => format!("server {version} ({commit})"),
         None => format!("server {version}"),
     }
+}
+
+/// The statements of the hot paths, by name, as a JSON object: what `server statements` prints.
+/// `session-lookup` is the one statement of every signed-in request (`$1` the token's SHA-256,
+/// `$2` its kind, `$3` the idle timeout in seconds).
+pub fn statements() -> String {
+    serde_json::json!({
+        "session-lookup": app::infra::sessions::lookup_statement(),
+    })
+    .to_string()
 }
 
 /// `--name value` and `--name=value` pairs; a password flag is refused outright.
@@ -209,7 +226,9 @@ pub async fn run(command: Command, settings: Settings) -> ExitCode {
         Command::SetRole { email, role } => set_role(&state, &email, role).await,
         // Opening the state applied them.
         Command::Migrate => Ok("the database's migrations are applied".to_string()),
-        Command::Serve | Command::Help | Command::Version => Ok(String::new()),
+        Command::Serve | Command::Help | Command::Version | Command::Statements => {
+            Ok(String::new())
+        }
     };
     match outcome {
         Ok(line) => {
@@ -271,6 +290,16 @@ mod tests {
     }
 
     #[test]
+    fn statements_are_json_by_name() {
+        let all: serde_json::Value = serde_json::from_str(&statements()).expect("JSON");
+        let lookup = all["session-lookup"].as_str().expect("the session lookup");
+        assert!(
+            lookup.contains("from sessions") && lookup.contains("$3"),
+            "{lookup}"
+        );
+    }
+
+    #[test]
     fn subcommands_parse() {
         assert_eq!(parse(&[]), Ok(Command::Serve));
         assert_eq!(
@@ -287,6 +316,7 @@ mod tests {
         assert_eq!(parse(&args("migrate")), Ok(Command::Migrate));
         assert_eq!(parse(&args("--version")), Ok(Command::Version));
         assert_eq!(parse(&args("-V")), Ok(Command::Version));
+        assert_eq!(parse(&args("statements")), Ok(Command::Statements));
         assert_eq!(
             parse(&args("demote --email a@b.example")),
             Ok(Command::SetRole {

@@ -12,7 +12,7 @@ const WORKER_STACK_BYTES: usize = 8 * 1024 * 1024;
 
 #[allow(
     clippy::print_stdout,
-    reason = "`server help` prints the usage, `--version` the version"
+    reason = "`server help` prints the usage, `--version` the version, `statements` the SQL"
 )]
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +23,10 @@ fn main() -> ExitCode {
         }
         Ok(Command::Version) => {
             println!("{}", cli::version());
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Statements) => {
+            println!("{}", cli::statements());
             return ExitCode::SUCCESS;
         }
         Ok(command) => command,

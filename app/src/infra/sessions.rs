@@ -263,6 +263,19 @@ async fn live_session(
     settings: &SessionSettings,
     presented: &Presented,
 ) -> Result<Option<LiveSession>, ApiError> {
+    sqlx::query_as(lookup_statement())
+        .bind(hash_token(&presented.token))
+        .bind(presented.kind)
+        .bind(settings.idle_timeout.as_secs_f64())
+        .fetch_optional(pool)
+        .await
+        .context("look up a session")
+}
+
+/// The one statement behind every signed-in request: the live session of a token hash (`$1`)
+/// of a kind (`$2`) idle for less than `$3` seconds, with its account, touching the session at
+/// most once a minute. `server statements` prints it for `EXPLAIN` and the bench's `pgbench`.
+pub fn lookup_statement() -> &'static str {
     static LOOKUP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
             "with s as (
@@ -285,13 +298,7 @@ async fn live_session(
          from s join users u on u.id = s.user_id and u.status <> 'disabled'"
         )
     });
-    sqlx::query_as(&LOOKUP)
-        .bind(hash_token(&presented.token))
-        .bind(presented.kind)
-        .bind(settings.idle_timeout.as_secs_f64())
-        .fetch_optional(pool)
-        .await
-        .context("look up a session")
+    &LOOKUP
 }
 
 /// The caller behind a presented token, if its session is live.
