@@ -11,7 +11,9 @@ use crate::infra::{config::Settings, hashing::PasswordHasher};
 /// handle.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub leptos_options: LeptosOptions,
+    /// Behind an `Arc`: the state is cloned into every server function's context, and the
+    /// options are a dozen strings.
+    pub leptos_options: Arc<LeptosOptions>,
     pub pool: PgPool,
     pub settings: Arc<Settings>,
     pub hasher: PasswordHasher,
@@ -21,7 +23,7 @@ pub struct AppState {
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
+        LeptosOptions::clone(&state.leptos_options)
     }
 }
 

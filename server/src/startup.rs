@@ -157,7 +157,7 @@ impl Application {
             }
         };
         let state = AppState {
-            leptos_options,
+            leptos_options: Arc::new(leptos_options),
             pool: pool.clone(),
             catalog_cache: Arc::new(SearchCache::new(settings.catalog.cache_ttl)),
             settings: Arc::new(settings),
@@ -290,7 +290,7 @@ pub fn router(state: AppState, dev_mailbox: bool) -> Router {
         .route("/api/{*path}", any(mw::api_not_found))
         .nest_service("/pkg", pkg_files(pkg_dir, Assets::get().hashed))
         .leptos_routes(&state, routes, {
-            let options = state.leptos_options.clone();
+            let options = LeptosOptions::clone(&state.leptos_options);
             move || shell(options.clone())
         })
         .fallback(file_and_error_handler::<AppState, _>(shell))
@@ -489,13 +489,16 @@ pub async fn state_without_server(settings: Settings) -> anyhow::Result<AppState
         settings.passwords.hash_max_wait,
     );
     Ok(AppState {
-        leptos_options: LeptosOptions::builder().output_name(OUTPUT_NAME).build(),
+        leptos_options: Arc::new(LeptosOptions::builder().output_name(OUTPUT_NAME).build()),
         pool,
         catalog_cache: Arc::new(SearchCache::new(settings.catalog.cache_ttl)),
         settings: Arc::new(settings),
         hasher,
     })
 }
+
+/// How long a pooled connection may sit idle before it is pinged on its way out of the pool.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
 
 pub async fn connect_with_retry(settings: &Settings) -> anyhow::Result<PgPool> {
     let target = settings.database.target();
@@ -521,6 +524,20 @@ pub async fn connect_with_retry(settings: &Settings) -> anyhow::Result<PgPool> {
                 return Ok(PgPoolOptions::new()
                     .max_connections(settings.database.max_connections)
                     .acquire_timeout(settings.database.acquire_timeout)
+                    // A connection is pinged before use only when it has been idle for a
+                    // while (one that died then, with Postgres restarted or a proxy's idle
+                    // timeout, is replaced before a request sees it). Under load connections
+                    // are never idle that long, and a ping per request was a round trip of its
+                    // own: a third of the profile read's.
+                    .test_before_acquire(false)
+                    .before_acquire(|connection, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                                connection.ping().await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect_lazy_with(settings.database.options.clone()));
             }
             Ok(Err(e)) => e.to_string(),
