@@ -163,7 +163,9 @@ start_server() {
     LEPTOS_SITE_ADDR="127.0.0.1:$port"
     LEPTOS_SITE_ROOT=target/site
     APP_ENV=production
-    RUST_LOG=warn
+    # warn by default: the runs measure the stack, not the log pipe. BENCH_RUST_LOG=info,sqlx=warn
+    # (production's) measures it with a JSON line per request.
+    RUST_LOG="${BENCH_RUST_LOG:-warn}"
     SMTP_URL="smtp://127.0.0.1:$smtp_port"
     # Production refuses a base URL that is not https; the bench signs in with bearer tokens
     # (no cookies), so the links in its emails are all this changes.
