@@ -279,6 +279,9 @@ for line in sys.stdin:
 ' "$name" | tee -a "$results"
 }
 
+# cpu_seconds PID: the CPU time (user and system) PID has used so far, in seconds.
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+
 # phase TITLE ARGS...: runs the bench binary, showing its output and keeping its RESULT line.
 phase() {
   printf '\n==> %s\n' "$1"
@@ -549,6 +552,7 @@ fixed = results.get("register-rate")
 profile = results.get("profile")
 profile_sql = results.get("profile-sql")
 profile_sql_pool = results.get("profile-sql-pool")
+profile_cpu = results.get("profile-server-cpu")
 token = results.get("token")
 search = results.get("admin-search")
 products = results.get("products-search")
@@ -604,6 +608,12 @@ if profile:
         and profile_p99 is not None
         and profile_p99 <= 10
         and profile["error_count"] == 0,
+    )
+if profile and profile_cpu and profile["ok"]:
+    row(
+        "server CPU per GET /api/profile",
+        f"{profile_cpu['cpu_seconds'] * 1000 / profile['ok']:.3f} ms "
+        f"({profile_cpu['cpu_seconds']:.1f} s for {profile['ok']} answers)",
     )
 if profile and profile_sql:
     ratio = profile["requests_per_sec"] / profile_sql["tps"]
@@ -758,9 +768,15 @@ if wanted register-saturation; then
     --seconds "$SATURATION_SECONDS" --connections "$SATURATION_CONNECTIONS"
 fi
 if wanted profile; then
+  # The server's own CPU over the run (its account's three hashes are about 0.05 s of it): per
+  # request, a figure that moves far less with the machine's other load than the rate does.
+  cpu_before=$(cpu_seconds "$server_pid")
   phase "profile with a bearer token, $PROFILE_CONNECTIONS connections, ${PROFILE_SECONDS} s" \
     profile --url "$url" --smtp-port "$smtp_port" \
     --seconds "$PROFILE_SECONDS" --connections "$PROFILE_CONNECTIONS"
+  awk -v a="$cpu_before" -v b="$(cpu_seconds "$server_pid")" \
+    'BEGIN { printf "RESULT {\"name\": \"profile-server-cpu\", \"cpu_seconds\": %.3f}\n", b - a }' \
+    >>"$results"
   # The limit it is judged against: the server's own session lookup (`server statements`) in
   # pgbench, on the same database, at the same concurrency and at the pool's size.
   phase "the same read in pgbench -M prepared: the session lookup, $PROFILE_CONNECTIONS clients, ${PROFILE_SECONDS} s" \
