@@ -59,7 +59,7 @@ pub enum Command {
     },
     Register(RegisterArgs),
     Profile(SignedInArgs),
-    ProfileSql(crate::pgbench::SqlArgs),
+    ProfileSql(SqlArgs),
     Token(SignedInArgs),
     AdminSearch(AdminSearchArgs),
     ProductsSearch(SignedInArgs),
@@ -90,6 +90,16 @@ pub struct SignedInArgs {
     pub connections: usize,
     /// Threads of the runtime that drives the load; 1: a single-threaded runtime.
     pub threads: usize,
+}
+
+/// The profile read's statement in pgbench, on the database of the server under test.
+pub struct SqlArgs {
+    /// The server under test (its URL for the account, the SMTP port for its activation).
+    pub run: SignedInArgs,
+    /// The `server` binary whose `statements` are run.
+    pub server: std::path::PathBuf,
+    /// The database the server under test uses.
+    pub database_url: String,
 }
 
 /// The administrators' search: a signed-in run as an existing administrator.
@@ -158,7 +168,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command> 
         "profile-sql" => {
             let server: String = options.required("--server")?;
             let database_url: String = options.required("--database-url")?;
-            Command::ProfileSql(crate::pgbench::SqlArgs {
+            Command::ProfileSql(SqlArgs {
                 run: signed_in_args(&mut options)?,
                 server: server.into(),
                 database_url,

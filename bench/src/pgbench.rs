@@ -9,16 +9,7 @@ use anyhow::{Context as _, bail, ensure};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use crate::{account, args::SignedInArgs, http, report, smtp_sink::SmtpSink};
-
-pub struct SqlArgs {
-    /// The server under test (its URL for the account, the SMTP port for its activation).
-    pub run: SignedInArgs,
-    /// The `server` binary whose `statements` are run.
-    pub server: PathBuf,
-    /// The database the server under test uses.
-    pub database_url: String,
-}
+use crate::{account, args::SqlArgs, http, report, smtp_sink::SmtpSink};
 
 /// The idle timeout the lookup is given (`$3`): any value above a minute finds the new session.
 const IDLE_SECS: u64 = 1800;
