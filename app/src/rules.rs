@@ -18,8 +18,17 @@ impl Rules {
         )));
     }
 
-    /// The server's rules (the defaults only until they have arrived).
+    /// The server's rules. On the server, its own settings, read at once: pages read them
+    /// outside any `<Suspense>`, and the resource's value may not have arrived yet when the page
+    /// renders (its future runs on another thread), so a page could otherwise go out with the
+    /// defaults (a 4-digit code where the settings say 6) and then disagree with the browser at
+    /// hydration. In the browser, the resource, which the page brought with it (the defaults
+    /// only until it has arrived, after a failure).
     pub fn get() -> PublicSettings {
+        #[cfg(feature = "ssr")]
+        if let Some(state) = use_context::<crate::state::AppState>() {
+            return state.settings.public();
+        }
         expect_context::<Self>()
             .0
             .get()

@@ -31,6 +31,31 @@ impl CurrentUser {
         self.0.get().map(|result| matches!(result, Ok(Some(_))))
     }
 
+    /// A question about the person (signed in? an administrator?) for a signed-in page's
+    /// `<Transition>` to branch on; call the answer inside the `<Transition>`, so that it waits
+    /// for the person.
+    ///
+    /// In the browser the answer is a [`Memo`]: the page re-renders only when the answer
+    /// changes, so a refreshed profile (after a save) does not reset its forms. On the server it
+    /// is read afresh at each call. A memo there can keep a stale answer: it marks itself clean
+    /// after computing, over a change the resource announced from another thread meanwhile
+    /// (`reactive_graph`'s `update_if_necessary`). The page then went out empty while the
+    /// browser, which gets the person with the page, tried to hydrate it filled in, and trapped.
+    pub fn ask<A>(self, question: fn(Self) -> A) -> impl Fn() -> A + Copy + Send + Sync + 'static
+    where
+        A: Clone + PartialEq + Send + Sync + 'static,
+    {
+        #[cfg(feature = "ssr")]
+        {
+            move || question(self)
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            let answer = Memo::new(move |_| question(self));
+            move || answer.get()
+        }
+    }
+
     pub fn refresh(self) {
         self.0.refetch();
     }

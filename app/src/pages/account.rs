@@ -28,11 +28,11 @@ pub fn AccountPage() -> impl IntoView {
     let user = CurrentUser::get();
     // Only signing in or out re-renders the page: a refreshed profile (after a save) must not
     // reset the forms and their messages.
-    let signed_in = Memo::new(move |_| user.signed_in());
+    let signed_in = user.ask(CurrentUser::signed_in);
     view! {
         <Title text=t!(account.your_account) />
         <Transition fallback=|| view! { <p>{t!(account.loading)}</p> }>
-            {move || match signed_in.get() {
+            {move || match signed_in() {
                 Some(false) => view! { <Redirect path="/login?next=/account" /> }.into_any(),
                 Some(true) => match untrack(|| user.profile()) {
                     Some(profile) => view! { <Account profile /> }.into_any(),

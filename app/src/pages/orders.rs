@@ -37,10 +37,10 @@ fn status_text(status: OrderStatus) -> &'static str {
 #[component]
 fn SignedIn(next: Signal<String>, children: ChildrenFn) -> impl IntoView {
     let user = CurrentUser::get();
-    let signed_in = Memo::new(move |_| user.signed_in());
+    let signed_in = user.ask(CurrentUser::signed_in);
     view! {
         <Transition fallback=|| view! { <p>{t!(shop.loading)}</p> }>
-            {move || match signed_in.get() {
+            {move || match signed_in() {
                 Some(false) => view! { <Redirect path=format!("/login?next={}", next.get()) /> }.into_any(),
                 Some(true) => children().into_any(),
                 None => ().into_any(),

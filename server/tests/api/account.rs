@@ -783,3 +783,61 @@ async fn an_email_longer_than_any_address_is_only_wrong_credentials() {
         .await;
     assert_eq!(error_code(response, 410).await, "code_expired");
 }
+
+/// Asks for the signed-in page `path` while the accounts table is locked, so the page starts
+/// rendering before the server knows who is signed in; once a query waits for the lock, lets go.
+/// The page must still come out whole (`marker` in it), as it does when the lookup is quick: a
+/// page rendered before the person was known would go out empty, and the browser, which gets the
+/// person with the page, would then fail to hydrate it.
+async fn renders_once_the_person_is_known(app: &TestApp, path: &str, marker: &str) {
+    // The language cookie spares the language middleware its own lookup: the page's is the one
+    // held.
+    let switched = app.get("/language?set=en&back=/").await;
+    assert_eq!(
+        switched.status(),
+        303,
+        "the switcher remembers the language"
+    );
+    let mut lock = app.pool.begin().await.expect("begin");
+    sqlx::query("lock table users in access exclusive mode")
+        .execute(&mut *lock)
+        .await
+        .expect("lock the accounts");
+    let page = tokio::spawn(
+        app.client
+            .get(app.url(path))
+            .header("accept", "text/html")
+            .send(),
+    );
+    app.db_reaches(
+        "select exists(select 1 from pg_stat_activity
+         where datname = current_database() and wait_event_type = 'Lock')",
+        "a query waiting for the accounts",
+    )
+    .await;
+    lock.rollback().await.expect("let go");
+    let page = page.await.expect("the request task").expect("request");
+    assert_eq!(page.status(), 200, "{path}");
+    let html = page.text().await.expect("a page");
+    assert!(
+        html.contains(marker),
+        "{path} rendered without its content (no `{marker}`):\n{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_signed_in_page_waits_for_the_person_before_it_renders() {
+    let app = spawn_app().await;
+    let person = app.activated_person().await;
+    assert_eq!(
+        app.login(&person.email, &person.password).await.status(),
+        200
+    );
+    renders_once_the_person_is_known(&app, "/account", r#"<section class="account""#).await;
+    renders_once_the_person_is_known(&app, "/orders", r#"<section class="orders""#).await;
+
+    // Signing in as an administrator replaces the cookie.
+    let (admin, _) = app.admin().await;
+    assert_eq!(app.login(&admin.email, &admin.password).await.status(), 200);
+    renders_once_the_person_is_known(&app, "/admin", r#"<section class="admin""#).await;
+}

@@ -42,7 +42,7 @@ fn AdminOnly(
     children: ChildrenFn,
 ) -> impl IntoView {
     let user = CurrentUser::get();
-    let gate = Memo::new(move |_| {
+    let gate = user.ask(|user| {
         user.0.get().map(|result| match result {
             Ok(Some(profile)) if profile.role == Role::Admin => Gate::Administrator,
             Ok(None) => Gate::Anonymous,
@@ -51,7 +51,7 @@ fn AdminOnly(
     });
     view! {
         <Transition fallback=|| view! { <p>{t!(admin.loading)}</p> }>
-            {move || match gate.get() {
+            {move || match gate() {
                 Some(Gate::Anonymous) => {
                     view! { <Redirect path=format!("/login?next={next}") /> }.into_any()
                 }
