@@ -5,16 +5,31 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::browser::{store, stored};
+use crate::{
+    browser::{store, stored},
+    rules::Rules,
+};
 
 /// The localStorage key.
 const KEY: &str = "cart";
 
-/// The most of one product a line may ask for (the order endpoint's limit).
-pub const MAX_QUANTITY: u32 = 1000;
+/// The order endpoint's limits, as the server says them (`GET /api/settings`): the most of one
+/// product a line may ask for, and the most lines an order may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub max_quantity: u32,
+    pub max_lines: usize,
+}
 
-/// The most lines an order may have (the order endpoint's limit).
-pub const MAX_LINES: usize = 50;
+impl Limits {
+    pub fn get() -> Self {
+        let rules = Rules::get();
+        Self {
+            max_quantity: rules.order_max_quantity,
+            max_lines: rules.order_max_lines,
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CartLine {
@@ -78,21 +93,23 @@ impl Cart {
 
     /// Adds `quantity` to the product's line (a new line at the end if there is none).
     pub fn add(self, product_id: &str, quantity: u32) {
+        let max = Limits::get().max_quantity;
         self.change(
             |lines| match lines.iter_mut().find(|l| l.product_id == product_id) {
-                Some(line) => line.quantity = (line.quantity + quantity).min(MAX_QUANTITY),
+                Some(line) => line.quantity = (line.quantity + quantity).min(max),
                 None => lines.push(CartLine {
                     product_id: product_id.to_string(),
-                    quantity: quantity.clamp(1, MAX_QUANTITY),
+                    quantity: quantity.clamp(1, max),
                 }),
             },
         );
     }
 
     pub fn set_quantity(self, product_id: &str, quantity: u32) {
+        let max = Limits::get().max_quantity;
         self.change(|lines| {
             if let Some(line) = lines.iter_mut().find(|l| l.product_id == product_id) {
-                line.quantity = quantity.clamp(1, MAX_QUANTITY);
+                line.quantity = quantity.clamp(1, max);
             }
         });
     }
@@ -109,7 +126,7 @@ impl Cart {
     /// when nothing is), then stores them.
     fn change(self, edit: impl FnOnce(&mut Vec<CartLine>)) {
         let mut lines = stored(KEY)
-            .map(|text| parse(&text))
+            .map(|text| parse(&text, Limits::get()))
             .unwrap_or_else(|| self.lines.get_untracked());
         edit(&mut lines);
         write(&lines);
@@ -118,7 +135,9 @@ impl Cart {
 }
 
 fn read() -> Vec<CartLine> {
-    stored(KEY).map(|text| parse(&text)).unwrap_or_default()
+    stored(KEY)
+        .map(|text| parse(&text, Limits::get()))
+        .unwrap_or_default()
 }
 
 fn write(lines: &[CartLine]) {
@@ -129,8 +148,9 @@ fn write(lines: &[CartLine]) {
     }
 }
 
-/// The stored lines, anything odd left out: the storage is the person's to edit.
-fn parse(text: &str) -> Vec<CartLine> {
+/// The stored lines, anything odd left out (the storage is the person's to edit), within the
+/// order endpoint's limits.
+fn parse(text: &str, limits: Limits) -> Vec<CartLine> {
     let lines: Vec<CartLine> = serde_json::from_str(text).unwrap_or_default();
     let mut kept: Vec<CartLine> = Vec::new();
     for line in lines {
@@ -141,11 +161,11 @@ fn parse(text: &str) -> Vec<CartLine> {
             continue;
         }
         kept.push(CartLine {
-            quantity: line.quantity.min(MAX_QUANTITY),
+            quantity: line.quantity.min(limits.max_quantity),
             ..line
         });
     }
-    kept.truncate(MAX_LINES);
+    kept.truncate(limits.max_lines);
     kept
 }
 
@@ -153,25 +173,39 @@ fn parse(text: &str) -> Vec<CartLine> {
 mod tests {
     use super::*;
 
+    const LIMITS: Limits = Limits {
+        max_quantity: 1000,
+        max_lines: 3,
+    };
+
+    fn line(product_id: &str, quantity: u32) -> CartLine {
+        CartLine {
+            product_id: product_id.into(),
+            quantity,
+        }
+    }
+
     #[test]
     fn stored_lines_are_cleaned() {
         let text = r#"[{"product_id":"a","quantity":2},{"product_id":"a","quantity":5},
             {"product_id":"","quantity":1},{"product_id":"b","quantity":0},
             {"product_id":"c","quantity":5000}]"#;
+        assert_eq!(parse(text, LIMITS), vec![line("a", 2), line("c", 1000)]);
+        assert!(parse("not json", LIMITS).is_empty());
+        assert!(parse(r#"{"product_id":"a"}"#, LIMITS).is_empty());
+    }
+
+    #[test]
+    fn stored_lines_keep_to_the_servers_limits() {
+        let text = r#"[{"product_id":"a","quantity":7},{"product_id":"b","quantity":1},
+            {"product_id":"c","quantity":1},{"product_id":"d","quantity":1}]"#;
+        let limits = Limits {
+            max_quantity: 5,
+            max_lines: 3,
+        };
         assert_eq!(
-            parse(text),
-            vec![
-                CartLine {
-                    product_id: "a".into(),
-                    quantity: 2
-                },
-                CartLine {
-                    product_id: "c".into(),
-                    quantity: MAX_QUANTITY
-                },
-            ]
+            parse(text, limits),
+            vec![line("a", 5), line("b", 1), line("c", 1)]
         );
-        assert!(parse("not json").is_empty());
-        assert!(parse(r#"{"product_id":"a"}"#).is_empty());
     }
 }

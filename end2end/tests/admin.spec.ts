@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 import { createAdmin, newAdmin } from './admin-cli';
-import { expectAccessible, waitForHydration } from './helpers';
+import { expectAccessible, queryNames, waitForHydration } from './helpers';
 import { activatedPerson, origin } from './mailbox';
 import { banner, onPath, openLogin, signIn } from './session';
 
@@ -50,6 +50,8 @@ test.describe('administration', () => {
       await main.getByLabel('Search', { exact: true }).fill(phonePart);
       await main.getByRole('button', { name: 'Search', exact: true }).click();
       await expect(page).toHaveURL((url) => url.searchParams.get('q') === phonePart);
+      // The form's fields and nothing else (no nameless `=` from the button).
+      expect(queryNames(page)).toEqual(['q', 'status', 'role', 'sort']);
       // The rows of accounts (the header row has no cells): this person's, once, and no account
       // that does not match the search (polled until the list is the search's: the one before
       // it shows others). Not "only this person": the search is for seven digits, which another
@@ -114,6 +116,8 @@ test.describe('administration', () => {
       await expect(page).toHaveURL(onPath('/admin/audit'));
       await main.getByLabel('Target', { exact: true }).fill(person.email);
       await main.getByRole('button', { name: 'Filter', exact: true }).click();
+      await expect(page).toHaveURL((url) => url.searchParams.get('target') === person.email);
+      expect(queryNames(page)).toEqual(['actor', 'target']);
       const rows = main.getByRole('table').getByRole('row');
       await expect(rows).toHaveCount(3);
       await expect(rows.nth(1)).toContainText('user enabled');

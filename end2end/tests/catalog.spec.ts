@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect, request as http, test, type APIRequestContext, type Locator, type Page } from '@playwright/test';
 import { createAdmin, newAdmin } from './admin-cli';
-import { expectAccessible, waitForHydration } from './helpers';
+import { expectAccessible, queryNames, waitForHydration } from './helpers';
 import { activatedPerson, origin, readSubjects, type Person } from './mailbox';
 import { banner, onPath, openLogin, signIn } from './session';
 
@@ -137,6 +137,8 @@ test.describe('catalogue and orders', () => {
       await main.getByLabel('Search', { exact: true }).fill(tag);
       await main.getByRole('button', { name: 'Search', exact: true }).click();
       await expect(page).toHaveURL((url) => url.pathname === '/products' && url.searchParams.get('keyword') === tag);
+      // The form's fields and nothing else (the unchecked box sends nothing, the button no `=`).
+      expect(queryNames(page)).toEqual(['keyword', 'min_price', 'max_price', 'sort']);
       await expect(main.getByRole('heading', { level: 2 })).toHaveCount(2);
       await expect(main.getByText('Showing 1–2 of 2')).toBeVisible();
     });

@@ -69,3 +69,11 @@ export async function expectAccessible(page: Page, state: string): Promise<void>
   // A scan that checked nothing would pass too: make sure it looked at the page.
   expect(result.passes.length, `axe checked rules on ${state}`).toBeGreaterThan(10);
 }
+
+/**
+ * The parameter names of the page's query, in order. A filter form's URL names exactly its named
+ * fields: an unnamed control (the submit button) must not add a nameless `=` (`…&=`).
+ */
+export function queryNames(page: Page): string[] {
+  return [...new URL(page.url()).searchParams.keys()];
+}

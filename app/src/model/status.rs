@@ -31,6 +31,10 @@ pub struct PublicSettings {
     pub reset_failures_per_day: u32,
     /// The currency of every price (ISO 4217): `"EUR"`.
     pub currency: Currency,
+    /// Lines one order may have (`POST /api/place-order`): the most products a cart holds.
+    pub order_max_lines: usize,
+    /// Units of one product one line of an order may ask for.
+    pub order_max_quantity: u32,
 }
 
 impl Default for PublicSettings {
@@ -44,6 +48,8 @@ impl Default for PublicSettings {
             reset_code_ttl_secs: 600,
             reset_failures_per_day: 20,
             currency: Currency::EUR,
+            order_max_lines: 50,
+            order_max_quantity: 1000,
         }
     }
 }

@@ -10,7 +10,8 @@ use leptos_router::hooks::use_navigate;
 use crate::{
     api::{catalog::get_product, orders::PlaceOrder},
     browser::load_page,
-    cart::{Cart, MAX_QUANTITY},
+    cart::{Cart, Limits},
+    components::table::{Column, Empty, EmptyList, ListTable},
     domain::Money,
     error::{ApiError, ErrorCode},
     language::{k, plural},
@@ -45,11 +46,9 @@ pub fn CartPage() -> impl IntoView {
             <h1>{t!(shop.cart_title)}</h1>
             {move || match state.get() {
                 State::Loading => view! { <p>{t!(shop.cart_loading)}</p> }.into_any(),
-                State::Empty => view! {
-                    <p>{t!(shop.cart_empty)}</p>
-                    <p><a class="button" href="/products">{t!(shop.see_products)}</a></p>
+                State::Empty => {
+                    view! { <EmptyList empty=Empty::see_products(t!(shop.cart_empty)) /> }.into_any()
                 }
-                .into_any(),
                 State::Lines => view! { <CartLines /> }.into_any(),
             }}
         </section>
@@ -156,39 +155,33 @@ fn CartLines() -> impl IntoView {
             .unwrap_or_default()
     };
     let hydrated = crate::rules::Hydrated::get();
+    let columns = vec![
+        Column::text(t!(shop.product)),
+        Column::text(t!(shop.price)),
+        Column::text(t!(shop.quantity)),
+        Column::amount(t!(shop.amount)),
+        Column::hidden(t!(shop.remove)),
+    ];
+    let foot = view! {
+        <tr>
+            <th scope="row" colspan="3">{t!(shop.total)}</th>
+            <td class="amount" data-testid="cart-total">{total}</td>
+            <td></td>
+        </tr>
+    }
+    .into_any();
     view! {
-        <div class="table-wrap">
-            <table class="table cart-table">
-                <caption class="visually-hidden">{t!(shop.cart_caption)}</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">{t!(shop.product)}</th>
-                        <th scope="col">{t!(shop.price)}</th>
-                        <th scope="col">{t!(shop.quantity)}</th>
-                        <th scope="col" class="amount">{t!(shop.amount)}</th>
-                        <th scope="col"><span class="visually-hidden">{t!(shop.remove)}</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    <For
-                        each=move || cart.lines()
-                        key=|line| line.product_id.clone()
-                        children=move |line| {
-                            let id = line.product_id.clone();
-                            let known = Signal::derive(move || known(&id));
-                            view! { <CartRow product_id=line.product_id known shortages gone /> }
-                        }
-                    />
-                </tbody>
-                <tfoot>
-                    <tr>
-                        <th scope="row" colspan="3">{t!(shop.total)}</th>
-                        <td class="amount" data-testid="cart-total">{total}</td>
-                        <td></td>
-                    </tr>
-                </tfoot>
-            </table>
-        </div>
+        <ListTable caption=t!(shop.cart_caption) columns class="table cart-table" foot>
+            <For
+                each=move || cart.lines()
+                key=|line| line.product_id.clone()
+                children=move |line| {
+                    let id = line.product_id.clone();
+                    let known = Signal::derive(move || known(&id));
+                    view! { <CartRow product_id=line.product_id known shortages gone /> }
+                }
+            />
+        </ListTable>
         <div role="alert" class="form-error">{move || error.get()}</div>
         <div class="actions">
             <button type="button" class="button" on:click=checkout
@@ -256,6 +249,7 @@ fn CartRow(
     // The text in the input, which may be mid-edit (empty, say) while the cart keeps its number.
     let typed = RwSignal::new(untrack(quantity).to_string());
     let invalid = RwSignal::new(false);
+    let max = Limits::get().max_quantity;
     let name = move || match known.get() {
         Known::Found(p) => p.name,
         Known::Gone => t!(shop.product_gone_name).to_string(),
@@ -264,7 +258,7 @@ fn CartRow(
     let notice = move || {
         let id = id.get_value();
         if invalid.get() {
-            return Some(t!(shop.quantity_range, max = MAX_QUANTITY));
+            return Some(t!(shop.quantity_range, max = max));
         }
         if gone.with(|g| g.contains(&id)) || known.get() == Known::Gone {
             return Some(t!(shop.line_gone).to_string());
@@ -308,7 +302,7 @@ fn CartRow(
             <td>{unit}</td>
             <td>
                 <label class="visually-hidden" for=input_id.clone()>{move || t!(shop.quantity_of, name = name())}</label>
-                <input id=input_id class="quantity" type="number" min="1" max=MAX_QUANTITY.to_string() inputmode="numeric"
+                <input id=input_id class="quantity" type="number" min="1" max=max.to_string() inputmode="numeric"
                     aria-describedby=notice_id
                     aria-invalid=move || invalid.get().then_some("true")
                     prop:value=move || typed.get()
@@ -316,7 +310,7 @@ fn CartRow(
                         let text = event_target_value(&ev);
                         typed.set(text.clone());
                         match text.trim().parse::<u32>() {
-                            Ok(n) if (1..=MAX_QUANTITY).contains(&n) => {
+                            Ok(n) if (1..=max).contains(&n) => {
                                 invalid.set(false);
                                 id.with_value(|id| cart.set_quantity(id, n));
                             }

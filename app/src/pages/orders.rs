@@ -11,7 +11,8 @@ use leptos_router::{
 use crate::{
     api::orders::{CancelOrder, get_order, orders},
     components::{
-        pager::{Pager, href_with},
+        pager::{Pages, href_with},
+        table::{Column, Empty, ListTable},
         time::When,
     },
     error::ErrorCode,
@@ -72,46 +73,36 @@ fn OrderList() -> impl IntoView {
             <Transition fallback=|| view! { <p>{t!(shop.loading)}</p> }>
                 {move || list.get().map(|result| match result {
                     Err(e) => view! { <div role="alert" class="form-error">{e.message}</div> }.into_any(),
-                    Ok(page) if page.items.is_empty() && page.offset == 0 => view! {
-                        <p>{t!(shop.orders_empty)}</p>
-                        <p><a class="button" href="/products">{t!(shop.see_products)}</a></p>
-                    }
-                    .into_any(),
                     Ok(page) => {
                         let href = |offset: u32| href_with("/orders", &[("offset", Some(offset.to_string()))]);
+                        let pages = Pages::new(&page, &href);
+                        let empty = (page.items.is_empty() && page.offset == 0)
+                            .then(|| Empty::see_products(t!(shop.orders_empty)));
+                        let columns = vec![
+                            Column::text(t!(shop.order)),
+                            Column::text(t!(shop.placed)),
+                            Column::text(t!(shop.items)),
+                            Column::amount(t!(shop.total)),
+                            Column::text(t!(shop.status)),
+                        ];
                         view! {
-                            <div class="table-wrap">
-                                <table class="table">
-                                    <caption class="visually-hidden">{t!(shop.orders_caption)}</caption>
-                                    <thead>
+                            <ListTable caption=t!(shop.orders_caption) columns empty pages>
+                                {page.items.into_iter().map(|order| {
+                                    let items = order.items.iter()
+                                        .map(|i| format!("{} × {}", i.quantity, i.name))
+                                        .collect::<Vec<_>>()
+                                        .join(", ");
+                                    view! {
                                         <tr>
-                                            <th scope="col">{t!(shop.order)}</th>
-                                            <th scope="col">{t!(shop.placed)}</th>
-                                            <th scope="col">{t!(shop.items)}</th>
-                                            <th scope="col" class="amount">{t!(shop.total)}</th>
-                                            <th scope="col">{t!(shop.status)}</th>
+                                            <td><a href=format!("/orders/{}", order.id)>{t!(shop.order_name, number = order_number(&order))}</a></td>
+                                            <td><When at=order.created_at.clone() /></td>
+                                            <td>{items}</td>
+                                            <td class="amount">{order.total.display(order.currency)}</td>
+                                            <td><span class=format!("badge badge-{}", order.status)>{status_text(order.status)}</span></td>
                                         </tr>
-                                    </thead>
-                                    <tbody>
-                                        {page.items.into_iter().map(|order| {
-                                            let items = order.items.iter()
-                                                .map(|i| format!("{} × {}", i.quantity, i.name))
-                                                .collect::<Vec<_>>()
-                                                .join(", ");
-                                            view! {
-                                                <tr>
-                                                    <td><a href=format!("/orders/{}", order.id)>{t!(shop.order_name, number = order_number(&order))}</a></td>
-                                                    <td><When at=order.created_at.clone() /></td>
-                                                    <td>{items}</td>
-                                                    <td class="amount">{order.total.display(order.currency)}</td>
-                                                    <td><span class=format!("badge badge-{}", order.status)>{status_text(order.status)}</span></td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                            <Pager total=page.total total_exact=page.total_exact limit=page.limit offset=page.offset href />
+                                    }
+                                }).collect_view()}
+                            </ListTable>
                         }
                         .into_any()
                     }
@@ -180,6 +171,19 @@ fn OrderDetail(
     let number = order_number(&order);
     let placed = order.status == OrderStatus::Placed;
     let order_id = order.id.to_string();
+    let columns = vec![
+        Column::text(t!(shop.product)),
+        Column::text(t!(shop.price)),
+        Column::text(t!(shop.quantity)),
+        Column::amount(t!(shop.amount)),
+    ];
+    let foot = view! {
+        <tr>
+            <th scope="row" colspan="3">{t!(shop.total)}</th>
+            <td class="amount" data-testid="order-total">{order.total.display(order.currency)}</td>
+        </tr>
+    }
+    .into_any();
     view! {
         <section class="order">
             <p class="muted"><a href="/orders">{t!(shop.all_orders)}</a></p>
@@ -196,35 +200,16 @@ fn OrderDetail(
                 <dt>{t!(shop.order_number_label)}</dt>
                 <dd>{order_id.clone()}</dd>
             </dl>
-            <div class="table-wrap">
-                <table class="table">
-                    <caption class="visually-hidden">{t!(shop.order_caption)}</caption>
-                    <thead>
-                        <tr>
-                            <th scope="col">{t!(shop.product)}</th>
-                            <th scope="col">{t!(shop.price)}</th>
-                            <th scope="col">{t!(shop.quantity)}</th>
-                            <th scope="col" class="amount">{t!(shop.amount)}</th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {order.items.into_iter().map(|item| view! {
-                            <tr>
-                                <th scope="row"><a href=format!("/products/{}", item.product_id)>{item.name}</a></th>
-                                <td>{item.unit_price.display(item.currency)}</td>
-                                <td>{item.quantity}</td>
-                                <td class="amount">{item.line_total.display(item.currency)}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                    <tfoot>
-                        <tr>
-                            <th scope="row" colspan="3">{t!(shop.total)}</th>
-                            <td class="amount" data-testid="order-total">{order.total.display(order.currency)}</td>
-                        </tr>
-                    </tfoot>
-                </table>
-            </div>
+            <ListTable caption=t!(shop.order_caption) columns foot>
+                {order.items.into_iter().map(|item| view! {
+                    <tr>
+                        <th scope="row"><a href=format!("/products/{}", item.product_id)>{item.name}</a></th>
+                        <td>{item.unit_price.display(item.currency)}</td>
+                        <td>{item.quantity}</td>
+                        <td class="amount">{item.line_total.display(item.currency)}</td>
+                    </tr>
+                }).collect_view()}
+            </ListTable>
             {placed.then(|| view! { <CancelOrderButton order_id acted notice /> })}
         </section>
     }

@@ -4,17 +4,15 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::Form,
-    hooks::{use_params_map, use_query_map},
-};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     api::catalog::{get_product, products},
-    cart::{Cart, MAX_QUANTITY},
+    cart::{Cart, Limits},
     components::{
         field::{Field, FieldState, focus_first_error},
-        pager::{Pager, href_with},
+        filters::FilterForm,
+        pager::{Pager, Pages, href_with},
     },
     error::ErrorCode,
     language::{fill, k, plural},
@@ -82,7 +80,7 @@ pub fn ProductsPage() -> impl IntoView {
         <Title text=t!(shop.products_title) />
         <section class="catalog">
             <h1>{t!(shop.products_title)}</h1>
-            <Form method="GET" action="/products">
+            <FilterForm action="/products">
                 <div class="filters" role="search" aria-label=t!(shop.products_title)>
                     {filter_input("keyword", t!(shop.filter_search), "search", None, move || param("keyword").unwrap_or_default())}
                     {filter_input("min_price", t!(shop.lowest_price), "text", Some("decimal"), move || param("min_price").unwrap_or_default())}
@@ -104,7 +102,7 @@ pub fn ProductsPage() -> impl IntoView {
                     </label>
                     <button type="submit" class="button button-small">{t!(shop.search_button)}</button>
                 </div>
-            </Form>
+            </FilterForm>
             <Transition fallback=|| view! { <p>{t!(shop.loading)}</p> }>
                 {move || list.get().map(|result| match result {
                     Err(e) => view! { <div role="alert" class="form-error">{e.message}</div> }.into_any(),
@@ -115,6 +113,7 @@ pub fn ProductsPage() -> impl IntoView {
                             ("in_stock", in_stock.clone()), ("sort", sort.clone()),
                             ("offset", Some(offset.to_string())),
                         ]);
+                        let pages = Pages::new(&page, &href);
                         let empty = page.items.is_empty().then(|| view! {
                             <p>{t!(shop.no_match)}</p>
                         });
@@ -123,7 +122,7 @@ pub fn ProductsPage() -> impl IntoView {
                             <ul class="product-grid">
                                 {page.items.into_iter().map(|p| view! { <ProductCard product=p /> }).collect_view()}
                             </ul>
-                            <Pager total=page.total total_exact=page.total_exact limit=page.limit offset=page.offset href />
+                            <Pager pages />
                         }
                         .into_any()
                     }
@@ -180,12 +179,13 @@ fn ProductDetail(product: Product) -> impl IntoView {
     let cart = Cart::get();
     let hydrated = crate::rules::Hydrated::get();
     let quantity = FieldState::new(|v| {
+        let max = Limits::get().max_quantity;
         v.trim()
             .parse::<u32>()
             .ok()
-            .filter(|n| (1..=MAX_QUANTITY).contains(n))
+            .filter(|n| (1..=max).contains(n))
             .is_none()
-            .then(|| t!(shop.quantity_range, max = MAX_QUANTITY))
+            .then(|| t!(shop.quantity_range, max = max))
     });
     quantity.value.set("1".into());
     let added = RwSignal::new(None::<String>);

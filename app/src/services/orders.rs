@@ -32,7 +32,7 @@ use crate::{
 /// Lines of one order.
 pub const MAX_LINES: usize = 50;
 /// Units of one product on one line.
-pub const MAX_QUANTITY: i64 = 1000;
+pub const MAX_QUANTITY: u32 = 1000;
 /// Characters of an `Idempotency-Key`.
 const MAX_KEY_CHARS: usize = 255;
 
@@ -69,7 +69,7 @@ fn parse_lines(items: &[OrderLineInput]) -> Result<Vec<Line>, ApiError> {
             let quantity = item.quantity.as_ref().ok_or_else(|| {
                 ApiError::invalid(field.as_str(), t!(errors.order_quantity_required))
             })?;
-            let quantity = parse_whole(quantity, &field, 1..=MAX_QUANTITY)? as i32;
+            let quantity = parse_whole(quantity, &field, 1..=i64::from(MAX_QUANTITY))? as i32;
             Ok(Line {
                 product_id,
                 quantity,

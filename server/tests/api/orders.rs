@@ -308,6 +308,43 @@ async fn a_refused_order_changes_nothing() {
     assert_eq!(emails_after, emails_before);
 }
 
+/// The limits `GET /api/settings` gives the cart are the ones placing an order applies: one past
+/// either is refused on its field, and the most units a line may have is not.
+#[tokio::test]
+async fn the_order_limits_the_settings_give_are_the_ones_applied() {
+    let app = spawn_app().await;
+    let settings = body(app.get("/api/settings").await).await;
+    let max_lines = settings["order_max_lines"]
+        .as_u64()
+        .expect("order_max_lines");
+    let max_quantity = settings["order_max_quantity"]
+        .as_i64()
+        .expect("order_max_quantity");
+    assert!(max_lines > 0 && max_quantity > 0, "{settings}");
+    let (_, admin) = app.admin().await;
+    let tea = app.create_product(&admin, "Tea", json!(1), 1).await;
+    let person = app.activated_person().await;
+    let token = app.token(&person).await;
+
+    let too_many: Vec<Value> = (0..=max_lines).map(|_| line(&tea, 1)).collect();
+    for (items, field) in [
+        (json!(too_many), "items"),
+        (json!([line(&tea, max_quantity + 1)]), "items[0].quantity"),
+    ] {
+        let response = app.place_order(&token, &items).send().await.expect("POST");
+        assert_eq!(response.status(), 422, "{items}");
+        assert_eq!(body(response).await["field"], field, "{items}");
+    }
+    // Within the limit: refused for the stock only.
+    let response = app
+        .place_order(&token, &json!([line(&tea, max_quantity)]))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(error_code(response, 409).await, "insufficient_stock");
+    assert_eq!(app.order_count().await, 0);
+}
+
 #[tokio::test]
 async fn a_failure_between_lines_leaves_no_half_order() {
     let app = spawn_app().await;

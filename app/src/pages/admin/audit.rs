@@ -1,12 +1,17 @@
 //! `/admin/audit`: every administrative act, newest first, filtered by actor or target.
 
 use leptos::prelude::*;
-use leptos_router::{components::Form, hooks::use_query_map};
+use leptos_router::hooks::use_query_map;
 
-use super::{AdminFrame, Pager, href_with, message};
+use super::{AdminFrame, href_with, message};
 use crate::{
     api::admin::audit_log,
-    components::time::When,
+    components::{
+        filters::FilterForm,
+        pager::Pages,
+        table::{Column, ListTable},
+        time::When,
+    },
     model::{ActorKind, AuditAction},
     t,
 };
@@ -29,7 +34,7 @@ fn AuditTable() -> impl IntoView {
         crate::error::page_data(audit_log(actor, target, None, offset))
     });
     view! {
-        <Form method="GET" action="/admin/audit">
+        <FilterForm action="/admin/audit">
             <div class="filters" role="search">
                 <div class="field field-inline">
                     <label for="filter-actor">{t!(admin.actor)}</label>
@@ -43,7 +48,7 @@ fn AuditTable() -> impl IntoView {
                 </div>
                 <button type="submit" class="button button-small">{t!(admin.filter)}</button>
             </div>
-        </Form>
+        </FilterForm>
         <Transition fallback=|| view! { <p>{t!(admin.loading)}</p> }>
             {move || rows.get().map(|result| match result {
                 Err(e) => view! { <div role="alert" class="form-error">{message(&e)}</div> }.into_any(),
@@ -53,44 +58,37 @@ fn AuditTable() -> impl IntoView {
                         ("actor", actor.clone()), ("target", target.clone()),
                         ("offset", Some(offset.to_string())),
                     ]);
+                    let pages = Pages::new(&page, &href);
+                    let columns = vec![
+                        Column::text(t!(admin.when)),
+                        Column::text(t!(admin.who)),
+                        Column::text(t!(admin.did)),
+                        Column::text(t!(admin.to)),
+                        Column::text(t!(admin.details)),
+                        Column::text(t!(admin.from)),
+                    ];
                     view! {
                         // Nothing in it takes the focus, so the box does: the keyboard can then
                         // scroll it sideways where it is wider than the screen.
-                        <div class="table-wrap" role="region" aria-label=t!(admin.audit_log) tabindex="0">
-                            <table class="table">
-                                <caption class="visually-hidden">{t!(admin.audit_log)}</caption>
-                                <thead>
+                        <ListTable caption=t!(admin.audit_log) columns focusable=true pages>
+                            {page.items.into_iter().map(|row| {
+                                let who = match row.actor_kind {
+                                    ActorKind::CommandLine => t!(admin.command_line).to_string(),
+                                    ActorKind::Administrator => row.actor_email.unwrap_or_else(|| t!(admin.deleted_account).into()),
+                                };
+                                let details = row.details.shown().to_string();
+                                view! {
                                     <tr>
-                                        <th scope="col">{t!(admin.when)}</th>
-                                        <th scope="col">{t!(admin.who)}</th>
-                                        <th scope="col">{t!(admin.did)}</th>
-                                        <th scope="col">{t!(admin.to)}</th>
-                                        <th scope="col">{t!(admin.details)}</th>
-                                        <th scope="col">{t!(admin.from)}</th>
+                                        <td><When at=row.at /></td>
+                                        <td>{who}</td>
+                                        <td>{action_text(row.action)}</td>
+                                        <td>{row.target_email.unwrap_or_default()}</td>
+                                        <td><code>{details}</code></td>
+                                        <td>{row.ip.unwrap_or_default()}</td>
                                     </tr>
-                                </thead>
-                                <tbody>
-                                    {page.items.into_iter().map(|row| {
-                                        let who = match row.actor_kind {
-                                            ActorKind::CommandLine => t!(admin.command_line).to_string(),
-                                            ActorKind::Administrator => row.actor_email.unwrap_or_else(|| t!(admin.deleted_account).into()),
-                                        };
-                                        let details = row.details.shown().to_string();
-                                        view! {
-                                            <tr>
-                                                <td><When at=row.at /></td>
-                                                <td>{who}</td>
-                                                <td>{action_text(row.action)}</td>
-                                                <td>{row.target_email.unwrap_or_default()}</td>
-                                                <td><code>{details}</code></td>
-                                                <td>{row.ip.unwrap_or_default()}</td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                        <Pager total=page.total total_exact=page.total_exact limit=page.limit offset=page.offset href />
+                                }
+                            }).collect_view()}
+                        </ListTable>
                     }
                     .into_any()
                 }

@@ -3,15 +3,21 @@
 //! codes stay out of sight.
 
 use leptos::prelude::*;
-use leptos_router::{components::Form, hooks::use_query_map};
+use leptos_router::hooks::use_query_map;
 
-use super::{AdminFrame, Pager, href_with, message};
+use super::{AdminFrame, href_with, message};
 use crate::{
     api::{
         admin::{RetryEmail, outbox},
         webhooks::admin_webhooks,
     },
-    components::{status_check::StatusCheck, time::When},
+    components::{
+        filters::FilterForm,
+        pager::Pages,
+        status_check::StatusCheck,
+        table::{Column, ListTable},
+        time::When,
+    },
     language::{k, plural},
     model::OutboxStatus,
     t,
@@ -45,7 +51,7 @@ fn MailQueue() -> impl IntoView {
         })
     };
     view! {
-        <Form method="GET" action="/admin/mail">
+        <FilterForm action="/admin/mail">
             <div class="filters" role="search">
                 <div class="field field-inline">
                     <label for="filter-mail-status">{t!(admin.status)}</label>
@@ -59,7 +65,7 @@ fn MailQueue() -> impl IntoView {
                 </div>
                 <button type="submit" class="button button-small">{t!(admin.show)}</button>
             </div>
-        </Form>
+        </FilterForm>
         {notice}
         <Transition fallback=|| view! { <p>{t!(admin.loading)}</p> }>
             {move || view_data.get().map(|result| match result {
@@ -71,6 +77,16 @@ fn MailQueue() -> impl IntoView {
                     let href = move |offset: u32| href_with("/admin/mail", &[
                         ("status", status.clone()), ("offset", Some(offset.to_string())),
                     ]);
+                    let pages = Pages::new(&page, &href);
+                    let columns = vec![
+                        Column::text(t!(admin.queued)),
+                        Column::text(t!(admin.recipient)),
+                        Column::text(t!(admin.kind)),
+                        Column::text(t!(admin.status)),
+                        Column::text(t!(admin.tries)),
+                        Column::text(t!(admin.last_error)),
+                        Column::hidden(t!(admin.actions)),
+                    ];
                     view! {
                         <ul class="counts" aria-label=t!(admin.messages_by_status)>
                             <li>{count(k::admin::mail_count_pending, counts.pending)}</li>
@@ -79,48 +95,31 @@ fn MailQueue() -> impl IntoView {
                             <li>{count(k::admin::mail_count_dead, counts.dead)}</li>
                         </ul>
                         // Focusable, for the keyboard to scroll it (see the audit log's table).
-                        <div class="table-wrap" role="region" aria-label=t!(admin.queued_mail) tabindex="0">
-                            <table class="table">
-                                <caption class="visually-hidden">{t!(admin.queued_mail)}</caption>
-                                <thead>
+                        <ListTable caption=t!(admin.queued_mail) columns focusable=true pages>
+                            {page.items.into_iter().map(|m| {
+                                let id = m.id;
+                                view! {
                                     <tr>
-                                        <th scope="col">{t!(admin.queued)}</th>
-                                        <th scope="col">{t!(admin.recipient)}</th>
-                                        <th scope="col">{t!(admin.kind)}</th>
-                                        <th scope="col">{t!(admin.status)}</th>
-                                        <th scope="col">{t!(admin.tries)}</th>
-                                        <th scope="col">{t!(admin.last_error)}</th>
-                                        <th scope="col"><span class="visually-hidden">{t!(admin.actions)}</span></th>
+                                        <td><When at=m.created_at /></td>
+                                        <td>{m.recipient.clone()}</td>
+                                        <td>{mail_kind_text(&m.kind)}</td>
+                                        <td>{outbox_status_text(m.status)}</td>
+                                        <td>{m.attempts}</td>
+                                        <td>{m.last_error.unwrap_or_default()}</td>
+                                        <td>
+                                            {(m.status == OutboxStatus::Dead).then(|| view! {
+                                                <button type="button" class="button button-small button-secondary"
+                                                    aria-label=t!(admin.retry_label, recipient = m.recipient)
+                                                    disabled=move || !hydrated.get() || retry.pending().get()
+                                                    on:click=move |_| { retry.dispatch(RetryEmail { id: Some(id) }); }>
+                                                    {t!(admin.retry)}
+                                                </button>
+                                            })}
+                                        </td>
                                     </tr>
-                                </thead>
-                                <tbody>
-                                    {page.items.into_iter().map(|m| {
-                                        let id = m.id;
-                                        view! {
-                                            <tr>
-                                                <td><When at=m.created_at /></td>
-                                                <td>{m.recipient.clone()}</td>
-                                                <td>{mail_kind_text(&m.kind)}</td>
-                                                <td>{outbox_status_text(m.status)}</td>
-                                                <td>{m.attempts}</td>
-                                                <td>{m.last_error.unwrap_or_default()}</td>
-                                                <td>
-                                                    {(m.status == OutboxStatus::Dead).then(|| view! {
-                                                        <button type="button" class="button button-small button-secondary"
-                                                            aria-label=t!(admin.retry_label, recipient = m.recipient)
-                                                            disabled=move || !hydrated.get() || retry.pending().get()
-                                                            on:click=move |_| { retry.dispatch(RetryEmail { id: Some(id) }); }>
-                                                            {t!(admin.retry)}
-                                                        </button>
-                                                    })}
-                                                </td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                        <Pager total=page.total total_exact=page.total_exact limit=page.limit offset=page.offset href />
+                                }
+                            }).collect_view()}
+                        </ListTable>
                     }
                     .into_any()
                 }
@@ -140,37 +139,30 @@ fn WebhookQueue() -> impl IntoView {
                 Err(e) => view! { <div role="alert" class="form-error">{message(&e)}</div> }.into_any(),
                 Ok(queue) => {
                     let counts = queue.counts;
+                    let columns = vec![
+                        Column::text(t!(admin.event_time)),
+                        Column::text(t!(admin.event)),
+                        Column::text(t!(admin.url)),
+                        Column::text(t!(admin.tries)),
+                        Column::text(t!(admin.last_error)),
+                    ];
                     view! {
                         <ul class="counts" aria-label=t!(admin.webhooks_by_status)>
                             <li>{count(k::admin::webhook_count_pending, counts.pending)}</li>
                             <li>{count(k::admin::webhook_count_delivered, counts.delivered)}</li>
                             <li>{count(k::admin::webhook_count_dead, counts.dead)}</li>
                         </ul>
-                        <div class="table-wrap" role="region" aria-label=t!(admin.dead_webhooks) tabindex="0">
-                            <table class="table">
-                                <caption class="visually-hidden">{t!(admin.dead_webhooks)}</caption>
-                                <thead>
-                                    <tr>
-                                        <th scope="col">{t!(admin.event_time)}</th>
-                                        <th scope="col">{t!(admin.event)}</th>
-                                        <th scope="col">{t!(admin.url)}</th>
-                                        <th scope="col">{t!(admin.tries)}</th>
-                                        <th scope="col">{t!(admin.last_error)}</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {queue.dead.into_iter().map(|d| view! {
-                                        <tr>
-                                            <td><When at=d.created_at /></td>
-                                            <td><span title=d.event_id.to_string()>{d.kind}</span></td>
-                                            <td>{d.url}</td>
-                                            <td>{d.attempts}</td>
-                                            <td>{d.last_error.unwrap_or_default()}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
+                        <ListTable caption=t!(admin.dead_webhooks) columns focusable=true>
+                            {queue.dead.into_iter().map(|d| view! {
+                                <tr>
+                                    <td><When at=d.created_at /></td>
+                                    <td><span title=d.event_id.to_string()>{d.kind}</span></td>
+                                    <td>{d.url}</td>
+                                    <td>{d.attempts}</td>
+                                    <td>{d.last_error.unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </ListTable>
                     }
                     .into_any()
                 }

@@ -20,7 +20,7 @@ pub use user::AdminUserPage;
 pub use users::AdminUsersPage;
 
 use crate::{
-    components::pager::{Pager, href_with},
+    components::pager::href_with,
     model::{AccountStatus, Role},
     pages::not_found::NotFound,
     session::CurrentUser,

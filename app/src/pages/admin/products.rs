@@ -1,13 +1,16 @@
 //! `/admin/products`: the catalogue as administrators see it, with a form for a new product.
 
 use leptos::prelude::*;
-use leptos_router::{components::Form, hooks::use_query_map};
+use leptos_router::hooks::use_query_map;
 
-use super::{AdminFrame, Pager, href_with, message};
+use super::{AdminFrame, href_with, message};
 use crate::{
     api::catalog::{CreateProduct, products},
     components::{
         field::{Field, FieldState, place_error},
+        filters::FilterForm,
+        pager::Pages,
+        table::{Column, ListTable},
         time::When,
     },
     pages::products::stock_text,
@@ -142,7 +145,7 @@ fn ProductsTable(created: RwSignal<u32>) -> impl IntoView {
         <section class="card" aria-labelledby="catalogue-heading">
             <h2 id="catalogue-heading">{t!(admin.catalogue)}</h2>
             {deleted}
-            <Form method="GET" action="/admin/products">
+            <FilterForm action="/admin/products">
                 <div class="filters" role="search" aria-label=t!(admin.catalogue)>
                     <div class="field field-inline">
                         <label for="filter-keyword">{t!(admin.search_products)}</label>
@@ -150,7 +153,7 @@ fn ProductsTable(created: RwSignal<u32>) -> impl IntoView {
                     </div>
                     <button type="submit" class="button button-small">{t!(admin.search_button)}</button>
                 </div>
-            </Form>
+            </FilterForm>
             <Transition fallback=|| view! { <p>{t!(admin.loading)}</p> }>
                 {move || list.get().map(|result| match result {
                     Err(e) => view! { <div role="alert" class="form-error">{message(&e)}</div> }.into_any(),
@@ -159,31 +162,24 @@ fn ProductsTable(created: RwSignal<u32>) -> impl IntoView {
                         let href = move |offset: u32| href_with("/admin/products", &[
                             ("keyword", keyword.clone()), ("offset", Some(offset.to_string())),
                         ]);
+                        let pages = Pages::new(&page, &href);
+                        let columns = vec![
+                            Column::text(t!(admin.name)),
+                            Column::amount(t!(admin.price)),
+                            Column::text(t!(admin.stock)),
+                            Column::text(t!(admin.changed)),
+                        ];
                         view! {
-                            <div class="table-wrap">
-                                <table class="table">
-                                    <caption class="visually-hidden">{t!(admin.products_caption)}</caption>
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">{t!(admin.name)}</th>
-                                            <th scope="col" class="amount">{t!(admin.price)}</th>
-                                            <th scope="col">{t!(admin.stock)}</th>
-                                            <th scope="col">{t!(admin.changed)}</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {page.items.into_iter().map(|p| view! {
-                                            <tr>
-                                                <td><a href=format!("/admin/products/{}", p.id)>{p.name}</a></td>
-                                                <td class="amount">{p.price.display(p.currency)}</td>
-                                                <td>{stock_text(p.stock)}</td>
-                                                <td><When at=p.updated_at.clone() /></td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                            <Pager total=page.total total_exact=page.total_exact limit=page.limit offset=page.offset href />
+                            <ListTable caption=t!(admin.products_caption) columns pages>
+                                {page.items.into_iter().map(|p| view! {
+                                    <tr>
+                                        <td><a href=format!("/admin/products/{}", p.id)>{p.name}</a></td>
+                                        <td class="amount">{p.price.display(p.currency)}</td>
+                                        <td>{stock_text(p.stock)}</td>
+                                        <td><When at=p.updated_at.clone() /></td>
+                                    </tr>
+                                }).collect_view()}
+                            </ListTable>
                         }
                         .into_any()
                     }

@@ -1,12 +1,17 @@
 //! `/admin`: the users table, with search, filters, sort and pagination in the URL.
 
 use leptos::prelude::*;
-use leptos_router::{components::Form, hooks::use_query_map};
+use leptos_router::hooks::use_query_map;
 
-use super::{AdminFrame, Pager, href_with, message, role_text, status_text};
+use super::{AdminFrame, href_with, message, role_text, status_text};
 use crate::{
     api::admin::admin_users,
-    components::time::{When, WhenOr},
+    components::{
+        filters::FilterForm,
+        pager::Pages,
+        table::{Column, ListTable},
+        time::{When, WhenOr},
+    },
     model::{AccountStatus, Role, UserSort},
     t,
 };
@@ -87,7 +92,7 @@ fn UsersTable() -> impl IntoView {
     };
     view! {
         {deleted}
-        <Form method="GET" action="/admin">
+        <FilterForm action="/admin">
             <div class="filters" role="search">
                 <div class="field field-inline">
                     <label for="filter-q">{t!(admin.search_label)}</label>
@@ -99,7 +104,7 @@ fn UsersTable() -> impl IntoView {
                 {choice("sort", t!(admin.sort), sorts, param("sort"))}
                 <button type="submit" class="button button-small">{t!(admin.search_button)}</button>
             </div>
-        </Form>
+        </FilterForm>
         <Transition fallback=|| view! { <p>{t!(admin.loading)}</p> }>
             {move || users.get().map(|result| match result {
                 Err(e) => view! { <div role="alert" class="form-error">{message(&e)}</div> }.into_any(),
@@ -109,37 +114,30 @@ fn UsersTable() -> impl IntoView {
                         ("q", q.clone()), ("status", status.clone()), ("role", role.clone()),
                         ("sort", sort.clone()), ("offset", Some(offset.to_string())),
                     ]);
+                    let pages = Pages::new(&page, &href);
+                    let columns = vec![
+                        Column::text(t!(admin.name)),
+                        Column::text(t!(admin.email)),
+                        Column::text(t!(admin.phone)),
+                        Column::text(t!(admin.status)),
+                        Column::text(t!(admin.role)),
+                        Column::text(t!(admin.registered)),
+                        Column::text(t!(admin.last_sign_in)),
+                    ];
                     view! {
-                        <div class="table-wrap">
-                            <table class="table">
-                                <caption class="visually-hidden">{t!(admin.accounts_caption)}</caption>
-                                <thead>
-                                    <tr>
-                                        <th scope="col">{t!(admin.name)}</th>
-                                        <th scope="col">{t!(admin.email)}</th>
-                                        <th scope="col">{t!(admin.phone)}</th>
-                                        <th scope="col">{t!(admin.status)}</th>
-                                        <th scope="col">{t!(admin.role)}</th>
-                                        <th scope="col">{t!(admin.registered)}</th>
-                                        <th scope="col">{t!(admin.last_sign_in)}</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {page.items.into_iter().map(|u| view! {
-                                        <tr>
-                                            <td><a href=format!("/admin/users/{}", u.user_id)>{format!("{} {}", u.first_name, u.last_name)}</a></td>
-                                            <td>{u.email}</td>
-                                            <td class="nowrap">{u.phone_display.0}</td>
-                                            <td><span class=format!("badge badge-{}", u.status)>{status_text(u.status)}</span></td>
-                                            <td>{role_text(u.role)}</td>
-                                            <td><When at=u.created_at /></td>
-                                            <td><WhenOr at=u.last_login_at otherwise=t!(admin.never) /></td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                        <Pager total=page.total total_exact=page.total_exact limit=page.limit offset=page.offset href />
+                        <ListTable caption=t!(admin.accounts_caption) columns pages>
+                            {page.items.into_iter().map(|u| view! {
+                                <tr>
+                                    <td><a href=format!("/admin/users/{}", u.user_id)>{format!("{} {}", u.first_name, u.last_name)}</a></td>
+                                    <td>{u.email}</td>
+                                    <td class="nowrap">{u.phone_display.0}</td>
+                                    <td><span class=format!("badge badge-{}", u.status)>{status_text(u.status)}</span></td>
+                                    <td>{role_text(u.role)}</td>
+                                    <td><When at=u.created_at /></td>
+                                    <td><WhenOr at=u.last_login_at otherwise=t!(admin.never) /></td>
+                                </tr>
+                            }).collect_view()}
+                        </ListTable>
                     }
                     .into_any()
                 }
