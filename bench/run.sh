@@ -556,7 +556,11 @@ profile_cpu = results.get("profile-server-cpu")
 token = results.get("token")
 search = results.get("admin-search")
 products = results.get("products-search")
+products_uncached = results.get("products-search-uncached")
+products_sql = results.get("products-search-sql")
 orders = results.get("place-order")
+orders_sql = results.get("place-order-sql")
+orders_sql_pool = results.get("place-order-sql-pool")
 hooks = results.get("webhooks")
 cluster = {key: results.get(f"cluster-{key}") for key in
            ("register-1", "register-2", "profile-1", "profile-2")}
@@ -668,6 +672,15 @@ if products:
         and found == ok,
     )
     row("catalogue search query plans", products_plan_file)
+if products_uncached and products_sql:
+    ratio = products_uncached["requests_per_sec"] / products_sql["tps"]
+    row(
+        "catalogue search without the cache / the same SQL in pgbench (>= 0.85)",
+        f"{ratio:.2f}: {products_uncached['requests_per_sec']:.0f}/s (p95 "
+        f"{ms(products_uncached['latency_ms']['p95'])}) of {products_sql['tps']:.0f}/s at "
+        f"{products_sql['connections']}",
+        ratio >= 0.85,
+    )
 if orders:
     stock_outs = orders["errors"].get("409", 0)
     other_errors = orders["error_count"] - stock_outs
@@ -681,6 +694,16 @@ if orders:
         orders["orders_per_sec"] >= 1000
         and other_errors == 0
         and orders["stock_taken"] == orders["units_ordered"],
+    )
+if orders and orders_sql:
+    ratio = orders["orders_per_sec"] / orders_sql["tps"]
+    pool = (f", {orders['orders_per_sec'] / orders_sql_pool['tps']:.2f} of its "
+            f"{orders_sql_pool['tps']:.0f}/s at {orders_sql_pool['connections']}"
+            if orders_sql_pool else "")
+    row(
+        "POST /api/place-order / the same SQL in pgbench (>= 0.85)",
+        f"{ratio:.2f} of {orders_sql['tps']:.0f}/s at {orders_sql['connections']}{pool}",
+        ratio >= 0.85,
     )
 
 if hooks:
@@ -807,12 +830,40 @@ if wanted products-search; then
   phase "catalogue search over $PRODUCTS products, $PRODUCTS_SEARCH_CONNECTIONS connections, ${PRODUCTS_SEARCH_SECONDS} s" \
     products-search --url "$url" --smtp-port "$smtp_port" \
     --seconds "$PRODUCTS_SEARCH_SECONDS" --connections "$PRODUCTS_SEARCH_CONNECTIONS"
+  # The same without the cache (the server restarted with CATALOG_CACHE_MS=0), against its
+  # limit: the server's own statements for the same keywords in pgbench.
+  stop_server
+  extra_env=(CATALOG_CACHE_MS=0)
+  start_server "$server_port" "$smtp_port"
+  wait_ready "$url"
+  cluster_phase products-search-uncached "catalogue search without the cache, $PRODUCTS_SEARCH_CONNECTIONS connections, ${PRODUCTS_SEARCH_SECONDS} s" \
+    products-search --url "$url" --smtp-port "$smtp_port" \
+    --seconds "$PRODUCTS_SEARCH_SECONDS" --connections "$PRODUCTS_SEARCH_CONNECTIONS"
+  phase "the same searches in pgbench -M prepared, $PRODUCTS_SEARCH_CONNECTIONS clients, ${PRODUCTS_SEARCH_SECONDS} s" \
+    products-search-sql --url "$url" --smtp-port "$smtp_port" --server target/release/server \
+    --database-url "$db_url" --seconds "$PRODUCTS_SEARCH_SECONDS" \
+    --connections "$PRODUCTS_SEARCH_CONNECTIONS"
+  stop_server
+  extra_env=()
+  start_server "$server_port" "$smtp_port"
+  wait_ready "$url"
 fi
 if wanted place-order; then
   seed_order_products
   phase "orders of 3 of $ORDER_PRODUCTS products by $ORDER_USERS people, $ORDER_CONNECTIONS connections, ${ORDER_SECONDS} s" \
     place-order --url "$url" --smtp-port "$smtp_port" --users "$ORDER_USERS" \
     --seconds "$ORDER_SECONDS" --connections "$ORDER_CONNECTIONS"
+  # The limit it is judged against: the server's own statements for an order (`server
+  # statements`) in pgbench, with the server stopped meanwhile, at the same concurrency and at
+  # the pool's size.
+  phase "the same orders in pgbench -M prepared, $ORDER_CONNECTIONS clients, ${ORDER_SECONDS} s" \
+    place-order-sql --url "$url" --smtp-port "$smtp_port" --users "$ORDER_USERS" \
+    --server target/release/server --database-url "$db_url" --pause "$server_pid" \
+    --seconds "$ORDER_SECONDS" --connections "$ORDER_CONNECTIONS"
+  cluster_phase place-order-sql-pool "the same orders in pgbench at the pool's size, $POOL_SIZE clients, ${ORDER_SECONDS} s" \
+    place-order-sql --url "$url" --smtp-port "$smtp_port" --users "$ORDER_USERS" \
+    --server target/release/server --database-url "$db_url" --pause "$server_pid" \
+    --seconds "$ORDER_SECONDS" --connections "$POOL_SIZE"
 fi
 if wanted flood; then
   phase "flood: $FLOOD_BIG registrations with $((FLOOD_PASSWORD_BYTES / 1024)) KiB passwords and $FLOOD_VALID valid ones at once" \

@@ -23,6 +23,15 @@ pub const USAGE: &str = "usage:
       creates an activated account and a bearer token, then runs the server's own session
       lookup (`BINARY statements`) with that token in pgbench -M prepared, C clients, on the
       server's database: the limit GET /api/profile is measured against
+  bench place-order-sql --url URL --smtp-port PORT --seconds N --connections C --users U
+                        --server BINARY --database-url URL [--pause PID]
+      creates U activated accounts with a bearer token each, then runs what the server does
+      for an order (`BINARY statements`: the session lookup, then in one transaction the
+      products locked and the order written, with the confirmation its templates render) in
+      pgbench -M prepared, C clients, each order 3 distinct products at random of those whose
+      name holds \"benchorder\", by one of the accounts at random: the limit
+      POST /api/place-order is measured against. --pause: the server's process, stopped
+      while pgbench runs (and the confirmations pgbench queued deleted before it resumes)
   bench admin-search --url URL --smtp-port PORT --email E --seconds N --connections C
                      [--threads T]
       signs in as the administrator E (the password from standard input, one line), picks
@@ -33,6 +42,12 @@ pub const USAGE: &str = "usage:
       picks products at random and makes keywords from their names (the last word, its
       first four letters, two words), then C concurrent clients send
       GET /api/products?keyword=... with them in turn, back to back
+  bench products-search-sql --url URL --smtp-port PORT --seconds N --connections C
+                            --server BINARY --database-url URL
+      makes keywords as products-search does, then runs the server's statements for each
+      (`BINARY statements --keyword K`: the page, and the count when the first page is full)
+      in pgbench -M prepared, C clients, a keyword at random each time: the limit the
+      uncached catalogue search is measured against
   bench place-order --url URL --smtp-port PORT --seconds N --connections C --users U
                     [--threads T]
       creates U activated accounts with a bearer token each, then C concurrent clients send
@@ -60,6 +75,8 @@ pub enum Command {
     Register(RegisterArgs),
     Profile(SignedInArgs),
     ProfileSql(SqlArgs),
+    PlaceOrderSql(OrderSqlArgs),
+    ProductsSearchSql(SqlArgs),
     Token(SignedInArgs),
     AdminSearch(AdminSearchArgs),
     ProductsSearch(SignedInArgs),
@@ -100,6 +117,16 @@ pub struct SqlArgs {
     pub server: std::path::PathBuf,
     /// The database the server under test uses.
     pub database_url: String,
+}
+
+/// An order's statements in pgbench: as [`SqlArgs`], by several people.
+pub struct OrderSqlArgs {
+    pub sql: SqlArgs,
+    /// How many people place the orders.
+    pub users: usize,
+    /// The server's process, stopped while pgbench runs: its email worker would otherwise
+    /// deliver the confirmations pgbench queues, beside Postgres.
+    pub pause: Option<u32>,
 }
 
 /// The administrators' search: a signed-in run as an existing administrator.
@@ -165,32 +192,23 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> anyhow::Result<Command> 
         },
         "register" => Command::Register(register_args(&mut options)?),
         "profile" => Command::Profile(signed_in_args(&mut options)?),
-        "profile-sql" => {
-            let server: String = options.required("--server")?;
-            let database_url: String = options.required("--database-url")?;
-            Command::ProfileSql(SqlArgs {
-                run: signed_in_args(&mut options)?,
-                server: server.into(),
-                database_url,
-            })
-        }
+        "profile-sql" => Command::ProfileSql(sql_args(&mut options)?),
+        "products-search-sql" => Command::ProductsSearchSql(sql_args(&mut options)?),
+        "place-order-sql" => Command::PlaceOrderSql(OrderSqlArgs {
+            users: users(&mut options)?,
+            pause: options.optional("--pause")?,
+            sql: sql_args(&mut options)?,
+        }),
         "token" => Command::Token(signed_in_args(&mut options)?),
         "admin-search" => Command::AdminSearch(AdminSearchArgs {
             email: email(&mut options)?,
             run: signed_in_args(&mut options)?,
         }),
         "products-search" => Command::ProductsSearch(signed_in_args(&mut options)?),
-        "place-order" => {
-            let users: usize = options.required("--users")?;
-            ensure!(
-                (1..=1000).contains(&users),
-                "--users must be between 1 and 1000"
-            );
-            Command::PlaceOrder(PlaceOrderArgs {
-                users,
-                run: signed_in_args(&mut options)?,
-            })
-        }
+        "place-order" => Command::PlaceOrder(PlaceOrderArgs {
+            users: users(&mut options)?,
+            run: signed_in_args(&mut options)?,
+        }),
         "webhooks" => {
             let url = url(&mut options)?;
             let smtp_port = smtp_port(&mut options)?;
@@ -265,6 +283,25 @@ fn email(options: &mut Options) -> anyhow::Result<String> {
     let email: String = options.required("--email")?;
     ensure!(email.contains('@'), "--email must be an email address");
     Ok(email)
+}
+
+fn sql_args(options: &mut Options) -> anyhow::Result<SqlArgs> {
+    let server: String = options.required("--server")?;
+    let database_url: String = options.required("--database-url")?;
+    Ok(SqlArgs {
+        run: signed_in_args(options)?,
+        server: server.into(),
+        database_url,
+    })
+}
+
+fn users(options: &mut Options) -> anyhow::Result<usize> {
+    let users: usize = options.required("--users")?;
+    ensure!(
+        (1..=1000).contains(&users),
+        "--users must be between 1 and 1000"
+    );
+    Ok(users)
 }
 
 fn signed_in_args(options: &mut Options) -> anyhow::Result<SignedInArgs> {

@@ -93,6 +93,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         // pgbench drives the load; the bench only makes the account.
         Command::ProfileSql(args) => runtime(1)?.block_on(pgbench::run(args)),
+        Command::PlaceOrderSql(args) => runtime(1)?.block_on(pgbench::place_order(args)),
+        Command::ProductsSearchSql(args) => runtime(1)?.block_on(pgbench::products_search(args)),
         Command::Token(args) => {
             runtime(args.threads)?.block_on(signed_in::run(Endpoint::Token, args))
         }

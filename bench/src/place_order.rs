@@ -29,7 +29,7 @@ use crate::{
 pub const HOT_KEYWORD: &str = "benchorder";
 
 /// Lines of every order, each for one unit of a different product.
-const LINES: usize = 3;
+pub const LINES: usize = 3;
 
 /// Orders in the rotation: enough that no two clients send the same one at the same time.
 const ROTATION: usize = 4096;
@@ -137,7 +137,7 @@ fn stock_taken(before: &[HotProduct], after: &[HotProduct]) -> i64 {
 }
 
 /// `users` new activated people, signed up at once, and a bearer token for each.
-async fn sign_up(
+pub async fn sign_up(
     client: &Client,
     url: &str,
     sink: &Arc<SmtpSink>,

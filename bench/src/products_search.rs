@@ -41,17 +41,7 @@ pub async fn run(args: SignedInArgs) -> anyhow::Result<()> {
     // while the run measures.
     let sink = SmtpSink::start(args.smtp_port).await?;
 
-    let (products, picked) = pick_products(&client, url).await?;
-    let mut rng = rand::rng();
-    let searches: Vec<Search> = picked
-        .iter()
-        .enumerate()
-        .filter_map(|(i, product)| Search::for_product(product, KINDS[i % KINDS.len()], &mut rng))
-        .collect();
-    ensure!(
-        !searches.is_empty(),
-        "no keywords could be made from the products picked"
-    );
+    let (products, searches) = searches(&client, url).await?;
     let probes = searches
         .iter()
         .map(|search| search.probe(&client, url))
@@ -70,6 +60,23 @@ pub async fn run(args: SignedInArgs) -> anyhow::Result<()> {
     result["searches"] = json!(searches.len());
     report::emit(&lines, &result);
     tally.ensure_answered(url)
+}
+
+/// How many products there are, and the searches of the rotation, made from products picked
+/// at random.
+pub async fn searches(client: &Client, url: &str) -> anyhow::Result<(i64, Vec<Search>)> {
+    let (products, picked) = pick_products(client, url).await?;
+    let mut rng = rand::rng();
+    let searches: Vec<Search> = picked
+        .iter()
+        .enumerate()
+        .filter_map(|(i, product)| Search::for_product(product, KINDS[i % KINDS.len()], &mut rng))
+        .collect();
+    ensure!(
+        !searches.is_empty(),
+        "no keywords could be made from the products picked"
+    );
+    Ok((products, searches))
 }
 
 /// The part of a catalogue page the searches are made from.
@@ -167,9 +174,9 @@ impl Kind {
 
 /// One search of the rotation.
 #[derive(Debug, PartialEq, Eq)]
-struct Search {
+pub struct Search {
     kind: Kind,
-    keyword: String,
+    pub keyword: String,
 }
 
 impl Search {

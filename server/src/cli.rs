@@ -35,7 +35,10 @@ pub enum Command {
     Serve,
     Help,
     Version,
-    Statements,
+    /// With `--keyword`, a catalogue search's statements too.
+    Statements {
+        keyword: Option<String>,
+    },
     CreateAdmin {
         email: String,
         first_name: String,
@@ -58,7 +61,9 @@ pub const USAGE: &str = "usage:
   server demote --email E     make an administrator a plain user
   server migrate              apply the database migrations and exit
   server --version, -V        print the version (and the commit it was built from)
-  server statements           print the SQL of the hot paths as JSON, by name";
+  server statements [--keyword K]
+                              print the SQL of the hot paths as JSON, by name (with
+                              --keyword, a catalogue search for K too, with its parameters)";
 
 /// Parses the arguments after the program name; `Err` is one line for the operator.
 pub fn parse(args: &[String]) -> Result<Command, String> {
@@ -97,8 +102,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             Ok(Command::Migrate)
         }
         "statements" => {
-            allow(&[])?;
-            Ok(Command::Statements)
+            allow(&["keyword"])?;
+            Ok(Command::Statements {
+                keyword: take("keyword").ok(),
+            })
         }
         "create-admin" => {
             allow(&["email", "first-name", "last-name", "phone"])?;
@@ -135,13 +142,80 @@ pub fn version() -> String {
 }
 
 /// The statements of the hot paths, by name, as a JSON object: what `server statements` prints.
-/// `session-lookup` is the one statement of every signed-in request (`$1` the token's SHA-256,
-/// `$2` its kind, `$3` the idle timeout in seconds).
-pub fn statements() -> String {
-    serde_json::json!({
+/// - `session-lookup` is the one statement of every signed-in request (`$1` the token's
+///   SHA-256, `$2` its kind, `$3` the idle timeout in seconds).
+/// - `order-lock` and `order-write` are an order's transaction after it
+///   (`app::services::orders::place`), and `order-write-fixed` the parameters of `order-write`
+///   that are the same for every order, by number: the email's kind, the channels notified and
+///   the webhook event's type; `order-email` the confirmation `order-write` stores for a
+///   three-line order (`subject`, `text`, `html`), rendered by the server's own templates.
+/// - `catalog-search`, with a `keyword`: the statements of a catalogue search for it and their
+///   parameters (`app::services::catalog::search_statements`).
+pub fn statements(keyword: Option<&str>) -> Result<String, String> {
+    use app::{
+        infra::{mail, webhooks},
+        services::{catalog, orders},
+    };
+    let email = sample_confirmation()?;
+    let search = keyword
+        .map(|keyword| {
+            catalog::search_statements(keyword).map_err(|e| format!("--keyword: {}", e.message))
+        })
+        .transpose()?;
+    Ok(serde_json::json!({
+        "catalog-search": search,
         "session-lookup": app::infra::sessions::lookup_statement(),
+        "order-lock": orders::LOCK_PRODUCTS,
+        "order-write": orders::WRITE_ORDER,
+        "order-write-fixed": {
+            "9": mail::EmailKind::OrderConfirmation.as_str(),
+            "16": mail::OUTBOX_CHANNEL,
+            "17": webhooks::EventType::OrderPlaced.as_str(),
+            "20": webhooks::CHANNEL,
+        },
+        "order-email": {"subject": email.subject, "text": email.text, "html": email.html},
     })
-    .to_string()
+    .to_string())
+}
+
+/// The confirmation of a three-line order, one unit of each, as `orders::place` renders it.
+fn sample_confirmation() -> Result<app::infra::mail::OutgoingEmail, String> {
+    use app::{
+        domain::{Currency, Money},
+        model,
+    };
+
+    let items: Vec<model::OrderItem> = [
+        ("Indigo Kettle", 3_450),
+        ("Desk Lamp", 2_199),
+        ("Linen Apron", 1_800),
+    ]
+    .into_iter()
+    .map(|(name, cents)| model::OrderItem {
+        product_id: uuid::Uuid::new_v4(),
+        name: name.to_string(),
+        unit_price: Money::from_cents(cents),
+        quantity: 1,
+        line_total: Money::from_cents(cents),
+        currency: Currency::EUR,
+    })
+    .collect();
+    let order = model::Order {
+        id: uuid::Uuid::new_v4(),
+        status: model::OrderStatus::Placed,
+        total: Money::from_cents(items.iter().map(|i| i.line_total.cents()).sum()),
+        items,
+        currency: Currency::EUR,
+        created_at: "2026-12-08T09:50:00.000Z".to_string(),
+    };
+    app::infra::mail::order_email(
+        app::language::Locale::default(),
+        "ada.lovelace@example.com",
+        "Ada",
+        &order,
+        &format!("https://accounts.example.com/orders/{}", order.id),
+    )
+    .map_err(|e| format!("could not render an order's confirmation: {e}"))
 }
 
 /// `--name value` and `--name=value` pairs; a password flag is refused outright.
@@ -226,7 +300,7 @@ pub async fn run(command: Command, settings: Settings) -> ExitCode {
         Command::SetRole { email, role } => set_role(&state, &email, role).await,
         // Opening the state applied them.
         Command::Migrate => Ok("the database's migrations are applied".to_string()),
-        Command::Serve | Command::Help | Command::Version | Command::Statements => {
+        Command::Serve | Command::Help | Command::Version | Command::Statements { .. } => {
             Ok(String::new())
         }
     };
@@ -291,12 +365,69 @@ mod tests {
 
     #[test]
     fn statements_are_json_by_name() {
-        let all: serde_json::Value = serde_json::from_str(&statements()).expect("JSON");
+        let all: serde_json::Value =
+            serde_json::from_str(&statements(Some("Indigo  Kettles")).expect("statements"))
+                .expect("JSON");
         let lookup = all["session-lookup"].as_str().expect("the session lookup");
         assert!(
             lookup.contains("from sessions") && lookup.contains("$3"),
             "{lookup}"
         );
+        let write = all["order-write"].as_str().expect("an order's write");
+        let fixed = all["order-write-fixed"]
+            .as_object()
+            .expect("its fixed parameters");
+        for number in fixed.keys() {
+            assert!(
+                write.contains(&format!("${number}")),
+                "${number} in {write}"
+            );
+        }
+        assert_eq!(fixed["9"], "order_confirmation");
+        assert!(
+            all["order-lock"]
+                .as_str()
+                .expect("an order's lock")
+                .contains("for update")
+        );
+        let email = &all["order-email"];
+        assert!(
+            email["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("Indigo Kettle")),
+            "{email}"
+        );
+        assert!(
+            email["html"]
+                .as_str()
+                .is_some_and(|h| h.contains("Indigo Kettle")),
+            "{email}"
+        );
+        // The words as the search takes them: lower case, the longest first, one parameter each.
+        let search = &all["catalog-search"];
+        assert_eq!(
+            search["page_parameters"],
+            serde_json::json!(["%kettles%", "%indigo%", "20", "0"])
+        );
+        assert_eq!(
+            search["count_parameters"],
+            serde_json::json!(["%kettles%", "%indigo%", "101"])
+        );
+        for statement in ["page", "count"] {
+            let sql = search[statement].as_str().expect("a statement");
+            assert!(
+                sql.contains("search_text like $2") && !sql.contains("$5"),
+                "{sql}"
+            );
+        }
+        let nine_words: Vec<String> = (1..=9).map(|n| format!("word{n}")).collect();
+        assert!(
+            statements(Some(&nine_words.join(" "))).is_err(),
+            "too many words"
+        );
+        let without: serde_json::Value =
+            serde_json::from_str(&statements(None).expect("statements")).expect("JSON");
+        assert!(without["catalog-search"].is_null());
     }
 
     #[test]
@@ -316,7 +447,16 @@ mod tests {
         assert_eq!(parse(&args("migrate")), Ok(Command::Migrate));
         assert_eq!(parse(&args("--version")), Ok(Command::Version));
         assert_eq!(parse(&args("-V")), Ok(Command::Version));
-        assert_eq!(parse(&args("statements")), Ok(Command::Statements));
+        assert_eq!(
+            parse(&args("statements")),
+            Ok(Command::Statements { keyword: None })
+        );
+        assert_eq!(
+            parse(&args("statements --keyword kettle")),
+            Ok(Command::Statements {
+                keyword: Some("kettle".into())
+            })
+        );
         assert_eq!(
             parse(&args("demote --email a@b.example")),
             Ok(Command::SetRole {

@@ -25,9 +25,17 @@ fn main() -> ExitCode {
             println!("{}", cli::version());
             return ExitCode::SUCCESS;
         }
-        Ok(Command::Statements) => {
-            println!("{}", cli::statements());
-            return ExitCode::SUCCESS;
+        Ok(Command::Statements { keyword }) => {
+            return match cli::statements(keyword.as_deref()) {
+                Ok(statements) => {
+                    println!("{statements}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
         }
         Ok(command) => command,
         Err(e) => {

@@ -148,19 +148,7 @@ pub async fn list(state: &AppState, query: &ProductQuery) -> Result<Page<Product
         return Ok(page);
     }
     let mut conn = state.pool.acquire().await.context("acquire a connection")?;
-    let mut page = QueryBuilder::new("select ");
-    page.push(PRODUCT_COLUMNS).push(" from products");
-    push_filters(&mut page, &filter);
-    // Fixed text per sort; qualified, so the RFC 3339 output columns are not what is sorted.
-    // Live names are unique case-insensitively, so `lower(name)` is a total order.
-    page.push(match filter.sort {
-        ProductSort::Name => " order by lower(products.name)",
-        ProductSort::Price => " order by products.price_cents, products.id",
-        ProductSort::PriceDescending => " order by products.price_cents desc, products.id desc",
-        ProductSort::Newest => " order by products.created_at desc, products.id desc",
-    });
-    let mut count = QueryBuilder::new("select count(*) from (select 1 from products");
-    push_filters(&mut count, &filter);
+    let (page, count) = search_queries(&filter);
     let mut page: Page<Product> =
         paging::fetch_page(&mut conn, filter.paging, page, count, "products").await?;
     for product in &mut page.items {
@@ -173,6 +161,59 @@ pub async fn list(state: &AppState, query: &ProductQuery) -> Result<Page<Product
         .sum();
     cache.put(filter, page.clone(), bytes, generation);
     Ok(page)
+}
+
+/// The statements of a search, without their ends (`paging::fetch_page` adds them): one page
+/// of the products `filter` finds, and their count.
+fn search_queries(
+    filter: &ProductFilter,
+) -> (QueryBuilder<'_, Postgres>, QueryBuilder<'_, Postgres>) {
+    let mut page = QueryBuilder::new("select ");
+    page.push(PRODUCT_COLUMNS).push(" from products");
+    push_filters(&mut page, filter);
+    // Fixed text per sort; qualified, so the RFC 3339 output columns are not what is sorted.
+    // Live names are unique case-insensitively, so `lower(name)` is a total order.
+    page.push(match filter.sort {
+        ProductSort::Name => " order by lower(products.name)",
+        ProductSort::Price => " order by products.price_cents, products.id",
+        ProductSort::PriceDescending => " order by products.price_cents desc, products.id desc",
+        ProductSort::Newest => " order by products.created_at desc, products.id desc",
+    });
+    let mut count = QueryBuilder::new("select count(*) from (select 1 from products");
+    push_filters(&mut count, filter);
+    (page, count)
+}
+
+/// What `list` sends Postgres for a search by `keyword` alone (the default sort and page), for
+/// `server statements` and the bench's `pgbench`: the page's statement and the count's, and
+/// the parameters of each, in order, as text. (The count runs only when the first page is
+/// full.)
+pub fn search_statements(keyword: &str) -> Result<SearchStatements, ApiError> {
+    let filter = ProductQuery {
+        keyword: Some(keyword.to_string()),
+        ..ProductQuery::default()
+    }
+    .parse()?;
+    let (mut page, mut count) = search_queries(&filter);
+    paging::push_window(&mut page, filter.paging);
+    paging::push_cap(&mut count, i64::from(paging::COUNT_CAP));
+    let window = [filter.paging.limit, filter.paging.offset].map(|n| n.to_string());
+    let cap = (i64::from(paging::COUNT_CAP) + 1).to_string();
+    Ok(SearchStatements {
+        page: page.sql().to_string(),
+        page_parameters: filter.patterns.iter().cloned().chain(window).collect(),
+        count: count.sql().to_string(),
+        count_parameters: filter.patterns.iter().cloned().chain([cap]).collect(),
+    })
+}
+
+/// See [`search_statements`].
+#[derive(Debug, serde::Serialize)]
+pub struct SearchStatements {
+    pub page: String,
+    pub page_parameters: Vec<String>,
+    pub count: String,
+    pub count_parameters: Vec<String>,
 }
 
 pub fn parse_product_id(raw: &str, field: &str) -> Result<Uuid, ApiError> {

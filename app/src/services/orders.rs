@@ -36,6 +36,59 @@ pub const MAX_QUANTITY: u32 = 1000;
 /// Characters of an `Idempotency-Key`.
 const MAX_KEY_CHARS: usize = 255;
 
+/// The first of an order's two statements (`$1` the product ids, `$2` the buyer): the
+/// products, locked in id order, and with them what the confirmation needs (the buyer's
+/// address, the transaction's time, which `orders.created_at` will be, and the new order's
+/// id), in one round trip. `server statements` prints it for the bench's `pgbench`.
+pub const LOCK_PRODUCTS: &str = "select p.id, p.name, p.price_cents, p.stock,
+        u.email, u.first_name, rfc3339(now()) as now, gen_random_uuid() as new_id
+ from products p, users u
+ where p.id = any($1) and p.deleted_at is null and u.id = $2
+ order by p.id
+ for update of p";
+
+/// The second: stock, order, lines, email, webhook event and the idempotent response in one
+/// statement, so the row locks taken by [`LOCK_PRODUCTS`] are held for one more round trip and
+/// the commit. Its parameters are bound in `place`, in order.
+pub const WRITE_ORDER: &str = "with deducted as (
+     update products p
+     set stock = p.stock - l.quantity, version = p.version + 1
+     from unnest($2::uuid[], $3::int4[]) as l(id, quantity)
+     where p.id = l.id
+ ),
+ placed as (
+     insert into orders (id, user_id, total_cents) values ($4, $1, $5)
+     returning id
+ ),
+ lines as (
+     insert into order_items (order_id, line, product_id, name, unit_price_cents, quantity)
+     select placed.id, l.line, l.product_id, l.name, l.price, l.quantity
+     from placed,
+          unnest($6::int2[], $2::uuid[], $7::text[], $8::int8[], $3::int4[])
+              as l(line, product_id, name, price, quantity)
+ ),
+ answered as (
+     update idempotency_keys set response = $15
+     where $14::text is not null and user_id = $1 and key = $14
+ ),
+ queued as (
+     insert into email_outbox (user_id, kind, recipient, subject, text_body, html_body)
+     values ($1, $9, $10, $11, $12, $13)
+ ),
+ event as (
+     insert into webhook_events (type, ordering_key, body)
+     select $17, $1::text, $18 where cardinality($19::text[]) > 0
+     returning id
+ ),
+ hooks as (
+     insert into webhook_deliveries (event_id, url, ordering_key)
+     select event.id, u.url, $1::text
+     from event, unnest($19::text[]) with ordinality as u(url, n)
+     order by u.n
+ )
+ select pg_notify($16, ''),
+        (select pg_notify($20, '') where cardinality($19::text[]) > 0)";
+
 /// A line of an order to place, parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Line {
@@ -226,22 +279,12 @@ pub async fn place(
     }
 
     let ids: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
-    // The products, locked; with them what the confirmation needs (the buyer's address, and
-    // the transaction's time, which `orders.created_at` will be, and the new order's id): one
-    // round trip.
-    let stocked: Vec<Stocked> = sqlx::query_as(
-        "select p.id, p.name, p.price_cents, p.stock,
-                u.email, u.first_name, rfc3339(now()) as now, gen_random_uuid() as new_id
-         from products p, users u
-         where p.id = any($1) and p.deleted_at is null and u.id = $2
-         order by p.id
-         for update of p",
-    )
-    .bind(&ids)
-    .bind(caller.user_id)
-    .fetch_all(&mut *tx)
-    .await
-    .context("lock the ordered products")?;
+    let stocked: Vec<Stocked> = sqlx::query_as(LOCK_PRODUCTS)
+        .bind(&ids)
+        .bind(caller.user_id)
+        .fetch_all(&mut *tx)
+        .await
+        .context("lock the ordered products")?;
     let buyer = stocked.first().map(|p| {
         (
             p.email.clone(),
@@ -312,75 +355,34 @@ pub async fn place(
     // The webhook event, when webhooks are on (no URLs: no rows).
     let webhook_urls = state.settings.webhooks.url_texts();
     let event_body = Event::order_placed(caller.user_id, &order).body(&webhooks::timestamp_now());
-    // Stock, order, lines, email, webhook event and the idempotent response in one statement:
-    // the row locks taken above are held for one more round trip and the commit.
     let quantities: Vec<i32> = lines.iter().map(|l| l.quantity).collect();
     let line_numbers: Vec<i16> = (1..=lines.len() as i16).collect();
     let names: Vec<&str> = order.items.iter().map(|i| i.name.as_str()).collect();
     let prices: Vec<i64> = order.items.iter().map(|i| i.unit_price.cents()).collect();
-    sqlx::query(
-        "with deducted as (
-             update products p
-             set stock = p.stock - l.quantity, version = p.version + 1
-             from unnest($2::uuid[], $3::int4[]) as l(id, quantity)
-             where p.id = l.id
-         ),
-         placed as (
-             insert into orders (id, user_id, total_cents) values ($4, $1, $5)
-             returning id
-         ),
-         lines as (
-             insert into order_items (order_id, line, product_id, name, unit_price_cents, quantity)
-             select placed.id, l.line, l.product_id, l.name, l.price, l.quantity
-             from placed,
-                  unnest($6::int2[], $2::uuid[], $7::text[], $8::int8[], $3::int4[])
-                      as l(line, product_id, name, price, quantity)
-         ),
-         answered as (
-             update idempotency_keys set response = $15
-             where $14::text is not null and user_id = $1 and key = $14
-         ),
-         queued as (
-             insert into email_outbox (user_id, kind, recipient, subject, text_body, html_body)
-             values ($1, $9, $10, $11, $12, $13)
-         ),
-         event as (
-             insert into webhook_events (type, ordering_key, body)
-             select $17, $1::text, $18 where cardinality($19::text[]) > 0
-             returning id
-         ),
-         hooks as (
-             insert into webhook_deliveries (event_id, url, ordering_key)
-             select event.id, u.url, $1::text
-             from event, unnest($19::text[]) with ordinality as u(url, n)
-             order by u.n
-         )
-         select pg_notify($16, ''),
-                (select pg_notify($20, '') where cardinality($19::text[]) > 0)",
-    )
-    .bind(caller.user_id)
-    .bind(&ids)
-    .bind(&quantities)
-    .bind(order.id)
-    .bind(order.total)
-    .bind(&line_numbers)
-    .bind(&names)
-    .bind(&prices)
-    .bind(confirmation.kind)
-    .bind(&confirmation.recipient)
-    .bind(&confirmation.subject)
-    .bind(&confirmation.text)
-    .bind(&confirmation.html)
-    .bind(idempotency_key)
-    .bind(sqlx::types::Json(&order))
-    .bind(mail::OUTBOX_CHANNEL)
-    .bind(webhooks::EventType::OrderPlaced.as_str())
-    .bind(&event_body)
-    .bind(&webhook_urls)
-    .bind(webhooks::CHANNEL)
-    .execute(&mut *tx)
-    .await
-    .context("write an order")?;
+    sqlx::query(WRITE_ORDER)
+        .bind(caller.user_id)
+        .bind(&ids)
+        .bind(&quantities)
+        .bind(order.id)
+        .bind(order.total)
+        .bind(&line_numbers)
+        .bind(&names)
+        .bind(&prices)
+        .bind(confirmation.kind)
+        .bind(&confirmation.recipient)
+        .bind(&confirmation.subject)
+        .bind(&confirmation.text)
+        .bind(&confirmation.html)
+        .bind(idempotency_key)
+        .bind(sqlx::types::Json(&order))
+        .bind(mail::OUTBOX_CHANNEL)
+        .bind(webhooks::EventType::OrderPlaced.as_str())
+        .bind(&event_body)
+        .bind(&webhook_urls)
+        .bind(webhooks::CHANNEL)
+        .execute(&mut *tx)
+        .await
+        .context("write an order")?;
     tx.commit().await.context("commit an order")?;
     state.catalog_cache.invalidate();
     Ok(Placed {

@@ -60,12 +60,8 @@ pub async fn fetch_page<T>(
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
+    push_window(&mut items, paging);
     let Paging { limit, offset } = paging;
-    items
-        .push(" limit ")
-        .push_bind(i64::from(limit))
-        .push(" offset ")
-        .push_bind(i64::from(offset));
     let items = items
         .build_query_as::<T>()
         .fetch_all(&mut *conn)
@@ -100,10 +96,7 @@ pub async fn capped_total(
         return Ok((shown_total, true));
     }
     let cap = i64::from(COUNT_CAP.max(offset.saturating_add(limit)));
-    count
-        .push(" limit ")
-        .push_bind(cap + 1)
-        .push(") as matches");
+    push_cap(&mut count, cap);
     let counted: i64 = count
         .build_query_scalar()
         .fetch_one(conn)
@@ -114,6 +107,26 @@ pub async fn capped_total(
     } else {
         (counted, true)
     })
+}
+
+/// Ends the statement of a page: its `limit` and `offset`, as parameters.
+#[cfg(feature = "ssr")]
+pub fn push_window(items: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, paging: Paging) {
+    items
+        .push(" limit ")
+        .push_bind(i64::from(paging.limit))
+        .push(" offset ")
+        .push_bind(i64::from(paging.offset));
+}
+
+/// Ends the statement of a count ([`capped_total`]'s): at most `cap + 1` matches, as a
+/// parameter.
+#[cfg(feature = "ssr")]
+pub fn push_cap(count: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, cap: i64) {
+    count
+        .push(" limit ")
+        .push_bind(cap + 1)
+        .push(") as matches");
 }
 
 /// An empty query parameter (`?status=`) means "not given", as a form submits it.
