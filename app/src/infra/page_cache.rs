@@ -5,6 +5,11 @@
 //! committed (a generation counter, so a read that began before the write never stores what it
 //! read); another replica's writes show here after at most the time to live. Memory is bounded
 //! by a byte budget.
+//!
+//! An answer in the second half of its life is refreshed ahead of time: the first request to
+//! see it there still gets it, and runs the query again in the background ([`Lookup::Refresh`],
+//! once per answer). Under steady demand an answer is replaced before it expires, so no
+//! request waits for the query, and the staleness bound stays the time to live.
 
 use std::{
     collections::HashMap,
@@ -37,6 +42,20 @@ struct Entry<V> {
     generation: u64,
     bytes: usize,
     value: V,
+    /// A caller has been told to refresh it.
+    refreshing: bool,
+}
+
+/// What the cache has for a key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup<V> {
+    /// A kept answer, in the first half of its life.
+    Fresh(V),
+    /// A kept answer in the second half of its life, and this caller is the one to refresh it:
+    /// answer with it, and run the query again in the background.
+    Refresh(V),
+    /// Nothing live: run the query.
+    Miss,
 }
 
 impl<K, V> std::fmt::Debug for PageCache<K, V> {
@@ -65,17 +84,29 @@ impl<K: Eq + Hash, V: Clone> PageCache<K, V> {
         self.generation.load(Ordering::Acquire)
     }
 
-    pub fn get(&self, key: &K) -> Option<V> {
+    pub fn lookup(&self, key: &K) -> Lookup<V> {
+        self.lookup_at(key, Instant::now())
+    }
+
+    /// [`PageCache::lookup`] at the instant `now`.
+    fn lookup_at(&self, key: &K, now: Instant) -> Lookup<V> {
         if self.ttl.is_zero() {
-            return None;
+            return Lookup::Miss;
         }
         let current = self.generation();
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner
-            .entries
-            .get(key)
-            .filter(|e| e.generation == current && e.stored_at.elapsed() < self.ttl)
-            .map(|e| e.value.clone())
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(entry) = inner.entries.get_mut(key) else {
+            return Lookup::Miss;
+        };
+        let age = now.saturating_duration_since(entry.stored_at);
+        if entry.generation != current || age >= self.ttl {
+            return Lookup::Miss;
+        }
+        if age >= self.ttl / 2 && !entry.refreshing {
+            entry.refreshing = true;
+            return Lookup::Refresh(entry.value.clone());
+        }
+        Lookup::Fresh(entry.value.clone())
     }
 
     /// Keeps `value` (about `bytes` large), read by a query that began at `generation`; nothing
@@ -104,6 +135,7 @@ impl<K: Eq + Hash, V: Clone> PageCache<K, V> {
             generation,
             bytes,
             value,
+            refreshing: false,
         };
         if let Some(old) = inner.entries.insert(key, entry) {
             inner.bytes -= old.bytes;
@@ -129,15 +161,32 @@ mod tests {
         let cache = PageCache::new(Duration::from_secs(60));
         let g = cache.generation();
         cache.put("tea", 1, 10, g);
-        assert_eq!(cache.get(&"tea"), Some(1));
-        assert_eq!(cache.get(&"coffee"), None);
+        assert_eq!(cache.lookup(&"tea"), Lookup::Fresh(1));
+        assert_eq!(cache.lookup(&"coffee"), Lookup::Miss);
         cache.invalidate();
-        assert_eq!(cache.get(&"tea"), None);
+        assert_eq!(cache.lookup(&"tea"), Lookup::Miss);
 
-        let short = PageCache::new(Duration::from_millis(1));
-        short.put("tea", 1, 10, short.generation());
-        std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(short.get(&"tea"), None);
+        cache.put("tea", 1, 10, cache.generation());
+        let later = Instant::now() + Duration::from_secs(60);
+        assert_eq!(cache.lookup_at(&"tea", later), Lookup::Miss);
+    }
+
+    #[test]
+    fn one_caller_refreshes_an_answer_in_the_second_half_of_its_life() {
+        let cache = PageCache::new(Duration::from_secs(60));
+        cache.put("tea", 1, 10, cache.generation());
+        let half = Instant::now() + Duration::from_secs(30);
+        assert_eq!(cache.lookup_at(&"tea", half), Lookup::Refresh(1));
+        // The others keep getting the kept answer meanwhile, and none is asked again.
+        assert_eq!(cache.lookup_at(&"tea", half), Lookup::Fresh(1));
+        // The refreshed answer starts a life of its own.
+        cache.put("tea", 2, 10, cache.generation());
+        assert_eq!(cache.lookup(&"tea"), Lookup::Fresh(2));
+        let its_half = Instant::now() + Duration::from_secs(30);
+        assert_eq!(cache.lookup_at(&"tea", its_half), Lookup::Refresh(2));
+        // A refresh that never came back leaves the answer to expire as any other.
+        let expired = Instant::now() + Duration::from_secs(61);
+        assert_eq!(cache.lookup_at(&"tea", expired), Lookup::Miss);
     }
 
     #[test]
@@ -146,7 +195,7 @@ mod tests {
         let before = cache.generation();
         cache.invalidate(); // a write commits while the read runs
         cache.put("tea", "stale", 10, before);
-        assert_eq!(cache.get(&"tea"), None);
+        assert_eq!(cache.lookup(&"tea"), Lookup::Miss);
     }
 
     #[test]
@@ -154,15 +203,15 @@ mod tests {
         let cache = PageCache::new(Duration::from_secs(60));
         let g = cache.generation();
         cache.put(0, 0, MAX_ENTRY_BYTES + 1, g);
-        assert_eq!(cache.get(&0), None, "too large to keep");
+        assert_eq!(cache.lookup(&0), Lookup::Miss, "too large to keep");
         for key in 0..100 {
             cache.put(key, key, MAX_ENTRY_BYTES, g);
             let inner = cache.inner.lock().expect("lock");
             assert!(inner.bytes <= BUDGET_BYTES);
         }
-        assert_eq!(cache.get(&99), Some(99));
+        assert_eq!(cache.lookup(&99), Lookup::Fresh(99));
         let off = PageCache::new(Duration::ZERO);
         off.put(1, 1, 1, off.generation());
-        assert_eq!(off.get(&1), None);
+        assert_eq!(off.lookup(&1), Lookup::Miss);
     }
 }

@@ -16,7 +16,7 @@ use crate::{
     infra::{
         audit::{self, Actor},
         db::DbResultExt as _,
-        page_cache::PageCache,
+        page_cache::{Lookup, PageCache},
     },
     model::{AuditAction, Page, Product, ProductSort},
     state::AppState,
@@ -142,11 +142,26 @@ fn push_filters<'a>(query: &mut QueryBuilder<'a, Postgres>, filter: &'a ProductF
 #[tracing::instrument(name = "catalog.list", skip_all)]
 pub async fn list(state: &AppState, query: &ProductQuery) -> Result<Page<Product>, ApiError> {
     let filter = query.parse()?;
+    match state.catalog_cache.lookup(&filter) {
+        Lookup::Fresh(page) => Ok(page),
+        Lookup::Refresh(page) => {
+            // Ahead of its expiry, in the background (see `infra::page_cache`).
+            let state = state.clone();
+            tokio::spawn(async move {
+                if let Err(e) = search(&state, filter).await {
+                    e.log_if_internal();
+                }
+            });
+            Ok(page)
+        }
+        Lookup::Miss => search(state, filter).await,
+    }
+}
+
+/// Runs a search, and keeps its answer.
+async fn search(state: &AppState, filter: ProductFilter) -> Result<Page<Product>, ApiError> {
     let cache = &state.catalog_cache;
     let generation = cache.generation();
-    if let Some(page) = cache.get(&filter) {
-        return Ok(page);
-    }
     let mut conn = state.pool.acquire().await.context("acquire a connection")?;
     let (page, count) = search_queries(&filter);
     let mut page: Page<Product> =
