@@ -7,11 +7,13 @@
 #                            and of the several-replicas test
 #   scripts/tools.sh deploy  systemd-analyze and pg_dump/pg_restore, for the tests of deploy/
 #   scripts/tools.sh pgbouncer  Debian's PgBouncer (1.18 on Debian 12), for `make cluster PGBOUNCER=1`
+#   scripts/tools.sh flame   Debian's perf and the inferno crate, for bench/flame.sh
 # Nothing here downloads from outside the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CARGO_LEPTOS_VERSION=0.3.10
+INFERNO_VERSION=0.12.8
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -92,6 +94,17 @@ deploy_tools() {
   fi
 }
 
+flame_tools() {
+  if ! command -v perf >/dev/null; then
+    log "installing Debian's perf"
+    apt_install linux-perf
+  fi
+  if ! cargo install --list | grep -qx "inferno v$INFERNO_VERSION:"; then
+    log "installing inferno $INFERNO_VERSION (flame graphs from perf's stacks; about a minute, once)"
+    cargo install --locked "inferno@$INFERNO_VERSION" >&2
+  fi
+}
+
 for what in "$@"; do
   case "$what" in
     build) build_tools ;;
@@ -100,6 +113,7 @@ for what in "$@"; do
     nginx) nginx_tools ;;
     deploy) deploy_tools ;;
     pgbouncer) pgbouncer_tools ;;
-    *) echo "usage: $0 build|node|browser|nginx|deploy|pgbouncer ..." >&2; exit 2 ;;
+    flame) flame_tools ;;
+    *) echo "usage: $0 build|node|browser|nginx|deploy|pgbouncer|flame ..." >&2; exit 2 ;;
   esac
 done
