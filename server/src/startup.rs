@@ -13,7 +13,7 @@ use app::{
     },
     services::catalog::SearchCache,
     shell,
-    state::AppState,
+    state::{AppState, AppStateParts},
 };
 use axum::{
     Router,
@@ -156,13 +156,13 @@ impl Application {
                 })
             }
         };
-        let state = AppState {
+        let state = AppState::new(AppStateParts {
             leptos_options: Arc::new(leptos_options),
             pool: pool.clone(),
             catalog_cache: Arc::new(SearchCache::new(settings.catalog.cache_ttl)),
             settings: Arc::new(settings),
             hasher,
-        };
+        });
         let reset_worker = ResetWorker::new(state.clone());
         Ok(Self {
             listener,
@@ -488,13 +488,13 @@ pub async fn state_without_server(settings: Settings) -> anyhow::Result<AppState
         settings.passwords.hash_slots,
         settings.passwords.hash_max_wait,
     );
-    Ok(AppState {
+    Ok(AppState::new(AppStateParts {
         leptos_options: Arc::new(LeptosOptions::builder().output_name(OUTPUT_NAME).build()),
         pool,
         catalog_cache: Arc::new(SearchCache::new(settings.catalog.cache_ttl)),
         settings: Arc::new(settings),
         hasher,
-    })
+    }))
 }
 
 /// How long a pooled connection may sit idle before it is pinged on its way out of the pool.

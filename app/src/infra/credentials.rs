@@ -136,12 +136,12 @@ pub async fn verify(
     email: &str,
     password: &Secret,
 ) -> Result<Verified, ApiError> {
-    let AppState {
+    let crate::state::AppStateParts {
         pool,
         hasher,
         settings,
         ..
-    } = state;
+    } = &**state;
     let failures = FailureCounter::for_email(email);
     // The connection goes back to the pool before the hash: waiting for a hashing slot must
     // never hold one (a burst of sign-ins would starve everything else).
