@@ -9,6 +9,7 @@ mod currency;
 mod email;
 mod money;
 mod name;
+mod order;
 mod password;
 mod phone;
 
@@ -17,6 +18,7 @@ pub use currency::Currency;
 pub use email::Email;
 pub use money::{MAX_PRICE_CENTS, Money, NumberStyle};
 pub use name::PersonName;
+pub use order::{ORDER_MAX_LINES, ORDER_MAX_QUANTITY};
 pub use password::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, Password};
 pub use phone::check_phone_shape;
 #[cfg(feature = "ssr")]

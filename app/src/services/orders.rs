@@ -30,9 +30,9 @@ use crate::{
 };
 
 /// Lines of one order.
-pub const MAX_LINES: usize = 50;
+pub const MAX_LINES: usize = crate::domain::ORDER_MAX_LINES;
 /// Units of one product on one line.
-pub const MAX_QUANTITY: u32 = 1000;
+pub const MAX_QUANTITY: u32 = crate::domain::ORDER_MAX_QUANTITY;
 /// Characters of an `Idempotency-Key`.
 const MAX_KEY_CHARS: usize = 255;
 
